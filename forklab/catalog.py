@@ -1,0 +1,278 @@
+"""Finds labs and loads their lab.yaml, refusing anything it does not understand.
+
+A lab is a folder ``labs/NN-slug/`` holding ``lab.py`` (the experiment),
+``lab.yaml`` (what it is, how to run it, what must be true) and ``README.md``
+(the lesson).  Nothing about a lab lives outside its folder.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, List, Literal, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from forklab.errors import UsageError
+
+LAB_FOLDER = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
+ROLE = r"^[A-Za-z][A-Za-z0-9_-]{0,31}$"
+#: Process states as ps prints them in the first letter of STAT.
+STATES = ("R", "S", "D", "Z", "T", "t", "X", "I")
+#: The hard ceilings a lab.yaml may loosen limits up to.
+MAX_TIMEOUT_S = 600
+MAX_PIDS = 4096
+MAX_MEMORY_MB = 4096
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Claim(_Strict):
+    """A sentence from the tutorial and what the lab found."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    verdict: Literal["true", "false", "partly"]
+    why: str = ""
+
+
+class RunSettings(_Strict):
+    """How the lab runs; every value here is visible in the report."""
+
+    timeout: float = Field(default=20, gt=0, le=MAX_TIMEOUT_S)
+    stdout: Literal["pipe", "tty"] = "pipe"
+    reaper: bool = True
+    unbuffered: bool = False
+    pids_limit: int = Field(default=64, ge=8, le=MAX_PIDS)
+    memory_mb: int = Field(default=256, ge=32, le=MAX_MEMORY_MB)
+
+    def runner_settings(self) -> dict:
+        """The part the in-container runner needs."""
+        return {"timeout": self.timeout, "stdout": self.stdout, "reaper": self.reaper,
+                "unbuffered": self.unbuffered}
+
+
+class _Check(_Strict):
+    says: Optional[str] = None  # the sentence a TA would say; generated when absent
+
+
+class LinesCheck(_Check):
+    check: Literal["lines"]
+    match: str
+    count: int = Field(ge=0)
+    stream: Literal["stdout", "stderr"] = "stdout"
+
+    @field_validator("match")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+
+class StateCheck(_Check):
+    check: Literal["state"]
+    checkpoint: str
+    role: str = Field(pattern=ROLE)
+    state: Literal[STATES]  # type: ignore[valid-type]
+
+
+class ParentCheck(_Check):
+    check: Literal["parent"]
+    checkpoint: str
+    role: str = Field(pattern=ROLE)
+    parent: str = Field(pattern=ROLE)
+
+
+class AbsentCheck(_Check):
+    check: Literal["absent"]
+    checkpoint: str
+    role: str = Field(pattern=ROLE)
+
+
+class ExitCheck(_Check):
+    check: Literal["exit"]
+    role: str = Field(pattern=ROLE)
+    code: Optional[int] = Field(default=None, ge=0, le=255)
+    signal: Optional[str] = Field(default=None, pattern=r"^SIG[A-Z0-9]+$")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "ExitCheck":
+        if (self.code is None) == (self.signal is None):
+            raise ValueError("give exactly one of 'code' or 'signal'")
+        return self
+
+
+class ReapedCheck(_Check):
+    check: Literal["reaped"]
+    role: str = Field(pattern=ROLE)
+    by: str = Field(pattern=ROLE)
+
+
+class NoZombiesCheck(_Check):
+    check: Literal["no-zombies-at-end"]
+
+
+Expectation = Annotated[
+    Union[LinesCheck, StateCheck, ParentCheck, AbsentCheck, ExitCheck, ReapedCheck, NoZombiesCheck],
+    Field(discriminator="check"),
+]
+
+
+class LabSpec(_Strict):
+    """The whole of lab.yaml."""
+
+    number: int = Field(ge=1, le=99)
+    title: str = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    claims: List[Claim] = []
+    run: RunSettings = RunSettings()
+    key_checkpoint: Optional[str] = None
+    expect: List[Expectation] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A lab folder and its validated lab.yaml."""
+
+    path: Path
+    spec: LabSpec
+
+    @property
+    def number(self) -> int:
+        return self.spec.number
+
+    @property
+    def folder(self) -> str:
+        return self.path.name
+
+    @property
+    def key_checkpoint(self) -> Optional[str]:
+        """The snapshot a student should look at first."""
+        if self.spec.key_checkpoint:
+            return self.spec.key_checkpoint
+        for check in self.spec.expect:
+            if getattr(check, "checkpoint", None):
+                return check.checkpoint
+        return None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice (PyYAML silently keeps the last)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} is given twice", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def find_labs(labs_dir: Path) -> dict[int, Path]:
+    """Lab folders by number, without reading them."""
+    if not labs_dir.is_dir():
+        raise UsageError(f"{labs_dir}: no labs folder here; run invoke from the forklab checkout")
+    found: dict[int, Path] = {}
+    for path in sorted(labs_dir.iterdir()):
+        match = LAB_FOLDER.match(path.name)
+        if not match or not path.is_dir():
+            continue
+        number = int(match.group(1))
+        if number in found:
+            raise UsageError(f"{labs_dir}: two labs are numbered {number:02d} "
+                             f"({found[number].name} and {path.name}); renumber one")
+        found[number] = path
+    return found
+
+
+def lab_list_text(labs: dict[int, Path]) -> str:
+    return ", ".join(path.name for _, path in sorted(labs.items())) or "none"
+
+
+def parse_number(text: str, labs: dict[int, Path]) -> int:
+    """'3' or '03' to 3, or a one-line error that lists the labs."""
+    text = str(text).strip()
+    if not re.fullmatch(r"\d{1,2}", text):
+        raise UsageError(f"{text!r} is not a lab number; the labs are {lab_list_text(labs)}")
+    number = int(text)
+    if number not in labs:
+        raise UsageError(f"there is no lab {number:02d}; the labs are {lab_list_text(labs)}")
+    return number
+
+
+def _where(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part in {"lines", "state", "parent", "absent", "exit", "reaped", "no-zombies-at-end"} \
+                and text.endswith("]") and text.startswith("expect"):
+            continue  # the discriminator pydantic adds to the path; the index already says which
+        else:
+            text += ("." if text else "") + str(part)
+    return text or "(top level)"
+
+
+def _explain(error: dict) -> str:
+    where = _where(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{where}: unknown key"
+    if kind == "missing":
+        return f"{where}: required but missing"
+    if kind == "union_tag_invalid":
+        return (f"{where}: unknown check {error['input'].get('check')!r}; allowed: lines, state, "
+                "parent, absent, exit, reaped, no-zombies-at-end")
+    if kind == "union_tag_not_found":
+        return f"{where}: each expectation needs a 'check' key"
+    message = error["msg"].removeprefix("Value error, ")
+    shown = error.get("input")
+    if isinstance(shown, (dict, list)):
+        return f"{where}: {message}"
+    return f"{where}: {message} (got {shown!r})"
+
+
+def load_lab(path: Path) -> Lab:
+    """Read and validate ``path/lab.yaml``; errors name the file and the key."""
+    yaml_path = path / "lab.yaml"
+    if not (path / "lab.py").is_file():
+        raise UsageError(f"{path / 'lab.py'}: missing; every lab folder needs its program")
+    try:
+        text = yaml_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{yaml_path}: missing; copy one from another lab and edit it") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{yaml_path}: not UTF-8 text") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UsageError(f"{yaml_path}: not valid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{yaml_path}: must be a mapping of keys (number, title, ...)")
+    try:
+        spec = LabSpec.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise UsageError(f"{yaml_path}: {_explain(errors[0])}{more}") from None
+    match = LAB_FOLDER.match(path.name)
+    if match and int(match.group(1)) != spec.number:
+        raise UsageError(f"{yaml_path}: number: {spec.number} does not match the folder "
+                         f"name {path.name}; make them agree")
+    return Lab(path=path, spec=spec)

@@ -1,0 +1,127 @@
+"""The one call a lab makes: ``checkpoint("zombie", child=pid)``.
+
+Inside the kit, the call sends one request to the runner over a Unix socket and
+blocks until the runner has taken its snapshot of the process table, so what the
+report shows is exactly the moment the lab meant.  Outside the kit (a student
+typing ``python3 lab.py`` in a terminal) there is no runner: the call prints the
+``ps`` rows of the lab's process group itself, so the lab still teaches.
+
+Only the standard library is used: this file runs inside the lab image.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+#: Environment variable holding the runner's socket path (set only by the runner).
+SOCKET_ENV = "FORKLAB_SOCKET"
+
+PS_FIELDS = "pid,ppid,pgid,stat,comm,args"
+
+
+class CheckpointError(RuntimeError):
+    """The runner refused a checkpoint (for example, a role that is not a pid)."""
+
+
+def checkpoint(name: str, **roles: int) -> None:
+    """Mark a moment worth seeing, naming the processes that matter.
+
+    ``name`` is how the report refers to this moment; each keyword names a role
+    and gives the pid that plays it, e.g. ``checkpoint("zombie", parent=os.getpid(),
+    child=pid)``.  Returns once the snapshot has been taken.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError("checkpoint name must be a non-empty string")
+    for role, pid in roles.items():
+        if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+            raise TypeError(f"role {role!r} must be given a pid (a positive int), not {pid!r}")
+    # Whatever this process printed so far belongs before the snapshot.
+    _flush_std_streams()
+    path = os.environ.get(SOCKET_ENV)
+    if path:
+        _ask_runner(path, name, roles)
+    else:
+        _print_ps(name, roles)
+
+
+def _flush_std_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _send(path: str, message: dict, wait_for_reply: bool) -> dict | None:
+    data = (json.dumps(message, ensure_ascii=True) + "\n").encode("ascii")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(path)
+        sock.sendall(data)
+        if not wait_for_reply:
+            return None
+        sock.shutdown(socket.SHUT_WR)
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    return json.loads(reply.decode("utf-8")) if reply else {}
+
+
+def _ask_runner(path: str, name: str, roles: dict[str, int]) -> None:
+    message = {"op": "checkpoint", "name": name, "pid": os.getpid(), "roles": roles,
+               "t": time.monotonic()}
+    reply = _send(path, message, wait_for_reply=True)
+    if not reply or not reply.get("ok"):
+        raise CheckpointError((reply or {}).get("error", "the runner did not answer"))
+
+
+def _print_ps(name: str, roles: dict[str, int]) -> None:
+    """Outside the kit: show this process group's rows, the way the report would."""
+    by_pid = {pid: role for role, pid in roles.items()}
+    names = ", ".join(f"{role}={pid}" for role, pid in roles.items())
+    header = f"--- checkpoint {name}" + (f" ({names})" if names else "") + " ---"
+    try:
+        text = subprocess.run(["ps", "-eo", PS_FIELDS], capture_output=True, text=True,
+                              errors="replace", check=False).stdout
+    except OSError as exc:
+        print(f"{header}\n(ps is not available here: {exc})", file=sys.stderr, flush=True)
+        return
+    lines = text.splitlines()
+    group = os.getpgrp()
+    shown = lines[:1]
+    for line in lines[1:]:
+        parts = line.split(None, 3)
+        try:
+            pid, pgid = int(parts[0]), int(parts[2])
+        except (IndexError, ValueError):
+            continue
+        if pgid == group or pid in by_pid:
+            shown.append(line + (f"   <- {by_pid[pid]}" if pid in by_pid else ""))
+    print(header, *shown, sep="\n", file=sys.stderr, flush=True)
+
+
+def _report_fork() -> None:
+    """Runs in every new child (registered by the image's sitecustomize)."""
+    path = os.environ.get(SOCKET_ENV)
+    if not path:
+        return
+    try:
+        _send(path, {"op": "fork", "pid": os.getpid(), "ppid": os.getppid(),
+                     "t": time.monotonic()}, wait_for_reply=False)
+    except OSError:
+        # The runner may be gone (a timeout is tearing everything down); the
+        # fork itself must not fail because nobody is listening.
+        pass
+
+
+def install_fork_reporting() -> None:
+    """Tell the runner about every fork in this process and its descendants."""
+    if os.environ.get(SOCKET_ENV) and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_report_fork)

@@ -1,0 +1,59 @@
+"""What the terminal shows: short notices, build progress, and a lab's summary.
+
+Notices and progress go to stderr so stdout stays a clean summary.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from forklab.report import display_rows
+
+
+class Terminal:
+    def __init__(self) -> None:
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def say(self, text: str) -> None:
+        self.err.print(f"[dim]{escape(text)}[/dim]")
+
+    def progress(self, line: str) -> None:
+        # Only the build's step headers: enough to see it move, short enough to read.
+        if line.startswith("Step "):
+            self.err.print(f"[dim]  {escape(line)}[/dim]")
+
+    def lab_summary(self, result: dict, folder: Path) -> None:
+        lab = result["lab"]
+        self.out.print(f"[bold]Lab {lab['number']:02d} · {escape(lab['title'])}[/bold]")
+        for check in result["checks"]:
+            mark = "[green]✓[/green]" if check["passed"] else "[red]✗[/red]"
+            self.out.print(f"  {mark} {escape(check['name'])}")
+            if not check["passed"]:
+                self.out.print(f"      [red]{escape(check['detail'])}[/red]")
+        key = next((s for s in result["snapshots"] if s["checkpoint"] == lab.get("key_checkpoint")), None)
+        if key is not None:
+            table = Table(title=f"snapshot '{key['checkpoint']}'", title_justify="left",
+                          show_edge=False, box=None, pad_edge=False)
+            for column in ("role", "parent", "state", "command"):
+                table.add_column(column)
+            for row in display_rows(result, key):
+                state = row["state"] + (f" ({', '.join(row['notes'])})" if row["notes"] else "")
+                style = "yellow" if row["notes"] else None
+                table.add_row(escape(row["role"] or ""), escape(row["parent"]), state,
+                              escape(row["command"]), style=style)
+            self.out.print(table)
+        if result["runner"]["status"] != "finished" and result["runner"].get("error"):
+            last = result["runner"]["error"].strip().splitlines()[-1]
+            self.out.print(f"  [red]the runner failed: {escape(last)}[/red]")
+        colour = "green" if result["status"] == "passed" else "red"
+        report = folder / "report.md"
+        try:
+            report = report.relative_to(Path.cwd())
+        except ValueError:
+            pass
+        self.out.print(f"[{colour}]{result['status']}[/{colour}] · report: {report}")

@@ -1,0 +1,413 @@
+"""The one module that owns the container engine (through the Docker SDK).
+
+It finds the engine the way the Docker CLI would, builds the lab image (and the
+offline base where no registry answers), runs a lab in a sandboxed container,
+brings the runner's result document back over the API, and removes every
+container it made, Ctrl-C included.  Nothing is bind-mounted: the same code
+works against Docker Desktop's VM, Podman and a remote DOCKER_HOST.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.context import ContextAPI
+
+from forklab import catalog
+from forklab.errors import EnvironmentProblem
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = Path(__file__).resolve().parent
+CONTAINERS_DIR = PROJECT_ROOT / "containers"
+
+#: Every container and image the kit makes carries this label; `invoke clean` sweeps by it.
+LABEL = "org.forklab.managed"
+RUN_LABEL = "org.forklab.run"
+LAB_LABEL = "org.forklab.lab"
+INPUTS_LABEL = "org.forklab.inputs"
+
+IMAGE_REPOSITORY = "forklab/lab"
+OFFLINE_REPOSITORY = "forklab/base"
+OFFLINE_SUITE = "bookworm"
+OFFLINE_PACKAGES = ("python3", "procps", "psmisc")
+
+IN_IMAGE_LABS = "/opt/forklab/labs"
+#: The in-container half of the package: standard library only.
+RUNNER_FILES = ("__init__.py", "runner.py", "checkpoint.py")
+#: Seconds the host waits beyond a lab's own timeout before it kills the container.
+HOST_GRACE_S = 30
+TEXT_SUFFIXES = {".py", ".yaml", ".yml", ".md", ".txt", ".sh", ".json", ""}
+
+Say = Callable[[str], None]
+
+
+# -- the sandbox ---------------------------------------------------------------
+
+def sandbox(run: catalog.RunSettings) -> dict:
+    """Docker SDK keyword arguments for a lab container (DESIGN.md decision 5)."""
+    memory = f"{run.memory_mb}m"
+    return {
+        "network_mode": "none",
+        "pids_limit": run.pids_limit,
+        "mem_limit": memory,
+        "memswap_limit": memory,  # equal to mem_limit: no swap to hide in
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "user": "1000:1000",
+        "read_only": True,
+        "tmpfs": {"/tmp": "rw,nosuid,nodev,noexec,size=64m,mode=1777"},
+        # The runner is PID 1: it is the reaper the labs observe.
+        "init": False,
+        "hostname": "forklab",
+    }
+
+
+def docker_run_flags(run: catalog.RunSettings) -> list[str]:
+    """The same sandbox as ``docker run`` flags (for ``invoke shell``)."""
+    box = sandbox(run)
+    flags = ["--network", box["network_mode"], "--pids-limit", str(box["pids_limit"]),
+             "--memory", box["mem_limit"], "--memory-swap", box["memswap_limit"],
+             "--user", box["user"], "--hostname", box["hostname"]]
+    flags += [arg for cap in box["cap_drop"] for arg in ("--cap-drop", cap)]
+    flags += [arg for opt in box["security_opt"] for arg in ("--security-opt", opt)]
+    flags += [arg for path, opts in box["tmpfs"].items() for arg in ("--tmpfs", f"{path}:{opts}")]
+    if box["read_only"]:
+        flags.append("--read-only")
+    return flags
+
+
+# -- finding the engine -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: Optional[str]
+    tls: object
+    source: str
+
+
+def resolve_endpoint() -> Endpoint:
+    """Where the Docker CLI would connect: DOCKER_HOST, DOCKER_CONTEXT, the current context."""
+    if os.environ.get("DOCKER_HOST"):
+        return Endpoint(None, None, "the DOCKER_HOST environment variable")
+    name = os.environ.get("DOCKER_CONTEXT")
+    source = "the DOCKER_CONTEXT environment variable"
+    try:
+        context = ContextAPI.get_context(name) if name else ContextAPI.get_current_context()
+    except docker.errors.DockerException as exc:
+        raise EnvironmentProblem(f"cannot read Docker context {name!r}: {exc}; "
+                                 "check `docker context ls`") from None
+    if context is None:
+        raise EnvironmentProblem(f"Docker context {name!r} does not exist; see `docker context ls`")
+    if not name:
+        source = "the current Docker context" if context.name != "default" else "the platform default"
+    if context.name == "default":
+        return Endpoint(None, None, source)
+    return Endpoint(context.Host, context.TLSConfig, f"{source} ({context.name})")
+
+
+def _start_hint() -> str:
+    if sys.platform == "darwin" or sys.platform == "win32":
+        return "start Docker Desktop (or Podman Desktop) and try again"
+    return "start the engine (`sudo systemctl start docker`, or `sudo dockerd &`) and try again"
+
+
+class Engine:
+    """A connected engine; all Docker SDK calls of the kit go through here."""
+
+    def __init__(self, client: docker.DockerClient, endpoint: Endpoint) -> None:
+        self.client = client
+        self.endpoint = endpoint
+
+    @classmethod
+    def connect(cls, timeout: int = 120) -> "Engine":
+        endpoint = resolve_endpoint()
+        try:
+            if endpoint.url:
+                client = docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls, timeout=timeout)
+            else:
+                client = docker.from_env(timeout=timeout)
+            client.ping()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            where = endpoint.url or os.environ.get("DOCKER_HOST") or "the default socket"
+            reason = str(exc).split("\n")[0]
+            if "Permission denied" in reason:
+                raise EnvironmentProblem(
+                    f"no permission to use the container engine at {where}; add your user to the "
+                    "`docker` group (then log in again) or run as a user who may") from None
+            raise EnvironmentProblem(f"no container engine answers at {where} (found via "
+                                     f"{endpoint.source}): {_start_hint()}") from None
+        return cls(client, endpoint)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def describe(self) -> dict:
+        """The engine part of a report's environment."""
+        version = self.client.version()
+        name = "Docker Engine"
+        for component in version.get("Components", []):
+            if "podman" in component.get("Name", "").lower():
+                name = "Podman"
+        return {"name": name, "version": version.get("Version"), "api_version": version.get("ApiVersion"),
+                "os": version.get("Os"), "arch": version.get("Arch"),
+                "endpoint": self.endpoint.url or self.client.api.base_url,
+                "found_via": self.endpoint.source}
+
+    # -- images ---------------------------------------------------------------------
+    def find_image(self, reference: str):
+        try:
+            return self.client.images.get(reference)
+        except docker.errors.ImageNotFound:
+            return None
+
+    def resolve_base(self, configured: str, mirror: Optional[str], say: Say) -> str:
+        """The base image to build on: the configured one, or the offline base when it cannot be pulled."""
+        if self.find_image(configured):
+            return configured
+        try:
+            say(f"pulling {configured} ...")
+            repository, _, tag = configured.rpartition(":") if ":" in configured.split("/")[-1] \
+                else (configured, "", "latest")
+            self.client.images.pull(repository, tag=tag)
+            return configured
+        except (docker.errors.APIError, docker.errors.DockerException,
+                requests.exceptions.RequestException) as exc:
+            reason = _short_reason(exc)
+        offline = offline_base_tag()
+        if self.find_image(offline):
+            say(f"{configured} cannot be pulled ({reason}); using the offline base {offline}")
+            return offline
+        problem = offline_base_problem()
+        if problem:
+            raise EnvironmentProblem(f"the base image {configured} cannot be pulled ({reason}) and the "
+                                     f"offline base cannot be made here: {problem}")
+        say(f"{configured} cannot be pulled ({reason}); building the offline base {offline} instead")
+        return self.build_base(mirror, say)
+
+    def build_base(self, mirror: Optional[str], say: Say, force: bool = False) -> str:
+        """`invoke base`: a Debian root file system from a Debian mirror, imported as an image."""
+        tag = offline_base_tag()
+        if not force and self.find_image(tag):
+            say(f"the offline base {tag} is already there")
+            return tag
+        problem = offline_base_problem()
+        if problem:
+            raise EnvironmentProblem(f"cannot make the offline base: {problem}")
+        with tempfile.TemporaryDirectory(prefix="forklab-base-") as tmp:
+            archive = Path(tmp) / "rootfs.tar"
+            command = _bootstrap_command(archive, Path(tmp) / "root", mirror)
+            say("making a Debian " + OFFLINE_SUITE + " root file system: " + " ".join(command[0]))
+            for step in command:
+                done = subprocess.run(step, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, check=False)
+                if done.returncode != 0:
+                    tail = done.stdout.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+                    raise EnvironmentProblem(f"{step[0]} failed (exit {done.returncode}): {tail[0]}; "
+                                             "check that a Debian mirror is reachable")
+            say(f"importing it as {tag} ...")
+            try:
+                self.client.api.import_image(
+                    src=str(archive), repository=OFFLINE_REPOSITORY, tag=tag.split(":")[1],
+                    changes=[f"LABEL {LABEL}=true", 'CMD ["/bin/bash"]',
+                             "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+            except docker.errors.APIError as exc:
+                raise EnvironmentProblem(f"the engine refused the offline base: {_short_reason(exc)}") from None
+        return tag
+
+    def ensure_image(self, base: str, labs_dir: Path, say: Say, progress: Say) -> tuple[str, str]:
+        """The lab image for these inputs: (tag, id).  Unchanged inputs never rebuild."""
+        base_image = self.find_image(base)
+        files = build_context_files(labs_dir)
+        digest = inputs_digest(files, base, base_image.id if base_image else "")
+        tag = f"{IMAGE_REPOSITORY}:{digest[:12]}"
+        existing = self.find_image(tag)
+        if existing:
+            return tag, existing.id
+        say(f"building {tag} on {base} ...")
+        context = _context_tar(files)
+        image_id = None
+        try:
+            for chunk in self.client.api.build(
+                    fileobj=context, custom_context=True, tag=tag, buildargs={"BASE_IMAGE": base},
+                    labels={LABEL: "true", INPUTS_LABEL: digest}, rm=True, forcerm=True,
+                    pull=False, decode=True):
+                if "error" in chunk:
+                    raise EnvironmentProblem(f"the lab image did not build: {chunk['error'].strip()}; "
+                                             "run `invoke build` to see the whole log")
+                if "stream" in chunk and chunk["stream"].strip():
+                    progress(chunk["stream"].rstrip())
+                if "aux" in chunk and "ID" in chunk["aux"]:
+                    image_id = chunk["aux"]["ID"]
+        except docker.errors.APIError as exc:
+            raise EnvironmentProblem(f"the lab image did not build: {_short_reason(exc)}") from None
+        image = self.find_image(tag)
+        if image is None:
+            raise EnvironmentProblem(f"the build finished but {tag} is not there; run `invoke build` again")
+        return tag, image_id or image.id
+
+    # -- running a lab -------------------------------------------------------------
+    def run_lab(self, image_id: str, lab: catalog.Lab) -> dict:
+        """Run one lab in a fresh sandboxed container and bring back what the runner saw."""
+        run_id = uuid.uuid4().hex[:12]
+        name = f"forklab-lab{lab.number:02d}-{run_id}"
+        settings = json.dumps(lab.spec.run.runner_settings(), separators=(",", ":"))
+        command = ["python3", "-m", "forklab.runner", "--settings", settings,
+                   f"{IN_IMAGE_LABS}/{lab.folder}/lab.py"]
+        labels = {LABEL: "true", RUN_LABEL: run_id, LAB_LABEL: f"{lab.number:02d}"}
+        started = time.monotonic()
+        timed_out = False
+        try:
+            container = self.client.containers.create(image_id, command, name=name, labels=labels,
+                                                      detach=True, **sandbox(lab.spec.run))
+            container.start()
+            try:
+                exit_status = container.wait(timeout=lab.spec.run.timeout + HOST_GRACE_S)["StatusCode"]
+            except requests.exceptions.RequestException:
+                # docker-py raises ConnectionError (not ReadTimeout) here on unix sockets.
+                timed_out = True
+                container.kill()
+                exit_status = container.wait(timeout=30)["StatusCode"]
+            out = container.logs(stdout=True, stderr=False)
+            err = container.logs(stdout=False, stderr=True)
+        except docker.errors.APIError as exc:
+            raise EnvironmentProblem(f"the engine failed to run lab {lab.number:02d}: "
+                                     f"{_short_reason(exc)}") from None
+        finally:
+            # By name, so a Ctrl-C that lands inside create() still finds it.
+            self.remove_container(name)
+        return {"document": _runner_document(out), "timed_out": timed_out,
+                "container_exit": exit_status, "runner_stderr": err.decode("utf-8", "replace"),
+                "duration_ms": round((time.monotonic() - started) * 1000, 1), "container": name}
+
+    def remove_container(self, name: str) -> None:
+        try:
+            self.client.api.remove_container(name, force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: removal already in progress
+                raise
+
+    def leftovers(self) -> list:
+        return self.client.containers.list(all=True, filters={"label": f"{LABEL}=true"})
+
+    def clean(self, images: bool) -> tuple[int, int]:
+        """Remove every labelled container (and, if asked, every labelled image)."""
+        containers = 0
+        for container in self.leftovers():
+            self.remove_container(container.id)
+            containers += 1
+        removed_images = 0
+        if images:
+            for image in self.client.images.list(filters={"label": f"{LABEL}=true"}):
+                try:
+                    self.client.images.remove(image.id, force=True)
+                    removed_images += 1
+                except docker.errors.NotFound:
+                    pass
+        return containers, removed_images
+
+
+# -- inputs, hashes and the build context ------------------------------------------
+
+def build_context_files(labs_dir: Path) -> list[tuple[str, bytes]]:
+    """(path in context, bytes) for everything that goes into the lab image, sorted."""
+    files = [("Dockerfile", (CONTAINERS_DIR / "Dockerfile").read_bytes()),
+             ("sitecustomize.py", (CONTAINERS_DIR / "sitecustomize.py").read_bytes())]
+    files += [(f"forklab/{name}", (PACKAGE_DIR / name).read_bytes()) for name in RUNNER_FILES]
+    for path in sorted(labs_dir.rglob("*")):
+        relative = path.relative_to(labs_dir)
+        if path.is_dir() or "__pycache__" in relative.parts or path.suffix == ".pyc" \
+                or any(part.startswith(".") for part in relative.parts):
+            continue
+        files.append((f"labs/{relative.as_posix()}", path.read_bytes()))
+    # A Windows checkout may hand us CRLF; the Linux image must see LF.
+    return [(name, data.replace(b"\r\n", b"\n") if Path(name).suffix in TEXT_SUFFIXES else data)
+            for name, data in sorted(files)]
+
+
+def inputs_digest(files: list[tuple[str, bytes]], base: str, base_id: str) -> str:
+    digest = hashlib.sha256()
+    for part in (base.encode(), base_id.encode()):
+        digest.update(part + b"\0")
+    for name, data in files:
+        digest.update(name.encode("utf-8") + b"\0" + str(len(data)).encode() + b"\0" + data)
+    return digest.hexdigest()
+
+
+def _context_tar(files: list[tuple[str, bytes]]) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer
+
+
+def offline_base_tag() -> str:
+    recipe = f"{OFFLINE_SUITE} minbase {' '.join(OFFLINE_PACKAGES)}"
+    return f"{OFFLINE_REPOSITORY}:{OFFLINE_SUITE}-{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
+
+
+def offline_base_problem() -> Optional[str]:
+    """Why the offline base cannot be made on this host, or None if it can."""
+    if not sys.platform.startswith("linux"):
+        return ("it needs a Linux host with mmdebstrap or debootstrap; pull the base image "
+                "on a network that reaches a registry instead")
+    if shutil.which("mmdebstrap"):
+        return None
+    if shutil.which("debootstrap"):
+        return None if os.geteuid() == 0 else "debootstrap needs root; install mmdebstrap or run as root"
+    return "install mmdebstrap (`sudo apt-get install mmdebstrap`) and try again"
+
+
+def _bootstrap_command(archive: Path, root: Path, mirror: Optional[str]) -> list[list[str]]:
+    packages = ",".join(OFFLINE_PACKAGES)
+    tail = [mirror] if mirror else []
+    if shutil.which("mmdebstrap"):
+        return [["mmdebstrap", "--quiet", "--variant=minbase", f"--include={packages}",
+                 OFFLINE_SUITE, str(archive), *tail]]
+    return [["debootstrap", "--variant=minbase", f"--include={packages}", OFFLINE_SUITE, str(root), *tail],
+            ["tar", "-C", str(root), "-cf", str(archive), "."]]
+
+
+def _runner_document(out: bytes) -> Optional[dict]:
+    """The runner's one JSON document: the last line of the container's stdout."""
+    for line in reversed(out.splitlines()):
+        if line.startswith(b"{"):
+            try:
+                return json.loads(line.decode("utf-8"))
+            except ValueError:
+                return None
+    return None
+
+
+def _short_reason(exc: Exception) -> str:
+    text = getattr(exc, "explanation", None) or str(exc)
+    return str(text).strip().splitlines()[0][:300] if text else type(exc).__name__
+
+
+def host_description() -> dict:
+    return {"os": platform.system(), "release": platform.release(), "arch": platform.machine(),
+            "python": platform.python_version()}

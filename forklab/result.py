@@ -1,0 +1,126 @@
+"""Turns what the runner saw into the result document (``result.json``).
+
+The runner speaks in pids; people speak in roles.  This module attaches a role
+to every process the runner saw (the names the lab gave at its checkpoints,
+``reaper`` for the runner, ``main`` for the lab's first process, and
+``unnamed-N`` for the rest, numbered by pid), so checks and reports can speak
+of ``child`` and ``orphan``.  Raw pids stay in the document.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+SCHEMA = "forklab.result/1"
+STATUSES = ("passed", "failed", "error", "timeout")
+
+
+def output_bytes(run: dict) -> dict[str, bytes]:
+    """The lab's stdout and stderr exactly as written (the runner keeps odd bytes recoverable)."""
+    doc = run.get("document") or {}
+    return {name: doc.get(name, "").encode("utf-8", "surrogateescape") for name in ("stdout", "stderr")}
+
+
+def _text(data: bytes) -> str:
+    """Printable text for JSON and reports: bytes that are not UTF-8 become U+FFFD."""
+    return data.decode("utf-8", "replace")
+
+
+def _int_keys(mapping: dict) -> dict[int, str]:
+    return {int(pid): role for pid, role in mapping.items()}
+
+
+def _seen_pids(doc: dict) -> set[int]:
+    pids = {row["pid"] for snap in doc.get("snapshots", []) for row in snap["processes"]}
+    pids |= {event["pid"] for event in doc.get("events", [])}
+    return pids
+
+
+def name_processes(doc: dict) -> dict[int, str]:
+    """pid -> role for every process the runner saw."""
+    roles = _int_keys(doc.get("roles", {}))
+    unnamed = sorted(_seen_pids(doc) - set(roles))
+    for index, pid in enumerate(unnamed, start=1):
+        roles[pid] = f"unnamed-{index}"
+    return roles
+
+
+def role_index(doc: dict, roles: dict[int, str]) -> dict[str, int]:
+    """role -> pid, with ``main`` and ``reaper`` always meaning the lab's first process and the runner."""
+    index = {role: pid for pid, role in sorted(roles.items())}
+    main_pid = (doc.get("main") or {}).get("pid")
+    runner_pid = (doc.get("environment") or {}).get("runner_pid")
+    if main_pid:
+        index["main"] = main_pid
+    if runner_pid:
+        index["reaper"] = runner_pid
+    return index
+
+
+def _with_roles(doc: dict, roles: dict[int, str]) -> tuple[list[dict], list[dict]]:
+    def role(pid: Optional[int]) -> Optional[str]:
+        return roles.get(pid) if pid is not None else None
+
+    snapshots = []
+    for snap in doc.get("snapshots", []):
+        rows = [{**row, "role": role(row["pid"]), "parent_role": role(row["ppid"])}
+                for row in snap["processes"]]
+        snapshots.append({**snap, "by_role": role(snap.get("by")), "processes": rows})
+    events = []
+    for event in doc.get("events", []):
+        extra = {"role": role(event["pid"])}
+        for key in ("ppid", "by"):
+            if key in event:
+                extra[f"{key}_role"] = role(event[key])
+        events.append({**event, **extra})
+    return snapshots, events
+
+
+def assemble(lab: Any, run: dict, environment: dict) -> dict:
+    """The result document, before checks: everything the report needs.
+
+    ``run`` is what the engine brought back: ``document`` (the runner's, or None),
+    ``timed_out``, ``container_exit``, ``runner_stderr``, ``duration_ms``.
+    """
+    doc = run.get("document") or {}
+    roles = name_processes(doc)
+    snapshots, events = _with_roles(doc, roles)
+    container_env = doc.get("environment") or {}
+    return {
+        "schema": SCHEMA,
+        "lab": {"number": lab.number, "title": lab.spec.title, "folder": lab.folder,
+                "summary": lab.spec.summary.strip(),
+                "claims": [claim.model_dump() for claim in lab.spec.claims],
+                "key_checkpoint": lab.key_checkpoint},
+        "status": None,  # decided once checks have run
+        "environment": {**environment, "container": container_env,
+                        "run_settings": lab.spec.run.model_dump()},
+        "stdout": _text(output_bytes(run)["stdout"]),
+        "stderr": _text(output_bytes(run)["stderr"]),
+        "truncated": {name: doc.get("truncated", {}).get(name, 0) for name in ("stdout", "stderr")},
+        "exit": doc.get("exit"),
+        "snapshots": snapshots,
+        "events": events,
+        "roles": role_index(doc, roles),
+        "warnings": list(doc.get("warnings", [])),
+        "checks": [],
+        "runner": {"status": doc.get("status", "missing"), "error": doc.get("error"),
+                   "stderr": run.get("runner_stderr", ""),
+                   "container_exit": run.get("container_exit"),
+                   "timed_out_on_host": bool(run.get("timed_out"))},
+        "timing": {"lab_ms": doc.get("duration_ms"), "container_ms": run.get("duration_ms"),
+                   "snapshot_ms": [snap.get("cost_ms") for snap in snapshots]},
+    }
+
+
+def decide_status(result: dict, main_exit_is_checked: bool) -> str:
+    """passed, failed, error or timeout; see DESIGN.md."""
+    runner = result["runner"]
+    if runner["timed_out_on_host"] or runner["status"] == "timeout":
+        return "timeout"
+    if runner["status"] != "finished":
+        return "error"
+    status = result.get("exit") or {}
+    if not main_exit_is_checked and (status.get("code") != 0):
+        return "error"
+    return "passed" if all(check["passed"] for check in result["checks"]) else "failed"

@@ -1,0 +1,557 @@
+"""The observer that runs inside the lab container.
+
+``python3 -m forklab.runner [--settings JSON] lab.py`` starts the lab, and then,
+in one single-threaded loop (threads and fork do not mix):
+
+* reads the lab's stdout and stderr from two pipes (or stdout from a pty), kept apart;
+* answers ``checkpoint()`` calls on a Unix socket: each call blocks the caller
+  while the runner takes a snapshot (raw ``ps`` text plus rows parsed from /proc);
+* hears about every fork from the image's sitecustomize hook;
+* is the reaper: as PID 1 or as a child subreaper it adopts orphans, records
+  each adoption and reap, and waits for every descendant before it reports;
+* kills everything when the lab's time is up.
+
+At the end it prints one JSON document on its stdout and exits.  The host reads
+that document from the container's log; nothing else writes to the runner's
+stdout, so nothing the lab prints can pass for it.
+
+Standard library only: this file is copied into the image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import select
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SCHEMA = "forklab.runner/1"
+PS_FIELDS = "pid,ppid,pgid,stat,comm,args"
+SOCKET_ENV = "FORKLAB_SOCKET"
+ROLE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+RESERVED_ROLES = {"reaper"}
+PR_SET_CHILD_SUBREAPER = 36
+#: How often the runner looks for newly adopted orphans while nothing else happens.
+SCAN_INTERVAL = 0.05
+#: After a kill, how long to wait for the dead to be reaped.
+KILL_GRACE = 2.0
+DEFAULTS = {"timeout": 20.0, "stdout": "pipe", "reaper": True, "unbuffered": False,
+            "output_cap": 4 * 1024 * 1024}
+
+
+def decode_status(status: int | None) -> dict | None:
+    """The raw wait status and what it means: an exit code or a signal."""
+    if status is None:
+        return None
+    if os.WIFEXITED(status):
+        return {"raw": status, "code": os.WEXITSTATUS(status), "signal": None, "signal_name": None}
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"SIG{number}"
+        return {"raw": status, "code": None, "signal": number, "signal_name": name,
+                "core_dumped": bool(os.WCOREDUMP(status))}
+    return {"raw": status, "code": None, "signal": None, "signal_name": None}
+
+
+def read_process_table() -> list[dict]:
+    """One row per process, parsed from /proc (what ``ps`` reads too)."""
+    page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
+    rows = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read().decode("utf-8", "replace")
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = [a.decode("utf-8", "replace") for a in f.read().split(b"\0") if a]
+        except OSError:
+            continue  # it ended while we looked
+        # comm may hold spaces and parentheses: it ends at the last ')'.
+        comm = stat[stat.find("(") + 1:stat.rfind(")")]
+        fields = stat[stat.rfind(")") + 2:].split()
+        state = fields[0]
+        if argv:
+            command = " ".join(argv)
+        else:
+            command = f"[{comm}] <defunct>" if state == "Z" else f"[{comm}]"
+        rows.append({"pid": pid, "ppid": int(fields[1]), "pgid": int(fields[2]),
+                     "state": state, "comm": comm, "command": command,
+                     "threads": int(fields[17]), "rss_kb": int(fields[21]) * page_kb})
+    rows.sort(key=lambda r: r["pid"])
+    return rows
+
+
+def select_readable(fd: int) -> bool:
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+def _read_first_line(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readline().strip()
+    except OSError:
+        return None
+
+
+def _cgroup_limit(*paths: str) -> int | None:
+    """A cgroup limit as a number, or None when unlimited or unreadable."""
+    for path in paths:
+        value = _read_first_line(path)
+        if value is None:
+            continue
+        if value == "max":
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            continue
+        # cgroup v1 spells "no memory limit" as a huge page-aligned number.
+        return None if number >= 1 << 60 else number
+    return None
+
+
+def _status_field(name: str) -> str | None:
+    try:
+        with open("/proc/self/status", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith(name + ":"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def _root_is_read_only() -> bool | None:
+    try:
+        with open("/proc/self/mounts", encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) > 3 and parts[1] == "/":
+                    return "ro" in parts[3].split(",")
+    except OSError:
+        pass
+    return None
+
+
+def _os_release() -> str | None:
+    try:
+        with open("/etc/os-release", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return None
+
+
+def _become_subreaper() -> bool:
+    """Make orphaned descendants come to us even when we are not PID 1."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (ImportError, OSError, AttributeError):
+        return False
+
+
+class Runner:
+    def __init__(self, script: str, settings: dict) -> None:
+        unknown = set(settings) - set(DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown runner settings: {', '.join(sorted(unknown))}")
+        self.settings = {**DEFAULTS, **settings}
+        self.script = os.path.abspath(script)
+        self.t0 = time.monotonic()
+        self.pid = os.getpid()
+        self.subreaper = self.pid != 1 and _become_subreaper()
+        # Whether reap() collects every child or only the lab's main process;
+        # a timeout turns it on so the killed are always collected.
+        self.reaping = bool(self.settings["reaper"])
+        self.roles: dict[int, str] = {self.pid: "reaper"}
+        self.events: list[dict] = []
+        self.snapshots: list[dict] = []
+        self.warnings: list[str] = []
+        self.output = {"stdout": bytearray(), "stderr": bytearray()}
+        self.dropped = {"stdout": 0, "stderr": 0}
+        self.adopted: set[int] = set()
+        self.main_pid: int | None = None
+        self.main_status: int | None = None
+        self.no_children = False
+        self.timed_out = False
+        self.open_streams: dict[int, str] = {}
+
+    # -- time ---------------------------------------------------------------
+    def ms(self, t: float | None = None) -> float:
+        return round(((time.monotonic() if t is None else t) - self.t0) * 1000, 3)
+
+    # -- the lab process ------------------------------------------------------
+    def _lab_environment(self, socket_path: str) -> dict:
+        # Built from scratch so nothing leaks in from whoever started the
+        # container; buffering in particular is decided here, never inherited.
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONIOENCODING": "utf-8",
+            SOCKET_ENV: socket_path,
+        }
+        if self.settings["unbuffered"]:
+            env["PYTHONUNBUFFERED"] = "1"
+        if self.settings["stdout"] == "tty":
+            env["TERM"] = "dumb"
+        return env
+
+    def start(self) -> None:
+        sockdir = tempfile.mkdtemp(prefix="forklab-")
+        self.socket_path = os.path.join(sockdir, "runner.sock")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.socket_path)
+        self.listener.listen(128)
+        self.listener.setblocking(False)
+
+        if self.settings["stdout"] == "tty":
+            out_read, out_write = os.openpty()
+        else:
+            out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        command = ["python3", os.path.basename(self.script)]
+        proc = subprocess.Popen(command, cwd=os.path.dirname(self.script),
+                                env=self._lab_environment(self.socket_path),
+                                stdin=subprocess.DEVNULL, stdout=out_write, stderr=err_write,
+                                start_new_session=True)
+        os.close(out_write)
+        os.close(err_write)
+        self.main_pid = proc.pid
+        self.roles[proc.pid] = "main"
+        self.events.append({"event": "fork", "t_ms": self.ms(), "pid": proc.pid,
+                            "ppid": self.pid, "note": "runner started " + " ".join(command)})
+        self.open_streams = {out_read: "stdout", err_read: "stderr"}
+
+    # -- the loop -------------------------------------------------------------
+    def run(self) -> dict:
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_read, False)
+        os.set_blocking(wake_write, False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(wake_write)
+        self.start()
+        selector = selectors.DefaultSelector()
+        for fd, name in self.open_streams.items():
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ, name)
+        selector.register(self.listener, selectors.EVENT_READ, "socket")
+        selector.register(wake_read, selectors.EVENT_READ, "wake")
+        deadline = self.t0 + float(self.settings["timeout"])
+
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                self.timed_out = True
+                self.warnings.append(f"time is up after {self.settings['timeout']} s: "
+                                     "every remaining process was killed")
+                self.kill_all()
+                break
+            for key, _ in selector.select(min(SCAN_INTERVAL, deadline - now)):
+                if key.data == "socket":
+                    self.serve_requests()
+                elif key.data == "wake":
+                    try:
+                        os.read(wake_read, 4096)
+                    except BlockingIOError:
+                        pass
+                elif not self.read_stream(key.fd):
+                    selector.unregister(key.fd)
+            self.reap()
+            rows = read_process_table()
+            self.note_adoptions(rows)
+            if self.finished(rows):
+                break
+
+        self.serve_requests()  # fork reports that arrived at the very end
+        self.drain_streams()
+        self.snapshot("end", by=self.pid, roles={})
+        return self.document()
+
+    def finished(self, rows: list[dict]) -> bool:
+        if self.main_status is None or self.open_streams:
+            return False
+        if self.settings["reaper"]:
+            return self.no_children
+        # Without a reaper, the end is when nothing is left alive: zombies stay.
+        return all(row["state"] == "Z" for row in self.descendants(rows))
+
+    def descendants(self, rows: list[dict]) -> list[dict]:
+        by_parent: dict[int, list[dict]] = {}
+        for row in rows:
+            by_parent.setdefault(row["ppid"], []).append(row)
+        found, todo = [], [self.pid]
+        while todo:
+            for row in by_parent.get(todo.pop(), []):
+                found.append(row)
+                todo.append(row["pid"])
+        return found
+
+    # -- output -----------------------------------------------------------------
+    def read_stream(self, fd: int) -> bool:
+        """Read what is there; False once the stream has ended."""
+        name = self.open_streams[fd]
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return True
+        except OSError:  # a pty whose last writer is gone answers EIO
+            data = b""
+        if not data:
+            os.close(fd)
+            del self.open_streams[fd]
+            return False
+        room = self.settings["output_cap"] - len(self.output[name])
+        self.output[name] += data[:max(room, 0)]
+        self.dropped[name] += max(len(data) - max(room, 0), 0)
+        return True
+
+    def drain_streams(self) -> None:
+        """Take what is left in the pipes; close any whose writer is still (dying) about."""
+        for fd in list(self.open_streams):
+            while fd in self.open_streams and self.read_stream(fd):
+                if not select_readable(fd):
+                    break
+            if fd in self.open_streams:
+                os.close(fd)
+                del self.open_streams[fd]
+
+    # -- reaping --------------------------------------------------------------
+    def reap(self) -> None:
+        while True:
+            try:
+                if self.reaping:
+                    pid, status = os.waitpid(-1, os.WNOHANG)
+                elif self.main_status is None:
+                    pid, status = os.waitpid(self.main_pid, os.WNOHANG)
+                else:
+                    return
+            except ChildProcessError:
+                self.no_children = True
+                return
+            if pid == 0:
+                return
+            self.record_reap(pid, status)
+
+    def record_reap(self, pid: int, status: int) -> None:
+        t = self.ms()
+        if pid != self.main_pid and pid not in self.adopted:
+            # It came and went between two looks: adopted, then reaped.
+            self.adopted.add(pid)
+            self.events.append({"event": "adopt", "t_ms": t, "pid": pid, "by": self.pid,
+                                "note": "seen when reaped"})
+        self.events.append({"event": "exit", "t_ms": t, "pid": pid, "status": decode_status(status)})
+        self.events.append({"event": "reap", "t_ms": t, "pid": pid, "by": self.pid})
+        if pid == self.main_pid:
+            self.main_status = status
+
+    def note_adoptions(self, rows: list[dict]) -> None:
+        for row in rows:
+            pid = row["pid"]
+            if row["ppid"] == self.pid and pid != self.main_pid and pid not in self.adopted:
+                self.adopted.add(pid)
+                self.events.append({"event": "adopt", "t_ms": self.ms(), "pid": pid,
+                                    "by": self.pid, "state": row["state"]})
+
+    def kill_all(self) -> None:
+        """SIGKILL every descendant and reap them all, whatever the reaper setting."""
+        self.reaping = True
+        end = time.monotonic() + KILL_GRACE
+        while time.monotonic() < end:
+            alive = [r for r in self.descendants(read_process_table()) if r["state"] != "Z"]
+            if self.pid == 1:
+                # As PID 1, kill(-1) reaches every other process in the container at once,
+                # the only way to stop a fork bomb that outruns a loop of kills.
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except OSError:
+                    pass
+            for row in alive:
+                try:
+                    os.kill(row["pid"], signal.SIGKILL)
+                except OSError:
+                    pass
+            self.reap()
+            if not alive and self.no_children:
+                break
+            time.sleep(0.01)
+
+    # -- the checkpoint socket ------------------------------------------------
+    def serve_requests(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            with conn:
+                conn.setblocking(True)
+                conn.settimeout(2.0)
+                try:
+                    self.serve(conn)
+                except (OSError, ValueError) as exc:
+                    self.warnings.append(f"a checkpoint request could not be read: {exc}")
+
+    def serve(self, conn: socket.socket) -> None:
+        # The kernel tells us who is calling; the message cannot lie about it.
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        caller = struct.unpack("3i", creds)[0]
+        data = b""
+        while not data.endswith(b"\n") and len(data) < 65536:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        message = json.loads(data.decode("utf-8"))
+        op = message.get("op")
+        if op == "fork":
+            ppid = message.get("ppid")
+            t = message.get("t")
+            self.events.append({"event": "fork", "t_ms": self.ms(t if isinstance(t, float) else None),
+                                "pid": caller, "ppid": ppid if isinstance(ppid, int) else None})
+            return
+        if op != "checkpoint":
+            raise ValueError(f"unknown request {op!r}")
+        name, roles = message.get("name"), message.get("roles") or {}
+        error = self.check_request(name, roles)
+        if error is None:
+            self.snapshot(name, by=caller, roles=roles)
+        conn.sendall((json.dumps({"ok": error is None, "error": error}) + "\n").encode())
+
+    def check_request(self, name: object, roles: object) -> str | None:
+        if not isinstance(name, str) or not name or len(name) > 64:
+            return "a checkpoint needs a name of 1 to 64 characters"
+        if not isinstance(roles, dict):
+            return "roles must map names to pids"
+        for role, pid in roles.items():
+            if not isinstance(role, str) or not ROLE_PATTERN.match(role):
+                return f"role name {role!r} must be a letter followed by letters, digits, '-' or '_'"
+            if role in RESERVED_ROLES:
+                return f"role name {role!r} is the runner's own"
+            if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+                return f"role {role!r} must be given a pid"
+        return None
+
+    def name_role(self, pid: int, role: str) -> None:
+        for other, existing in self.roles.items():
+            if existing == role and other != pid:
+                self.warnings.append(f"role {role!r} was given to two processes")
+                break
+        self.roles[pid] = role
+
+    # -- snapshots ------------------------------------------------------------
+    def snapshot(self, name: str, by: int, roles: dict) -> None:
+        started = time.monotonic()
+        for role, pid in roles.items():
+            self.name_role(pid, role)
+        try:
+            ps = subprocess.run(["ps", "-eo", PS_FIELDS], stdin=subprocess.DEVNULL,
+                                capture_output=True, timeout=10)
+            raw = ps.stdout.decode("utf-8", "replace")
+        except (OSError, subprocess.SubprocessError) as exc:
+            # A fork bomb at the pids limit leaves no room even for ps.
+            raw = f"(ps could not run: {exc})\n"
+        rows = read_process_table()
+        self.note_adoptions(rows)
+        self.snapshots.append({"checkpoint": name, "by": by, "t_ms": self.ms(started),
+                               "cost_ms": round((time.monotonic() - started) * 1000, 3),
+                               "ps": raw, "processes": rows})
+
+    # -- the result -------------------------------------------------------------
+    def environment(self) -> dict:
+        pid1 = _read_first_line("/proc/1/cmdline")
+        return {
+            "kernel": platform.release(),
+            "machine": platform.machine(),
+            "os": _os_release(),
+            "python": platform.python_version(),
+            "pid1": "runner" if self.pid == 1 else (pid1 or "").replace("\0", " ").strip(),
+            "runner_pid": self.pid,
+            "subreaper": self.subreaper,
+            "uid": os.getuid(),
+            "gid": os.getgid(),
+            "cgroup": "v2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "v1",
+            "limits": {
+                "pids": _cgroup_limit("/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max"),
+                "memory_bytes": _cgroup_limit("/sys/fs/cgroup/memory.max",
+                                              "/sys/fs/cgroup/memory/memory.limit_in_bytes"),
+                "timeout_s": self.settings["timeout"],
+                "output_cap_bytes": self.settings["output_cap"],
+            },
+            "read_only_root": _root_is_read_only(),
+            "network_interfaces": sorted(os.listdir("/sys/class/net")) if os.path.isdir("/sys/class/net") else [],
+            "capabilities_effective": _status_field("CapEff"),
+            "no_new_privileges": _status_field("NoNewPrivs") == "1",
+            "stdout": self.settings["stdout"],
+            "reaper": self.settings["reaper"],
+            "unbuffered": self.settings["unbuffered"],
+        }
+
+    def _text(self, name: str) -> str:
+        data = bytes(self.output[name])
+        if name == "stdout" and self.settings["stdout"] == "tty":
+            data = data.replace(b"\r\n", b"\n")  # the pty's line discipline adds \r
+        # surrogateescape keeps bytes that are not UTF-8 recoverable on the host.
+        return data.decode("utf-8", "surrogateescape")
+
+    def document(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "status": "timeout" if self.timed_out else "finished",
+            "environment": self.environment(),
+            "main": {"pid": self.main_pid, "script": os.path.basename(self.script)},
+            "exit": decode_status(self.main_status),
+            "stdout": self._text("stdout"),
+            "stderr": self._text("stderr"),
+            "truncated": {name: count for name, count in self.dropped.items() if count},
+            "snapshots": self.snapshots,
+            "events": sorted(self.events, key=lambda e: e["t_ms"]),
+            "roles": {str(pid): role for pid, role in sorted(self.roles.items())},
+            "warnings": self.warnings,
+            "duration_ms": self.ms(),
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m forklab.runner",
+                                     description="Run a lab and print one JSON result document.")
+    parser.add_argument("script", help="the lab program, e.g. /opt/forklab/labs/03-zombies-and-orphans/lab.py")
+    parser.add_argument("--settings", default="{}", help="run settings as JSON (timeout, stdout, reaper, ...)")
+    args = parser.parse_args(argv)
+    runner = None
+    try:
+        runner = Runner(args.script, json.loads(args.settings))
+        document = runner.run()
+    except Exception:  # noqa: BLE001 - the host must get a document whatever happened
+        if runner is not None and runner.main_pid:
+            runner.kill_all()
+        document = {"schema": SCHEMA, "status": "runner-error", "error": traceback.format_exc()}
+    sys.stdout.write(json.dumps(document, ensure_ascii=True) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The kit's own knobs, with their defaults.  Invoke's config feeds them
+(``invoke.yaml`` next to tasks.py, or ``INVOKE_FORKLAB_BASE_IMAGE=...``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+#: The official image the lab image builds on by default, pinned.
+DEFAULT_BASE_IMAGE = "python:3.11.13-slim-bookworm"
+
+DEFAULTS = {
+    "labs_dir": "labs",
+    "reports_dir": "reports",
+    "base_image": DEFAULT_BASE_IMAGE,
+    "mirror": "",  # a Debian mirror for `invoke base`; empty means mmdebstrap's default
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    labs_dir: Path
+    reports_dir: Path
+    base_image: str
+    mirror: Optional[str]
+
+    @classmethod
+    def from_config(cls, config: Mapping, root: Path) -> "Settings":
+        """Relative paths are taken from ``root`` (the folder of tasks.py), not the shell's cwd."""
+        values = {**DEFAULTS, **dict(config or {})}
+        return cls(labs_dir=root / values["labs_dir"], reports_dir=root / values["reports_dir"],
+                   base_image=str(values["base_image"]), mirror=values["mirror"] or None)

@@ -1,0 +1,23 @@
+# fork() 的两个返回值: the tutorial's first snippet, as printed and then corrected.
+import os
+
+from forklab.checkpoint import checkpoint
+
+# As printed in the tutorial: os.getpid without (), so it prints the function itself.
+pid = os.fork()
+if pid == 0:
+    print("我是子进程%s,我的父进程是%s" % (os.getpid, os.getppid), flush=True)
+    os._exit(0)
+else:
+    print("我是父进程%s,我创建了子进程%s" % (os.getpid, pid), flush=True)
+    os.waitpid(pid, 0)
+
+# Corrected: call the functions.
+pid = os.fork()
+if pid == 0:
+    print("我是子进程%s,我的父进程是%s" % (os.getpid(), os.getppid()), flush=True)
+    checkpoint("in-child", parent=os.getppid(), child=os.getpid())
+    os._exit(0)
+else:
+    print("我是父进程%s,我创建了子进程%s" % (os.getpid(), pid), flush=True)
+    os.waitpid(pid, 0)
