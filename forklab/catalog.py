@@ -163,6 +163,9 @@ class Lab:
         return None
 
 
+CHECK_KINDS = ("lines", "state", "parent", "absent", "exit", "reaped", "no-zombies-at-end")
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key given twice (PyYAML silently keeps the last)."""
 
@@ -214,13 +217,13 @@ def parse_number(text: str, labs: dict[int, Path]) -> int:
 
 
 def _where(loc: tuple) -> str:
+    """pydantic's error path as lab.yaml spells it: ``expect[1].state``."""
     text = ""
-    for part in loc:
+    for index, part in enumerate(loc):
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in {"lines", "state", "parent", "absent", "exit", "reaped", "no-zombies-at-end"} \
-                and text.endswith("]") and text.startswith("expect"):
-            continue  # the discriminator pydantic adds to the path; the index already says which
+        elif index == 2 and loc[0] == "expect" and part in CHECK_KINDS:
+            continue  # the union's tag that pydantic adds after the index; the index already says which
         else:
             text += ("." if text else "") + str(part)
     return text or "(top level)"
@@ -234,8 +237,8 @@ def _explain(error: dict) -> str:
     if kind == "missing":
         return f"{where}: required but missing"
     if kind == "union_tag_invalid":
-        return (f"{where}: unknown check {error['input'].get('check')!r}; allowed: lines, state, "
-                "parent, absent, exit, reaped, no-zombies-at-end")
+        return (f"{where}: unknown check {error['input'].get('check')!r}; allowed: "
+                + ", ".join(CHECK_KINDS))
     if kind == "union_tag_not_found":
         return f"{where}: each expectation needs a 'check' key"
     message = error["msg"].removeprefix("Value error, ")

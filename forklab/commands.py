@@ -29,8 +29,8 @@ def _connect():
     return engine, engine.Engine.connect()
 
 
-def _image(engine_module, engine, settings: Settings, term: Terminal) -> tuple[str, str, str]:
-    base = engine.resolve_base(settings.base_image, settings.mirror, term.say)
+def _image(engine, settings: Settings, term: Terminal, pull: bool = False) -> tuple[str, str, str]:
+    base = engine.resolve_base(settings.base_image, settings.mirror, term.say, pull=pull)
     tag, image_id = engine.ensure_image(base, settings.labs_dir, term.say, term.progress)
     return tag, image_id, base
 
@@ -71,7 +71,7 @@ def _last_status(settings: Settings, number: int) -> str:
 def build(settings: Settings, term: Terminal) -> int:
     engine_module, engine = _connect()
     try:
-        tag, image_id, base = _image(engine_module, engine, settings, term)
+        tag, image_id, base = _image(engine, settings, term, pull=True)
     finally:
         engine.close()
     term.out.print(f"{tag} ({image_id[:19]}) on {base}")
@@ -93,7 +93,7 @@ def run_lab(settings: Settings, number_text: str, term: Terminal) -> int:
     lab = _load(settings, number_text)
     engine_module, engine = _connect()
     try:
-        tag, image_id, base_image = _image(engine_module, engine, settings, term)
+        tag, image_id, base_image = _image(engine, settings, term)
         term.say(f"running lab {lab.number:02d} ({lab.folder}) in {tag} ...")
         run = engine.run_lab(image_id, lab)
         environment = {"host": engine_module.host_description(), "engine": engine.describe(),
@@ -114,7 +114,7 @@ def shell(settings: Settings, number_text: str, term: Terminal) -> int:
     lab = _load(settings, number_text)
     engine_module, engine = _connect()
     try:
-        tag, _, _ = _image(engine_module, engine, settings, term)
+        tag, _, _ = _image(engine, settings, term)
     finally:
         engine.close()
     command = ["docker", "run", "--rm", "-it", "--label", f"{engine_module.LABEL}=true",

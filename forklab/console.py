@@ -47,7 +47,15 @@ class Terminal:
                 table.add_row(escape(row["role"] or ""), escape(row["parent"]), state,
                               escape(row["command"]), style=style)
             self.out.print(table)
-        if result["runner"]["status"] != "finished" and result["runner"].get("error"):
+        for warning in result["warnings"]:
+            self.out.print(f"  [yellow]{escape(warning)}[/yellow]")
+        status = result.get("exit") or {}
+        if result["status"] == "error" and status:
+            how = (f"was killed by {status['signal_name']}" if status.get("signal")
+                   else f"exited with code {status.get('code')}")
+            last = (result["stderr"].strip().splitlines() or [""])[-1]
+            self.out.print(f"  [red]the lab's main process {how}[/red]" + (f": {escape(last)}" if last else ""))
+        if result["runner"]["status"] not in ("finished", "timeout") and result["runner"].get("error"):
             last = result["runner"]["error"].strip().splitlines()[-1]
             self.out.print(f"  [red]the runner failed: {escape(last)}[/red]")
         colour = "green" if result["status"] == "passed" else "red"

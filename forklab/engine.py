@@ -122,6 +122,12 @@ def resolve_endpoint() -> Endpoint:
     return Endpoint(context.Host, context.TLSConfig, f"{source} ({context.name})")
 
 
+def _default_socket() -> str:
+    if sys.platform == "win32":
+        return "npipe:////./pipe/docker_engine"
+    return "unix:///var/run/docker.sock"
+
+
 def _start_hint() -> str:
     if sys.platform == "darwin" or sys.platform == "win32":
         return "start Docker Desktop (or Podman Desktop) and try again"
@@ -138,6 +144,7 @@ class Engine:
     @classmethod
     def connect(cls, timeout: int = 120) -> "Engine":
         endpoint = resolve_endpoint()
+        client = None
         try:
             if endpoint.url:
                 client = docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls, timeout=timeout)
@@ -145,7 +152,9 @@ class Engine:
                 client = docker.from_env(timeout=timeout)
             client.ping()
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            where = endpoint.url or os.environ.get("DOCKER_HOST") or "the default socket"
+            if client is not None:
+                client.close()
+            where = endpoint.url or os.environ.get("DOCKER_HOST") or _default_socket()
             reason = str(exc).split("\n")[0]
             if "Permission denied" in reason:
                 raise EnvironmentProblem(
@@ -167,7 +176,7 @@ class Engine:
                 name = "Podman"
         return {"name": name, "version": version.get("Version"), "api_version": version.get("ApiVersion"),
                 "os": version.get("Os"), "arch": version.get("Arch"),
-                "endpoint": self.endpoint.url or self.client.api.base_url,
+                "endpoint": self.endpoint.url or os.environ.get("DOCKER_HOST") or _default_socket(),
                 "found_via": self.endpoint.source}
 
     # -- images ---------------------------------------------------------------------
@@ -177,10 +186,18 @@ class Engine:
         except docker.errors.ImageNotFound:
             return None
 
-    def resolve_base(self, configured: str, mirror: Optional[str], say: Say) -> str:
-        """The base image to build on: the configured one, or the offline base when it cannot be pulled."""
+    def resolve_base(self, configured: str, mirror: Optional[str], say: Say, pull: bool = True) -> str:
+        """The base image to build on: the configured one, or the offline base when it cannot be had.
+
+        With ``pull=False`` (running a lab) an offline base already present is used
+        without asking a registry again; ``invoke build`` always tries to pull.
+        """
         if self.find_image(configured):
             return configured
+        offline = offline_base_tag()
+        if not pull and self.find_image(offline):
+            say(f"using the offline base {offline} ({configured} is not here; `invoke build` tries to pull it)")
+            return offline
         try:
             say(f"pulling {configured} ...")
             repository, _, tag = configured.rpartition(":") if ":" in configured.split("/")[-1] \
@@ -190,7 +207,6 @@ class Engine:
         except (docker.errors.APIError, docker.errors.DockerException,
                 requests.exceptions.RequestException) as exc:
             reason = _short_reason(exc)
-        offline = offline_base_tag()
         if self.find_image(offline):
             say(f"{configured} cannot be pulled ({reason}); using the offline base {offline}")
             return offline
@@ -198,7 +214,7 @@ class Engine:
         if problem:
             raise EnvironmentProblem(f"the base image {configured} cannot be pulled ({reason}) and the "
                                      f"offline base cannot be made here: {problem}")
-        say(f"{configured} cannot be pulled ({reason}); building the offline base {offline} instead")
+        say(f"{configured} cannot be pulled ({reason}); making the offline base {offline} instead")
         return self.build_base(mirror, say)
 
     def build_base(self, mirror: Optional[str], say: Say, force: bool = False) -> str:
@@ -245,7 +261,8 @@ class Engine:
         image_id = None
         try:
             for chunk in self.client.api.build(
-                    fileobj=context, custom_context=True, tag=tag, buildargs={"BASE_IMAGE": base},
+                    fileobj=context, custom_context=True, dockerfile="containers/Dockerfile",
+                    tag=tag, buildargs={"BASE_IMAGE": base},
                     labels={LABEL: "true", INPUTS_LABEL: digest}, rm=True, forcerm=True,
                     pull=False, decode=True):
                 if "error" in chunk:
@@ -329,12 +346,14 @@ class Engine:
 
 def build_context_files(labs_dir: Path) -> list[tuple[str, bytes]]:
     """(path in context, bytes) for everything that goes into the lab image, sorted."""
-    files = [("Dockerfile", (CONTAINERS_DIR / "Dockerfile").read_bytes()),
-             ("sitecustomize.py", (CONTAINERS_DIR / "sitecustomize.py").read_bytes())]
+    # Paths as in the checkout, so docker-compose.yml builds the same Dockerfile.
+    files = [("containers/Dockerfile", (CONTAINERS_DIR / "Dockerfile").read_bytes()),
+             ("containers/sitecustomize.py", (CONTAINERS_DIR / "sitecustomize.py").read_bytes())]
     files += [(f"forklab/{name}", (PACKAGE_DIR / name).read_bytes()) for name in RUNNER_FILES]
     for path in sorted(labs_dir.rglob("*")):
         relative = path.relative_to(labs_dir)
-        if path.is_dir() or "__pycache__" in relative.parts or path.suffix == ".pyc" \
+        # Lessons (README*.md) are for people, not the image: editing one must not rebuild it.
+        if path.is_dir() or "__pycache__" in relative.parts or path.suffix in (".pyc", ".md") \
                 or any(part.startswith(".") for part in relative.parts):
             continue
         files.append((f"labs/{relative.as_posix()}", path.read_bytes()))

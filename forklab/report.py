@@ -18,7 +18,7 @@ from typing import Optional
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-RUNNER_DISPLAY = "python3 -m forklab.runner (the kit's observer and reaper)"
+RUNNER_DISPLAY = "python3 -m forklab.runner"
 
 
 # -- helpers the templates use --------------------------------------------------
@@ -61,7 +61,7 @@ def display_rows(result: dict, snapshot: dict) -> list[dict]:
         if row["ppid"] == reaper and row["pid"] not in (main, reaper):
             notes.append("adopted")
         command = RUNNER_DISPLAY if row["pid"] == reaper else row["command"]
-        rows.append({"role": row["role"], "parent": row["parent_role"] or "(outside)",
+        rows.append({"role": row["role"], "parent": row["parent_role"] or ("-" if row["ppid"] == 0 else "(outside the lab)"),
                      "state": row["state"], "command": command, "memory": mib(row["rss_kb"]),
                      "notes": notes, "key": bool(notes)})
     return rows
@@ -128,7 +128,7 @@ def process_tree(result: dict) -> list[str]:
 
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("forklab", "templates"),
-                      autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                      autoescape=select_autoescape(["html", "html.j2"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(fence=fence, cell=cell, mib=mib)
     env.globals.update(display_rows=display_rows, process_tree=process_tree,

@@ -1,0 +1,154 @@
+"""Labs in real containers, checked the way a student checks by eye."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURE_LABS, ROOT
+
+pytestmark = pytest.mark.docker
+
+
+def result_of(reports: Path, number: int) -> dict:
+    return json.loads((reports / f"lab-{number:02d}" / "result.json").read_text(encoding="utf-8"))
+
+
+def rows_at(result: dict, checkpoint: str) -> dict[str, dict]:
+    snap = next(s for s in result["snapshots"] if s["checkpoint"] == checkpoint)
+    return {row["role"]: row for row in snap["processes"]}
+
+
+def test_lab_3_shows_the_zombie_child_and_the_adopted_orphan(engine, no_leftovers, cli):
+    code, out, err = cli("lab", "3")
+    assert code == 0, out + err
+    result = result_of(cli.reports, 3)
+    assert result["status"] == "passed"
+
+    # The zombie is the dead child, with no memory; its parent is alive.
+    assert rows_at(result, "child-alive")["child"]["rss_kb"] > 64 * 1024
+    zombie = rows_at(result, "zombie")
+    assert zombie["child"]["state"] == "Z"
+    assert zombie["child"]["command"] == "[python3] <defunct>"
+    assert zombie["child"]["rss_kb"] == 0
+    assert zombie["parent"]["state"] == "S"
+    assert "child" not in rows_at(result, "after-wait")
+
+    # The orphan's parent becomes the reaper: PID 1 of the container, which reaps it.
+    assert rows_at(result, "before-orphaned")["orphan"]["ppid"] == result["roles"]["middle"]
+    assert rows_at(result, "adopted")["orphan"]["ppid"] == result["roles"]["reaper"] == 1
+    reaps = [e for e in result["events"] if e["event"] == "reap" and e["role"] == "orphan"]
+    assert [e["by_role"] for e in reaps] == ["reaper"]
+    assert not [r for r in result["snapshots"][-1]["processes"] if r["state"] == "Z"]
+
+    # The raw ps text agrees with the parsed rows.
+    child_pid = result["roles"]["child"]
+    raw = (cli.reports / "lab-03" / "snapshot-02-zombie.ps.txt").read_text(encoding="utf-8")
+    line = next(l for l in raw.splitlines() if l.split()[0] == str(child_pid))
+    assert line.split()[3] == "Z" and line.endswith("[python3] <defunct>")
+
+    report = (cli.reports / "lab-03" / "report.md").read_text(encoding="utf-8")
+    assert "| **child** | parent | **Z** (zombie) | [python3] <defunct> | 0 |" in report
+    assert "| **orphan** | reaper | **S** (adopted) |" in report
+    assert "Z (zombie)" in out and "passed" in out
+
+
+def test_the_sandbox_is_what_the_report_says(engine, no_leftovers, cli):
+    code, out, err = cli("lab", "1")
+    assert code == 0, out + err
+    box = result_of(cli.reports, 1)["environment"]["container"]
+    assert box["pid1"] == "runner"
+    assert box["uid"] == 1000 and box["gid"] == 1000
+    assert box["limits"]["pids"] == 64
+    assert box["limits"]["memory_bytes"] == 256 * 1024 * 1024
+    assert box["read_only_root"] is True
+    assert box["network_interfaces"] == ["lo"]
+    assert box["capabilities_effective"] == "0000000000000000"
+    assert box["no_new_privileges"] is True
+    assert box["stdout"] == "pipe" and box["unbuffered"] is False
+
+
+def test_lab_1_shows_both_return_values(engine, no_leftovers, cli):
+    code, out, err = cli("lab", "1")
+    assert code == 0, out + err
+    result = result_of(cli.reports, 1)
+    lines = result["stdout"].splitlines()
+    assert "我是子进程<built-in function getpid>,我的父进程是<built-in function getppid>" in lines
+    child = result["roles"]["child"]
+    parent = result["roles"]["parent"]
+    # The parent's line names the pid the child reports as its own.
+    assert f"我是父进程{parent},我创建了子进程{child}" in lines
+    assert f"我是子进程{child},我的父进程是{parent}" in lines
+    assert rows_at(result, "in-child")["child"]["ppid"] == parent
+
+
+@pytest.mark.parametrize("number, status, seen", [
+    (1, "error", "RuntimeError: this lab fails on purpose"),
+    (2, "timeout", "the child loops forever"),
+    (3, "failed", "哈哈哈"),
+    (4, "failed", ""),
+])
+def test_a_lab_that_goes_wrong_still_gets_a_report(engine, no_leftovers, cli, number, status, seen):
+    code, out, err = cli("lab", str(number), labs=FIXTURE_LABS)
+    assert code == 1, out + err
+    result = result_of(cli.reports, number)
+    assert result["status"] == status
+    assert seen in result["stdout"] + result["stderr"]
+    assert (cli.reports / f"lab-{number:02d}" / "report.md").read_text(encoding="utf-8") \
+        .startswith(f"# Lab {number:02d}")
+
+
+def test_without_a_reaper_the_orphan_stays_a_zombie_of_pid_1(engine, no_leftovers, cli):
+    cli("lab", "4", labs=FIXTURE_LABS)
+    result = result_of(cli.reports, 4)
+    end = rows_at(result, "end")
+    assert end["orphan"]["state"] == "Z" and end["orphan"]["ppid"] == 1
+    assert result["environment"]["container"]["reaper"] is False
+
+
+def test_ctrl_c_removes_the_container_and_keeps_the_last_report(engine, tmp_path):
+    reports = tmp_path / "reports"
+    env = {**os.environ, "INVOKE_FORKLAB_LABS_DIR": str(FIXTURE_LABS),
+           "INVOKE_FORKLAB_REPORTS_DIR": str(reports)}
+    command = [sys.executable, "-m", "invoke", "lab", "2"]
+    subprocess.run(command, cwd=ROOT, env=env, capture_output=True, check=False, timeout=120)
+    before = {p.name: p.read_bytes() for p in (reports / "lab-02").iterdir()}
+
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # Interrupt once the lab's container exists (polling the engine, not guessing a delay).
+        deadline = time.monotonic() + 60
+        while not [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "02"]:
+            assert proc.poll() is None and time.monotonic() < deadline, "the lab container never appeared"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert b"interrupted" in err
+    assert not [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "02"]
+    after = {p.name: p.read_bytes() for p in (reports / "lab-02").iterdir()}
+    assert after == before
+    assert sorted(p.name for p in reports.iterdir()) == ["lab-02"]
+
+
+def test_an_unchanged_image_is_not_rebuilt(engine, monkeypatch):
+    from forklab.settings import Settings
+
+    settings = Settings.from_config({}, ROOT)
+    base = engine.resolve_base(settings.base_image, None, lambda _: None, pull=False)
+    tag, image_id = engine.ensure_image(base, settings.labs_dir, lambda _: None, lambda _: None)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the image was rebuilt although nothing changed")
+
+    monkeypatch.setattr(engine.client.api, "build", no_build)
+    assert engine.ensure_image(base, settings.labs_dir, lambda _: None, lambda _: None) == (tag, image_id)

@@ -1,0 +1,203 @@
+"""Checks and reports, on a small result document made here (no engine)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from forklab import catalog, checks, report, result
+
+RUNNER, MAIN, CHILD, ORPHAN = 1, 7, 8, 12
+
+
+def row(pid, ppid, state="S", command="python3 lab.py", rss_kb=9000):
+    return {"pid": pid, "ppid": ppid, "pgid": MAIN, "state": state, "comm": "python3",
+            "command": command, "threads": 1, "rss_kb": rss_kb}
+
+
+def runner_document() -> dict:
+    ok = {"raw": 0, "code": 0, "signal": None, "signal_name": None}
+    return {
+        "schema": "forklab.runner/1", "status": "finished",
+        "environment": {"runner_pid": RUNNER, "pid1": "runner", "subreaper": False, "os": "Debian 12",
+                        "kernel": "6.1", "cgroup": "v2", "python": "3.11.2", "uid": 1000, "gid": 1000,
+                        "limits": {"pids": 64, "memory_bytes": 268435456, "timeout_s": 20},
+                        "network_interfaces": ["lo"], "read_only_root": True,
+                        "capabilities_effective": "0000000000000000", "no_new_privileges": True,
+                        "stdout": "pipe", "unbuffered": False, "reaper": True},
+        "main": {"pid": MAIN, "script": "lab.py"}, "exit": ok,
+        "stdout": "哈哈哈\n哈哈哈\nnot this one: 哈\n", "stderr": "", "truncated": {},
+        "snapshots": [
+            {"checkpoint": "zombie", "by": MAIN, "t_ms": 1.0, "cost_ms": 9.0, "ps": "PID ...\n",
+             "processes": [row(RUNNER, 0, "R", "python3 -m forklab.runner"), row(MAIN, RUNNER),
+                           row(CHILD, MAIN, "Z", "[python3] <defunct>", 0), row(30, MAIN)]},
+            {"checkpoint": "adopted", "by": ORPHAN, "t_ms": 2.0, "cost_ms": 9.0, "ps": "PID ...\n",
+             "processes": [row(RUNNER, 0, "R"), row(MAIN, RUNNER), row(ORPHAN, RUNNER)]},
+            {"checkpoint": "end", "by": RUNNER, "t_ms": 3.0, "cost_ms": 9.0, "ps": "PID ...\n",
+             "processes": [row(RUNNER, 0, "R")]},
+        ],
+        "events": [
+            {"event": "fork", "t_ms": 0.1, "pid": MAIN, "ppid": RUNNER},
+            {"event": "fork", "t_ms": 0.2, "pid": CHILD, "ppid": MAIN},
+            {"event": "fork", "t_ms": 0.3, "pid": ORPHAN, "ppid": CHILD},
+            {"event": "adopt", "t_ms": 1.5, "pid": ORPHAN, "by": RUNNER},
+            {"event": "exit", "t_ms": 2.5, "pid": ORPHAN, "status": {**ok, "raw": 768, "code": 3}},
+            {"event": "reap", "t_ms": 2.5, "pid": ORPHAN, "by": RUNNER},
+            {"event": "exit", "t_ms": 2.9, "pid": MAIN, "status": ok},
+            {"event": "reap", "t_ms": 2.9, "pid": MAIN, "by": RUNNER},
+        ],
+        "roles": {str(RUNNER): "reaper", str(MAIN): "parent", str(CHILD): "child", str(ORPHAN): "orphan"},
+        "warnings": [], "duration_ms": 3.5,
+    }
+
+
+def lab_with(tmp_path: Path, expect_yaml: str) -> catalog.Lab:
+    folder = tmp_path / "05-test"
+    folder.mkdir(exist_ok=True)
+    (folder / "lab.py").write_text("", encoding="utf-8")
+    (folder / "lab.yaml").write_text(
+        "number: 5\ntitle: Test\nsummary: A test.\nkey_checkpoint: zombie\n"
+        "claims:\n  - {zh: 僵尸进程是父进程, en: The zombie is the parent, verdict: 'false'}\n"
+        f"expect:\n{expect_yaml}", encoding="utf-8")
+    return catalog.load_lab(folder)
+
+
+def evaluated(tmp_path, expect_yaml: str, doc: dict | None = None) -> dict:
+    lab = lab_with(tmp_path, expect_yaml)
+    run = {"document": doc or runner_document(), "timed_out": False, "container_exit": 0}
+    document = result.assemble(lab, run, {"host": {}, "engine": {}, "image": {}})
+    document["checks"] = checks.evaluate(lab.spec.expect, document)
+    document["status"] = result.decide_status(document, checks.checks_main_exit(lab.spec.expect))
+    return document
+
+
+@pytest.mark.parametrize("expect, passed", [
+    ("  - {check: lines, match: '^哈哈哈$', count: 2}", True),
+    ("  - {check: lines, match: '^哈哈哈$', count: 8}", False),
+    ("  - {check: state, checkpoint: zombie, role: child, state: Z}", True),
+    ("  - {check: state, checkpoint: zombie, role: parent, state: Z}", False),
+    ("  - {check: state, checkpoint: nowhere, role: child, state: Z}", False),
+    ("  - {check: parent, checkpoint: adopted, role: orphan, parent: reaper}", True),
+    ("  - {check: parent, checkpoint: zombie, role: child, parent: reaper}", False),
+    ("  - {check: absent, checkpoint: adopted, role: child}", True),
+    ("  - {check: absent, checkpoint: zombie, role: child}", False),
+    ("  - {check: absent, checkpoint: zombie, role: ghost}", False),
+    ("  - {check: exit, role: orphan, code: 3}", True),
+    ("  - {check: exit, role: orphan, signal: SIGKILL}", False),
+    ("  - {check: exit, role: child, code: 0}", False),
+    ("  - {check: exit, role: main, code: 0}", True),
+    ("  - {check: reaped, role: orphan, by: reaper}", True),
+    ("  - {check: reaped, role: orphan, by: parent}", False),
+    ("  - {check: reaped, role: child, by: parent}", False),
+    ("  - {check: no-zombies-at-end}", True),
+])
+def test_each_check_can_pass_and_fail(tmp_path, expect, passed):
+    outcome = evaluated(tmp_path, expect + "\n")["checks"][0]
+    assert outcome["passed"] is passed, outcome["detail"]
+
+
+def test_a_failed_check_says_what_was_expected_and_seen(tmp_path):
+    outcome = evaluated(tmp_path, "  - {check: state, checkpoint: zombie, role: parent, state: Z}\n")["checks"][0]
+    assert outcome["name"] == "parent is in state Z at zombie"
+    assert outcome["detail"] == "expected parent in state Z at zombie; saw S (python3 lab.py)"
+
+
+def test_zombies_at_the_end_are_named(tmp_path):
+    doc = runner_document()
+    doc["snapshots"][-1]["processes"].append(row(ORPHAN, RUNNER, "Z", "[python3] <defunct>", 0))
+    outcome = evaluated(tmp_path, "  - {check: no-zombies-at-end}\n", doc)["checks"][0]
+    assert not outcome["passed"]
+    assert outcome["detail"].endswith("saw 1: orphan")
+
+
+def test_unnamed_processes_get_stable_roles(tmp_path):
+    document = evaluated(tmp_path, "  - {check: no-zombies-at-end}\n")
+    assert document["roles"]["unnamed-1"] == 30
+    assert document["roles"]["main"] == MAIN and document["roles"]["parent"] == MAIN
+
+
+@pytest.mark.parametrize("change, status", [
+    (lambda d: None, "passed"),
+    (lambda d: d.update(status="timeout"), "timeout"),
+    (lambda d: d.update(status="runner-error", error="Traceback"), "error"),
+    (lambda d: d["exit"].update(code=1, raw=256), "error"),
+])
+def test_status(tmp_path, change, status):
+    doc = runner_document()
+    change(doc)
+    assert evaluated(tmp_path, "  - {check: no-zombies-at-end}\n", doc)["status"] == status
+
+
+def test_failed_checks_fail_the_lab(tmp_path):
+    assert evaluated(tmp_path, "  - {check: lines, match: x, count: 9}\n")["status"] == "failed"
+
+
+def test_a_missing_runner_document_is_an_error(tmp_path):
+    lab = lab_with(tmp_path, "  - {check: no-zombies-at-end}\n")
+    document = result.assemble(lab, {"document": None, "timed_out": False}, {"host": {}, "engine": {}, "image": {}})
+    document["checks"] = checks.evaluate(lab.spec.expect, document)
+    assert result.decide_status(document, False) == "error"
+
+
+def rendered(tmp_path, doc=None) -> dict[str, bytes]:
+    document = evaluated(tmp_path, "  - {check: state, checkpoint: zombie, role: child, state: Z}\n", doc)
+    document["environment"].update(host={"os": "Linux", "release": "6", "arch": "x86_64", "python": "3.11"},
+                                   engine={"name": "Docker Engine", "version": "20.10", "os": "linux",
+                                           "arch": "amd64", "endpoint": "unix:///x", "found_via": "test"},
+                                   image={"tag": "forklab/lab:x", "base": "b", "id": "sha256:1"})
+    return report.render(document, result.output_bytes({"document": doc or runner_document()}))
+
+
+def test_report_marks_the_zombie_and_the_adopted_orphan(tmp_path):
+    text = rendered(tmp_path)["report.md"].decode("utf-8")
+    assert "| **child** | parent | **Z** (zombie) | [python3] <defunct> | 0 |" in text
+    assert "| **orphan** | reaper | **S** (adopted) |" in text
+    assert "## Key moment: `zombie`" in text
+    assert "└── parent  python3 lab.py · exit 0 · reaped by reaper" in text
+    assert "orphan  python3 lab.py · adopted by reaper · exit 3 · reaped by reaper" in text
+
+
+def test_report_has_every_file(tmp_path):
+    files = rendered(tmp_path)
+    assert set(files) == {"report.md", "report.html", "result.json", "stdout.log", "stderr.log",
+                          "snapshot-01-zombie.ps.txt", "snapshot-02-adopted.ps.txt", "snapshot-03-end.ps.txt"}
+    data = json.loads(files["result.json"])
+    assert data["schema"] == "forklab.result/1"
+    assert {"lab", "status", "environment", "stdout", "stderr", "exit", "snapshots", "events", "checks"} <= set(data)
+    process = data["snapshots"][0]["processes"][2]
+    assert {"pid", "ppid", "state", "role", "command"} <= set(process)
+
+
+def test_odd_output_cannot_break_the_report(tmp_path):
+    doc = runner_document()
+    doc["stdout"] = "```\n| not a cell |\n<script>alert(1)</script>\n" + b"\xff\xfe".decode("utf-8", "surrogateescape")
+    files = rendered(tmp_path, doc)
+    markdown = files["report.md"].decode("utf-8")  # valid UTF-8
+    assert "````text\n```\n| not a cell |" in markdown  # a longer fence keeps the block closed
+    assert "<script>" not in files["report.html"].decode("utf-8")
+    assert files["stdout.log"].endswith(b"\xff\xfe")  # the raw log keeps the bytes
+    assert json.loads(files["result.json"])["stdout"].endswith("\ufffd\ufffd")
+
+
+def test_writing_replaces_the_old_report_only_when_complete(tmp_path):
+    folder = tmp_path / "reports" / "lab-05"
+    report.write_report(folder, {"report.md": b"old"})
+
+    class Exploding(dict):
+        def items(self):
+            yield "report.md", b"new"
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        report.write_report(folder, Exploding())
+    assert (folder / "report.md").read_bytes() == b"old"
+    assert [p.name for p in folder.parent.iterdir()] == ["lab-05"]
+    report.write_report(folder, {"report.md": b"new"})
+    assert (folder / "report.md").read_bytes() == b"new"
+    assert [p.name for p in folder.parent.iterdir()] == ["lab-05"]
+
+
+def test_fence_outgrows_backticks_inside():
+    assert report.fence("a ```` b").startswith("`````text\n")

@@ -1,0 +1,174 @@
+"""The in-container runner, run directly on a Linux host (as a child subreaper).
+
+These need no engine: the runner is plain Python, and what it observes is the
+kernel's, whichever PID namespace it runs in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, linux_only
+
+pytestmark = [pytest.mark.linux, linux_only]
+
+
+def run_runner(tmp_path: Path, program: str, timeout: float = 15, **settings) -> dict:
+    lab = tmp_path / "lab.py"
+    lab.write_text(textwrap.dedent(program), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'containers'}",
+           # The host's own setting must not reach the lab: the runner decides buffering.
+           "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run([sys.executable, "-m", "forklab.runner", "--settings",
+                           json.dumps({"timeout": timeout, **settings}), str(lab)],
+                          capture_output=True, env=env, timeout=timeout + 30, check=True)
+    lines = done.stdout.decode().splitlines()
+    assert len(lines) == 1, "the runner prints exactly one line: its document"
+    return json.loads(lines[0])
+
+
+def rows_at(doc: dict, checkpoint: str) -> dict[str, dict]:
+    snap = next(s for s in doc["snapshots"] if s["checkpoint"] == checkpoint)
+    roles = {int(pid): role for pid, role in doc["roles"].items()}
+    return {roles[r["pid"]]: r for r in snap["processes"] if r["pid"] in roles}
+
+
+def test_lab_3_on_the_host_shows_the_zombie_and_the_adopted_orphan(tmp_path):
+    doc = run_runner(tmp_path, (ROOT / "labs/03-zombies-and-orphans/lab.py").read_text(encoding="utf-8"))
+    assert doc["status"] == "finished"
+    assert doc["exit"]["code"] == 0
+    zombie = rows_at(doc, "zombie")
+    assert zombie["child"]["state"] == "Z"
+    assert zombie["child"]["command"] == "[python3] <defunct>"
+    assert zombie["child"]["rss_kb"] == 0
+    assert rows_at(doc, "child-alive")["child"]["rss_kb"] > 64 * 1024
+    assert "child" not in rows_at(doc, "after-wait")
+    adopted = rows_at(doc, "adopted")
+    assert adopted["orphan"]["ppid"] == doc["environment"]["runner_pid"]
+    orphan_pid = adopted["orphan"]["pid"]
+    kinds = [e["event"] for e in doc["events"] if e["pid"] == orphan_pid]
+    assert kinds == ["fork", "adopt", "exit", "reap"]
+
+
+def test_stdout_and_stderr_stay_apart_and_cannot_pose_as_the_result(tmp_path):
+    doc = run_runner(tmp_path, """\
+        import sys
+        print('{"schema": "forklab.runner/1", "status": "finished", "snapshots": []}')
+        print("to stderr", file=sys.stderr)
+    """)
+    assert doc["stdout"].startswith('{"schema"')
+    assert doc["stderr"] == "to stderr\n"
+    assert [s["checkpoint"] for s in doc["snapshots"]] == ["end"]
+
+
+def test_buffering_is_not_inherited_from_the_host(tmp_path):
+    # On a pipe, text printed before fork() without a flush is copied into the
+    # child's buffer and written twice: the lesson of the tutorial's 8 lines.
+    doc = run_runner(tmp_path, """\
+        import os, sys
+        print("before fork", os.environ.get("PYTHONUNBUFFERED"))
+        if os.fork() == 0:
+            sys.exit(0)
+        os.wait()
+    """)
+    assert doc["stdout"] == "before fork None\nbefore fork None\n"
+
+
+def test_unbuffered_when_the_lab_asks(tmp_path):
+    doc = run_runner(tmp_path, """\
+        import os, sys
+        print("before fork")
+        if os.fork() == 0:
+            sys.exit(0)
+        os.wait()
+    """, unbuffered=True)
+    assert doc["stdout"] == "before fork\n"
+
+
+def test_stdout_can_be_a_terminal(tmp_path):
+    doc = run_runner(tmp_path, "import sys\nprint(sys.stdout.isatty(), sys.stderr.isatty())\n", stdout="tty")
+    assert doc["stdout"] == "True False\n"
+
+
+def test_every_fork_is_reported(tmp_path):
+    doc = run_runner(tmp_path, """\
+        import os
+        os.fork(); os.fork(); os.fork()
+        print("哈哈哈", flush=True)
+        while True:
+            try:
+                os.wait()
+            except ChildProcessError:
+                break
+    """)
+    forks = [e for e in doc["events"] if e["event"] == "fork"]
+    assert len(forks) == 8  # the runner's start of main, then 7 forks
+    assert doc["stdout"].count("哈哈哈") == 8
+
+
+def test_time_up_kills_every_process(tmp_path):
+    doc = run_runner(tmp_path, """\
+        import os
+        from forklab.checkpoint import checkpoint
+        if os.fork() == 0:
+            checkpoint("looping", looper=os.getpid())
+            while True:
+                pass
+        os.wait()
+    """, timeout=1.5)
+    assert doc["status"] == "timeout"
+    looper = int(next(pid for pid, role in doc["roles"].items() if role == "looper"))
+    statuses = [e["status"] for e in doc["events"] if e["event"] == "exit"]
+    assert all(s["signal_name"] == "SIGKILL" for s in statuses)
+    assert not Path(f"/proc/{looper}").exists()
+    assert [s["checkpoint"] for s in doc["snapshots"]] == ["looping", "end"]
+
+
+def test_without_a_reaper_the_adopted_orphan_stays_a_zombie(tmp_path):
+    doc = run_runner(tmp_path, """\
+        import os
+        if os.fork() == 0:
+            middle = os.getpid()
+            if os.fork() == 0:
+                while os.getppid() == middle:
+                    pass
+                os._exit(0)
+            os._exit(0)
+        os.wait()
+    """, reaper=False, timeout=10)
+    assert doc["status"] == "finished"
+    end = doc["snapshots"][-1]
+    runner = doc["environment"]["runner_pid"]
+    zombies = [r for r in end["processes"] if r["state"] == "Z" and r["ppid"] == runner]
+    assert len(zombies) == 1
+    assert [e["event"] for e in doc["events"] if e["pid"] == zombies[0]["pid"]] == ["fork", "adopt"]
+
+
+def test_a_bad_role_name_is_refused_to_the_lab(tmp_path):
+    doc = run_runner(tmp_path, """\
+        import os
+        from forklab.checkpoint import checkpoint
+        checkpoint("x", **{"reaper": os.getpid()})
+    """)
+    assert "CheckpointError: role name 'reaper' is the runner's own" in doc["stderr"]
+    assert doc["exit"]["code"] == 1
+
+
+def test_outside_the_kit_checkpoint_prints_the_process_group(tmp_path):
+    lab = tmp_path / "lab.py"
+    lab.write_text("import os\nfrom forklab.checkpoint import checkpoint\n"
+                   "checkpoint('alone', me=os.getpid())\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "FORKLAB_SOCKET"}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, str(lab)], capture_output=True, text=True, env=env,
+                          check=True, start_new_session=True)
+    assert done.stderr.startswith(f"--- checkpoint alone (me=")
+    assert "PID" in done.stderr.splitlines()[1]
+    assert "<- me" in done.stderr

@@ -1,0 +1,98 @@
+"""The tasks as a user calls them: exit codes and one-line messages (no engine needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+import tasks
+from forklab import catalog, engine
+from tests.conftest import ROOT
+
+
+def test_the_pinned_task_names_exist():
+    names = set(tasks.ns.task_names)
+    assert {"lab", "list", "build", "base", "shell", "clean"} <= names
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["lab", "abc"], "forklab: 'abc' is not a lab number; the labs are 01-fork-returns"),
+    (["lab", "99"], "forklab: there is no lab 99; the labs are 01-fork-returns"),
+    (["shell", "x"], "forklab: 'x' is not a lab number"),
+])
+def test_bad_lab_numbers_exit_2_with_one_line(cli, argv, expected):
+    code, out, err = cli(*argv)
+    assert code == 2
+    assert err.startswith(expected)
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not cli.reports.exists(), "nothing is written for bad input"
+
+
+# docker-py does not close its socket when connecting to a missing unix socket
+# fails; collect it here so the warning does not land on a later test.
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_no_engine_exits_3_and_says_how_to_start_one(cli, monkeypatch):
+    import gc
+
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    code, out, err = cli("lab", "3")
+    gc.collect()
+    assert code == 3
+    assert err.startswith("forklab: no container engine answers at unix:///nonexistent/docker.sock")
+    assert "start" in err and err.count("\n") == 1
+
+
+def test_a_bad_lab_yaml_exits_2_naming_file_and_key(cli, tmp_path, monkeypatch):
+    labs = tmp_path / "labs"
+    (labs / "04-broken").mkdir(parents=True)
+    (labs / "04-broken" / "lab.py").write_text("", encoding="utf-8")
+    (labs / "04-broken" / "lab.yaml").write_text(
+        "number: 4\ntitle: t\nsummary: s\nrun: {timeout: -1}\nexpect: [{check: no-zombies-at-end}]\n",
+        encoding="utf-8")
+    code, out, err = cli("lab", "4", labs=labs)
+    assert code == 2
+    assert "04-broken/lab.yaml: run.timeout: Input should be greater than 0" in err.replace("\\", "/")
+
+
+def test_list_shows_every_lab(cli):
+    code, out, err = cli("list")
+    assert code == 0
+    for number, path in catalog.find_labs(ROOT / "labs").items():
+        assert f"{number:02d}" in out
+        assert catalog.load_lab(path).spec.title in out
+
+
+def test_unknown_option_is_a_usage_error(cli):
+    code, out, err = cli("lab", "3", "--colour")
+    assert code != 0 and "--colour" in err + out
+
+
+def test_image_tag_follows_its_inputs(tmp_path):
+    import shutil
+
+    labs = tmp_path / "labs"
+    shutil.copytree(ROOT / "labs", labs)
+    files = engine.build_context_files(labs)
+    digest = engine.inputs_digest(files, "base", "id")
+    assert engine.inputs_digest(engine.build_context_files(labs), "base", "id") == digest
+
+    # A lesson is not an input: editing it keeps the image.
+    (labs / "03-zombies-and-orphans" / "README.md").write_text("changed", encoding="utf-8")
+    assert engine.inputs_digest(engine.build_context_files(labs), "base", "id") == digest
+    # A Windows checkout (CRLF) builds the same image.
+    lab_py = labs / "03-zombies-and-orphans" / "lab.py"
+    lab_py.write_bytes(lab_py.read_bytes().replace(b"\n", b"\r\n"))
+    assert engine.inputs_digest(engine.build_context_files(labs), "base", "id") == digest
+    # The program, the base and the base's id are.
+    lab_py.write_bytes(lab_py.read_bytes() + b"# edited\r\n")
+    assert engine.inputs_digest(engine.build_context_files(labs), "base", "id") != digest
+    assert engine.inputs_digest(files, "other-base", "id") != digest
+    assert engine.inputs_digest(files, "base", "other-id") != digest
+
+
+def test_the_build_context_holds_exactly_what_the_image_needs():
+    names = [name for name, _ in engine.build_context_files(ROOT / "labs")]
+    assert {"containers/Dockerfile", "containers/sitecustomize.py", "forklab/runner.py", "forklab/checkpoint.py",
+            "forklab/__init__.py", "labs/03-zombies-and-orphans/lab.py",
+            "labs/03-zombies-and-orphans/lab.yaml"} <= set(names)
+    # Host-side modules (Docker SDK, templates) stay out of the image.
+    assert not any(n.startswith("forklab/") and n.split("/")[1] not in engine.RUNNER_FILES for n in names)
