@@ -1,0 +1,24 @@
+"""The README's first two commands are what CI runs, verbatim."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import ROOT
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = re.search(r"```sh\n(.*?)```", text, re.S)
+    assert first_block and text.index(first_block.group(0)) < text.index("## "), \
+        "the README starts with its commands"
+    return [line for line in first_block.group(1).splitlines() if line.strip()]
+
+
+def test_the_readme_starts_with_two_commands_ci_runs_verbatim():
+    lab, tests = readme_commands()
+    assert lab.endswith("invoke lab 3") and "pytest" in tests
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert f'LAB_COMMAND="{lab}"' in ci
+    assert f'TEST_COMMAND="{tests}"' in ci
+    assert 'bash -c "$LAB_COMMAND"' in ci and 'bash -c "$TEST_COMMAND"' in ci
