@@ -60,11 +60,18 @@ def _lines(seen: _Seen, c: catalog.LinesCheck) -> tuple[bool, str]:
     return count == c.count, f"expected {c.count} {c.stream} line(s) matching /{c.match}/; saw {count}"
 
 
-def _state(seen: _Seen, c: catalog.StateCheck) -> tuple[bool, str]:
-    snap = seen.snapshot(c.checkpoint)
+def _row_at(seen: _Seen, checkpoint: str, role: str) -> tuple[Optional[dict], Optional[str]]:
+    """The role's row at a checkpoint, or why there is no checkpoint to look at."""
+    snap = seen.snapshot(checkpoint)
     if snap is None:
-        return False, seen.no_snapshot(c.checkpoint)
-    row = seen.row(snap, c.role)
+        return None, seen.no_snapshot(checkpoint)
+    return seen.row(snap, role), None
+
+
+def _state(seen: _Seen, c: catalog.StateCheck) -> tuple[bool, str]:
+    row, problem = _row_at(seen, c.checkpoint, c.role)
+    if problem:
+        return False, problem
     if row is None:
         return False, f"expected {c.role} in state {c.state} at {c.checkpoint}; it was not in the process table"
     return row["state"] == c.state, (f"expected {c.role} in state {c.state} at {c.checkpoint}; "
@@ -72,10 +79,9 @@ def _state(seen: _Seen, c: catalog.StateCheck) -> tuple[bool, str]:
 
 
 def _parent(seen: _Seen, c: catalog.ParentCheck) -> tuple[bool, str]:
-    snap = seen.snapshot(c.checkpoint)
-    if snap is None:
-        return False, seen.no_snapshot(c.checkpoint)
-    row = seen.row(snap, c.role)
+    row, problem = _row_at(seen, c.checkpoint, c.role)
+    if problem:
+        return False, problem
     if row is None:
         return False, f"expected {c.role}'s parent at {c.checkpoint} to be {c.parent}; {c.role} was not there"
     passed = row["ppid"] == seen.roles.get(c.parent)
@@ -84,12 +90,11 @@ def _parent(seen: _Seen, c: catalog.ParentCheck) -> tuple[bool, str]:
 
 
 def _absent(seen: _Seen, c: catalog.AbsentCheck) -> tuple[bool, str]:
-    snap = seen.snapshot(c.checkpoint)
-    if snap is None:
-        return False, seen.no_snapshot(c.checkpoint)
+    row, problem = _row_at(seen, c.checkpoint, c.role)
+    if problem:
+        return False, problem
     if c.role not in seen.roles:
         return False, f"no process was ever named {c.role}, so its absence proves nothing"
-    row = seen.row(snap, c.role)
     if row is None:
         return True, f"expected {c.role} gone at {c.checkpoint}; it was gone"
     return False, f"expected {c.role} gone at {c.checkpoint}; it was there in state {row['state']}"
