@@ -44,16 +44,37 @@ class RunSettings(_Strict):
     """How the lab runs; every value here is visible in the report."""
 
     timeout: float = Field(default=20, gt=0, le=MAX_TIMEOUT_S)
-    stdout: Literal["pipe", "tty"] = "pipe"
+    #: pipe (as in `docker run`, the default), tty (a pseudo-terminal), or
+    #: tty-session (a pseudo-terminal that is main's controlling terminal, as in
+    #: a terminal window: when main exits, the terminal hangs up).
+    stdout: Literal["pipe", "tty", "tty-session"] = "pipe"
     reaper: bool = True
     unbuffered: bool = False
+    #: When main exits: wait for every descendant (a shell, a pipe read to EOF),
+    #: or kill them all at once (what a container does when its main process exits).
+    descendants: Literal["wait", "kill"] = "wait"
     pids_limit: int = Field(default=64, ge=8, le=MAX_PIDS)
     memory_mb: int = Field(default=256, ge=32, le=MAX_MEMORY_MB)
 
     def runner_settings(self) -> dict:
         """The part the in-container runner needs."""
         return {"timeout": self.timeout, "stdout": self.stdout, "reaper": self.reaper,
-                "unbuffered": self.unbuffered}
+                "unbuffered": self.unbuffered, "descendants": self.descendants}
+
+    def overridden(self, overrides: "RunOverrides") -> "RunSettings":
+        return RunSettings(**{**self.model_dump(), **overrides.model_dump(exclude_none=True)})
+
+
+class RunOverrides(_Strict):
+    """A variant's changes to the lab's run settings."""
+
+    timeout: Optional[float] = Field(default=None, gt=0, le=MAX_TIMEOUT_S)
+    stdout: Optional[Literal["pipe", "tty", "tty-session"]] = None
+    reaper: Optional[bool] = None
+    unbuffered: Optional[bool] = None
+    descendants: Optional[Literal["wait", "kill"]] = None
+    pids_limit: Optional[int] = Field(default=None, ge=8, le=MAX_PIDS)
+    memory_mb: Optional[int] = Field(default=None, ge=32, le=MAX_MEMORY_MB)
 
 
 class _Check(_Strict):
@@ -119,10 +140,46 @@ class NoZombiesCheck(_Check):
     check: Literal["no-zombies-at-end"]
 
 
+class ProcessesCheck(_Check):
+    """How many processes the lab made: main and every fork."""
+
+    check: Literal["processes"]
+    count: int = Field(ge=1)
+
+
+class MemoryCheck(_Check):
+    """Memory at a checkpoint: a role's rss or private memory, or the whole container's."""
+
+    check: Literal["memory"]
+    checkpoint: str
+    measure: Literal["rss", "private", "container"]
+    role: Optional[str] = Field(default=None, pattern=ROLE)
+    min_mb: Optional[float] = Field(default=None, ge=0)
+    max_mb: Optional[float] = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "MemoryCheck":
+        if self.min_mb is None and self.max_mb is None:
+            raise ValueError("give min_mb, max_mb or both")
+        if (self.measure == "container") != (self.role is None):
+            raise ValueError("give a role for rss or private memory, and none for the container's")
+        return self
+
+
 Expectation = Annotated[
-    Union[LinesCheck, StateCheck, ParentCheck, AbsentCheck, ExitCheck, ReapedCheck, NoZombiesCheck],
+    Union[LinesCheck, StateCheck, ParentCheck, AbsentCheck, ExitCheck, ReapedCheck, NoZombiesCheck,
+          ProcessesCheck, MemoryCheck],
     Field(discriminator="check"),
 ]
+
+
+class Variant(_Strict):
+    """One way to run the lab; a lab's variants are shown side by side."""
+
+    name: str = Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=32)
+    title: str = Field(min_length=1)
+    run: RunOverrides = RunOverrides()
+    expect: List[Expectation] = []
 
 
 class LabSpec(_Strict):
@@ -134,7 +191,29 @@ class LabSpec(_Strict):
     claims: List[Claim] = []
     run: RunSettings = RunSettings()
     key_checkpoint: Optional[str] = None
-    expect: List[Expectation] = Field(min_length=1)
+    #: Checks for every variant (or for the one run, when there are no variants).
+    expect: List[Expectation] = []
+    variants: List[Variant] = []
+
+    @model_validator(mode="after")
+    def _checked(self) -> "LabSpec":
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError("two variants share a name")
+        if not self.expect and (not self.variants or not all(v.expect for v in self.variants)):
+            raise ValueError("every run needs at least one expectation: add 'expect' "
+                             "(for all variants) or give each variant its own")
+        return self
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a lab: a variant's name, title, settings and expectations."""
+
+    name: str
+    title: Optional[str]
+    settings: RunSettings
+    expect: list
 
 
 @dataclass(frozen=True)
@@ -152,18 +231,26 @@ class Lab:
     def folder(self) -> str:
         return self.path.name
 
+    def runs(self) -> list["Run"]:
+        """What `invoke lab N` runs: each variant, or the lab once."""
+        if not self.spec.variants:
+            return [Run(name="default", title=None, settings=self.spec.run, expect=list(self.spec.expect))]
+        return [Run(name=v.name, title=v.title, settings=self.spec.run.overridden(v.run),
+                    expect=list(self.spec.expect) + list(v.expect)) for v in self.spec.variants]
+
     @property
     def key_checkpoint(self) -> Optional[str]:
         """The snapshot a student should look at first."""
         if self.spec.key_checkpoint:
             return self.spec.key_checkpoint
-        for check in self.spec.expect:
+        for check in [*self.spec.expect, *(c for v in self.spec.variants for c in v.expect)]:
             if getattr(check, "checkpoint", None):
                 return check.checkpoint
         return None
 
 
-CHECK_KINDS = ("lines", "state", "parent", "absent", "exit", "reaped", "no-zombies-at-end")
+CHECK_KINDS = ("lines", "state", "parent", "absent", "exit", "reaped", "no-zombies-at-end", "processes",
+               "memory")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -222,7 +309,8 @@ def _where(loc: tuple) -> str:
     for index, part in enumerate(loc):
         if isinstance(part, int):
             text += f"[{part}]"
-        elif index == 2 and loc[0] == "expect" and part in CHECK_KINDS:
+        elif part in CHECK_KINDS and index > 0 and isinstance(loc[index - 1], int) \
+                and "expect" in loc[:index]:
             continue  # the union's tag that pydantic adds after the index; the index already says which
         else:
             text += ("." if text else "") + str(part)

@@ -130,12 +130,46 @@ def _no_zombies(seen: _Seen, c: catalog.NoZombiesCheck) -> tuple[bool, str]:
     return True, "expected no zombies at the end; saw none"
 
 
+def _processes(seen: _Seen, c: catalog.ProcessesCheck) -> tuple[bool, str]:
+    made = {e["pid"] for e in seen.result["events"] if e["event"] == "fork"}
+    return len(made) == c.count, f"expected {c.count} processes (main and every fork); saw {len(made)}"
+
+
+def _range(c: catalog.MemoryCheck) -> str:
+    if c.min_mb is not None and c.max_mb is not None:
+        return f"between {c.min_mb:g} and {c.max_mb:g} MiB"
+    return f"at least {c.min_mb:g} MiB" if c.min_mb is not None else f"at most {c.max_mb:g} MiB"
+
+
+def _memory(seen: _Seen, c: catalog.MemoryCheck) -> tuple[bool, str]:
+    snap = seen.snapshot(c.checkpoint)
+    if snap is None:
+        return False, seen.no_snapshot(c.checkpoint)
+    if c.measure == "container":
+        who, value = "the container", snap.get("container_memory_bytes")
+        value = None if value is None else value / 1024
+    else:
+        row = seen.row(snap, c.role)
+        if row is None:
+            return False, f"expected {c.role}'s {c.measure} memory at {c.checkpoint}; {c.role} was not there"
+        who, value = c.role, row.get(f"{c.measure}_kb")
+    wanted = f"expected {who}'s {c.measure} memory at {c.checkpoint} {_range(c)}"
+    if value is None:
+        return False, f"{wanted}; it could not be read"
+    mib = value / 1024
+    passed = (c.min_mb is None or mib >= c.min_mb) and (c.max_mb is None or mib <= c.max_mb)
+    return passed, f"{wanted}; saw {mib:.0f} MiB"
+
+
 _EVALUATORS: dict[str, Callable] = {
+    "processes": _processes, "memory": _memory,
     "lines": _lines, "state": _state, "parent": _parent, "absent": _absent,
     "exit": _exit, "reaped": _reaped, "no-zombies-at-end": _no_zombies,
 }
 
 _SENTENCES: dict[str, Callable] = {
+    "processes": lambda c: f"the lab makes {c.count} processes",
+    "memory": lambda c: f"{c.role or 'the container'}'s {c.measure} memory at {c.checkpoint} is {_range(c)}",
     "lines": lambda c: f"{c.count} {c.stream} line(s) match /{c.match}/",
     "state": lambda c: f"{c.role} is in state {c.state} at {c.checkpoint}",
     "parent": lambda c: f"{c.role}'s parent at {c.checkpoint} is {c.parent}",

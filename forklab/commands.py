@@ -94,16 +94,22 @@ def run_lab(settings: Settings, number_text: str, term: Terminal) -> int:
     engine_module, engine = _connect()
     try:
         tag, image_id, base_image = _image(engine, settings, term)
-        term.say(f"running lab {lab.number:02d} ({lab.folder}) in {tag} ...")
-        run = engine.run_lab(image_id, lab)
         environment = {"host": engine_module.host_description(), "engine": engine.describe(),
                        "image": {"tag": tag, "id": image_id, "base": base_image}}
+        runs, outputs = [], []
+        for variant in lab.runs():
+            which = "" if variant.name == "default" else f", variant {variant.name}"
+            term.say(f"running lab {lab.number:02d} ({lab.folder}{which}) in {tag} ...")
+            record = engine.run_lab(image_id, lab, variant)
+            run = result.assemble(lab, variant, record, environment)
+            run["checks"] = checks.evaluate(variant.expect, run)
+            run["status"] = result.decide_status(run, checks.checks_main_exit(variant.expect))
+            runs.append(run)
+            outputs.append(result.output_bytes(record))
     finally:
         engine.close()
-    document = result.assemble(lab, run, environment)
-    document["checks"] = checks.evaluate(lab.spec.expect, document)
-    document["status"] = result.decide_status(document, checks.checks_main_exit(lab.spec.expect))
-    files = report.render(document, result.output_bytes(run))
+    document = result.combine(runs)
+    files = report.render(document, outputs)
     folder = report.write_report(settings.reports_dir / f"lab-{lab.number:02d}", files)
     term.lab_summary(document, folder)
     return 0 if document["status"] == "passed" else 1

@@ -41,6 +41,7 @@ CONTAINERS_DIR = PROJECT_ROOT / "containers"
 LABEL = "org.forklab.managed"
 RUN_LABEL = "org.forklab.run"
 LAB_LABEL = "org.forklab.lab"
+VARIANT_LABEL = "org.forklab.variant"
 INPUTS_LABEL = "org.forklab.inputs"
 
 IMAGE_REPOSITORY = "forklab/lab"
@@ -280,22 +281,22 @@ class Engine:
         return tag, image_id or image.id
 
     # -- running a lab -------------------------------------------------------------
-    def run_lab(self, image_id: str, lab: catalog.Lab) -> dict:
-        """Run one lab in a fresh sandboxed container and bring back what the runner saw."""
+    def run_lab(self, image_id: str, lab: catalog.Lab, run: catalog.Run) -> dict:
+        """Run one lab (one variant of it) in a fresh sandboxed container; bring back what the runner saw."""
         run_id = uuid.uuid4().hex[:12]
-        name = f"forklab-lab{lab.number:02d}-{run_id}"
-        settings = json.dumps(lab.spec.run.runner_settings(), separators=(",", ":"))
+        name = f"forklab-lab{lab.number:02d}-{run.name}-{run_id}"
+        settings = json.dumps(run.settings.runner_settings(), separators=(",", ":"))
         command = ["python3", "-m", "forklab.runner", "--settings", settings,
                    f"{IN_IMAGE_LABS}/{lab.folder}/lab.py"]
-        labels = {LABEL: "true", RUN_LABEL: run_id, LAB_LABEL: f"{lab.number:02d}"}
+        labels = {LABEL: "true", RUN_LABEL: run_id, LAB_LABEL: f"{lab.number:02d}", VARIANT_LABEL: run.name}
         started = time.monotonic()
         timed_out = False
         try:
             container = self.client.containers.create(image_id, command, name=name, labels=labels,
-                                                      detach=True, **sandbox(lab.spec.run))
+                                                      detach=True, **sandbox(run.settings))
             container.start()
             try:
-                exit_status = container.wait(timeout=lab.spec.run.timeout + HOST_GRACE_S)["StatusCode"]
+                exit_status = container.wait(timeout=run.settings.timeout + HOST_GRACE_S)["StatusCode"]
             except requests.exceptions.RequestException:
                 # docker-py raises ConnectionError (not ReadTimeout) here on unix sockets.
                 timed_out = True

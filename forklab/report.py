@@ -39,9 +39,15 @@ def cell(value: object) -> str:
 
 
 def mib(kb: Optional[int]) -> str:
+    if kb is None:
+        return "?"
     if not kb:
         return "0"
     return f"{round(kb / 1024)} MiB"
+
+
+def mib_bytes(count: Optional[int]) -> str:
+    return "?" if count is None else mib(count // 1024)
 
 
 def snapshot_filename(index: int, name: str) -> str:
@@ -63,6 +69,7 @@ def display_rows(result: dict, snapshot: dict) -> list[dict]:
         command = RUNNER_DISPLAY if row["pid"] == reaper else row["command"]
         rows.append({"role": row["role"], "parent": row["parent_role"] or ("-" if row["ppid"] == 0 else "(outside the lab)"),
                      "state": row["state"], "command": command, "memory": mib(row["rss_kb"]),
+                     "private": mib(row.get("private_kb")),
                      "notes": notes, "key": bool(notes)})
     return rows
 
@@ -130,33 +137,76 @@ def _environment() -> Environment:
     env = Environment(loader=PackageLoader("forklab", "templates"),
                       autoescape=select_autoescape(["html", "html.j2"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(fence=fence, cell=cell, mib=mib)
+    env.filters.update(fence=fence, cell=cell, mib=mib, mib_bytes=mib_bytes)
     env.globals.update(display_rows=display_rows, process_tree=process_tree,
-                       snapshot_filename=snapshot_filename)
+                       snapshot_filename=snapshot_filename, key_snapshot=key_snapshot,
+                       file_prefix=file_prefix, describe_settings=describe_settings,
+                       exits_seen=exits_seen)
     return env
 
 
 # -- the files ---------------------------------------------------------------------
 
-def render(result: dict, raw_output: dict[str, bytes]) -> dict[str, bytes]:
+def runs_of(result: dict) -> list[dict]:
+    """The runs a report shows: every variant, or the one run."""
+    return result.get("variants") or [result]
+
+
+def file_prefix(result: dict, run: dict) -> str:
+    """Files of a variant carry its name: ``tty.stdout.log``."""
+    return f"{run['variant']['name']}." if result.get("variants") else ""
+
+
+def describe_settings(settings: dict) -> str:
+    """How a run was set up, in words."""
+    stdout = {"pipe": "stdout is a pipe", "tty": "stdout is a terminal (pty)",
+              "tty-session": "stdout is the session's controlling terminal"}[settings["stdout"]]
+    after = ("when main exits, every other process is killed (as in a container)"
+             if settings["descendants"] == "kill" else "the runner waits for every descendant")
+    parts = [stdout, after]
+    if not settings["reaper"]:
+        parts.append("PID 1 never reaps adopted orphans")
+    if settings["unbuffered"]:
+        parts.append("PYTHONUNBUFFERED=1")
+    return "; ".join(parts)
+
+
+def exits_seen(run: dict) -> list[str]:
+    """'role: exit 0' for every exit the runner saw, main first."""
+    lines = []
+    for event in run["events"]:
+        if event["event"] == "exit":
+            status = event["status"]
+            how = f"killed by {status['signal_name']}" if status.get("signal") else f"exit {status['code']}"
+            lines.append(f"{event['role']}: {how}")
+    return lines
+
+
+def render(result: dict, outputs: list[dict[str, bytes]]) -> dict[str, bytes]:
     """Every file of one lab's report, by name."""
     env = _environment()
-    context = {"r": result, "key": _key_snapshot(result)}
+    runs = runs_of(result)
+    context = {"r": result, "runs": runs, "has_variants": bool(result.get("variants"))}
     files = {
         "report.md": env.get_template("report.md.j2").render(context).encode("utf-8"),
         "report.html": env.get_template("report.html.j2").render(context).encode("utf-8"),
         "result.json": (json.dumps(result, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
-        "stdout.log": raw_output.get("stdout", b""),
-        "stderr.log": raw_output.get("stderr", b""),
+        "stdout.log": outputs[0].get("stdout", b""),
+        "stderr.log": outputs[0].get("stderr", b""),
     }
-    for index, snap in enumerate(result["snapshots"], start=1):
-        files[snapshot_filename(index, snap["checkpoint"])] = snap["ps"].encode("utf-8")
+    for run, output in zip(runs, outputs):
+        prefix = file_prefix(result, run)
+        if prefix:
+            files[f"{prefix}stdout.log"] = output.get("stdout", b"")
+            files[f"{prefix}stderr.log"] = output.get("stderr", b"")
+        for index, snap in enumerate(run["snapshots"], start=1):
+            files[prefix + snapshot_filename(index, snap["checkpoint"])] = snap["ps"].encode("utf-8")
     return files
 
 
-def _key_snapshot(result: dict) -> Optional[dict]:
-    name = result["lab"].get("key_checkpoint")
-    return next((s for s in result["snapshots"] if s["checkpoint"] == name), None)
+def key_snapshot(run: dict) -> Optional[dict]:
+    name = run["lab"].get("key_checkpoint")
+    return next((s for s in run["snapshots"] if s["checkpoint"] == name), None)
 
 
 def write_report(folder: Path, files: dict[str, bytes]) -> Path:

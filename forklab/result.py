@@ -37,8 +37,32 @@ def _seen_pids(doc: dict) -> set[int]:
 
 
 def name_processes(doc: dict) -> dict[int, str]:
-    """pid -> role for every process the runner saw."""
+    """pid -> role for every process the runner saw.
+
+    A process the lab did not name is named after its place in the fork tree:
+    ``main.2`` is main's second child, ``main.2.1`` that child's first child
+    (by the order of their forks), so names are the same from run to run.
+    What the tree cannot place is ``unnamed-N``, by pid.
+    """
     roles = _int_keys(doc.get("roles", {}))
+    forks = sorted((e for e in doc.get("events", []) if e["event"] == "fork" and e.get("ppid")),
+                   key=lambda e: (e["t_ms"], e["pid"]))
+    tree_names: dict[int, str] = {}
+    runner_pid = (doc.get("environment") or {}).get("runner_pid")
+    main_pid = (doc.get("main") or {}).get("pid")
+    if main_pid:
+        tree_names[main_pid] = "main"
+    children_seen: dict[int, int] = {}
+    for event in forks:
+        if event["pid"] == main_pid or event["ppid"] == runner_pid:
+            continue
+        parent = tree_names.get(event["ppid"])
+        if parent is None:
+            continue
+        children_seen[event["ppid"]] = children_seen.get(event["ppid"], 0) + 1
+        tree_names[event["pid"]] = f"{parent}.{children_seen[event['ppid']]}"
+    for pid, name in tree_names.items():
+        roles.setdefault(pid, name)
     unnamed = sorted(_seen_pids(doc) - set(roles))
     for index, pid in enumerate(unnamed, start=1):
         roles[pid] = f"unnamed-{index}"
@@ -76,11 +100,12 @@ def _with_roles(doc: dict, roles: dict[int, str]) -> tuple[list[dict], list[dict
     return snapshots, events
 
 
-def assemble(lab: Any, run: dict, environment: dict) -> dict:
-    """The result document, before checks: everything the report needs.
+def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
+    """The result document of one run, before checks: everything the report needs.
 
-    ``run`` is what the engine brought back: ``document`` (the runner's, or None),
-    ``timed_out``, ``container_exit``, ``runner_stderr``, ``duration_ms``.
+    ``variant`` is the catalog's Run (name, title, settings); ``run`` is what the
+    engine brought back: ``document`` (the runner's, or None), ``timed_out``,
+    ``container_exit``, ``runner_stderr``, ``duration_ms``.
     """
     doc = run.get("document") or {}
     roles = name_processes(doc)
@@ -93,8 +118,9 @@ def assemble(lab: Any, run: dict, environment: dict) -> dict:
                 "claims": [claim.model_dump() for claim in lab.spec.claims],
                 "key_checkpoint": lab.key_checkpoint},
         "status": None,  # decided once checks have run
+        "variant": {"name": variant.name, "title": variant.title},
         "environment": {**environment, "container": container_env,
-                        "run_settings": lab.spec.run.model_dump()},
+                        "run_settings": variant.settings.model_dump()},
         "stdout": _text(output_bytes(run)["stdout"]),
         "stderr": _text(output_bytes(run)["stderr"]),
         "truncated": {name: doc.get("truncated", {}).get(name, 0) for name in ("stdout", "stderr")},
@@ -124,3 +150,22 @@ def decide_status(result: dict, main_exit_is_checked: bool) -> str:
     if not main_exit_is_checked and (status.get("code") != 0):
         return "error"
     return "passed" if all(check["passed"] for check in result["checks"]) else "failed"
+
+
+def combine(runs: list[dict]) -> dict:
+    """One lab's result from its runs: a single run as it is; variants side by side.
+
+    With variants, the top-level fields are the first variant's (so readers of
+    ``stdout`` or ``snapshots`` find a run there), ``variants`` holds every run
+    whole, ``checks`` holds all of them named by variant, and ``status`` is the
+    worst of the runs.
+    """
+    if len(runs) == 1 and runs[0]["variant"]["name"] == "default":
+        return runs[0]
+    combined = dict(runs[0])
+    combined["variants"] = runs
+    combined["checks"] = [{**check, "name": f"[{run['variant']['name']}] {check['name']}",
+                           "variant": run["variant"]["name"]} for run in runs for check in run["checks"]]
+    statuses = {run["status"] for run in runs}
+    combined["status"] = next(s for s in ("error", "timeout", "failed", "passed") if s in statuses)
+    return combined

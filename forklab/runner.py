@@ -47,7 +47,7 @@ SCAN_INTERVAL = 0.05
 #: After a kill, how long to wait for the dead to be reaped.
 KILL_GRACE = 2.0
 DEFAULTS = {"timeout": 20.0, "stdout": "pipe", "reaper": True, "unbuffered": False,
-            "output_cap": 4 * 1024 * 1024}
+            "descendants": "wait", "output_cap": 4 * 1024 * 1024}
 
 
 def decode_status(status: int | None) -> dict | None:
@@ -92,13 +92,45 @@ def read_process_table() -> list[dict]:
             command = f"[{comm}] <defunct>" if state == "Z" else f"[{comm}]"
         rows.append({"pid": pid, "ppid": int(fields[1]), "pgid": int(fields[2]),
                      "state": state, "comm": comm, "command": command,
-                     "threads": int(fields[17]), "rss_kb": int(fields[21]) * page_kb})
+                     "threads": int(fields[17]), "rss_kb": int(fields[21]) * page_kb,
+                     "private_kb": _private_kb(pid) if state != "Z" else 0})
     rows.sort(key=lambda r: r["pid"])
     return rows
 
 
+def _take_controlling_terminal() -> None:
+    """In the new session's leader, before exec: make stdout's pty the controlling terminal."""
+    import fcntl
+    import termios
+
+    fcntl.ioctl(1, termios.TIOCSCTTY, 0)
+
+
 def select_readable(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
+
+
+def _private_kb(pid: int) -> int | None:
+    """Memory only this process has (USS): pages it shares after fork() do not count.
+
+    RSS counts shared pages in every process that maps them, so right after
+    fork() parent and child both show the full size; USS shows copy-on-write.
+    """
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii", errors="replace") as f:
+            return sum(int(line.split()[1]) for line in f
+                       if line.startswith(("Private_Clean:", "Private_Dirty:")))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def container_memory_bytes() -> int | None:
+    """Memory in use by the whole container, as its cgroup counts it."""
+    for path in ("/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory/memory.usage_in_bytes"):
+        value = _read_first_line(path)
+        if value and value.isdigit():
+            return int(value)
+    return None
 
 
 def _read_first_line(path: str) -> str | None:
@@ -195,6 +227,7 @@ class Runner:
         self.main_status: int | None = None
         self.no_children = False
         self.timed_out = False
+        self.torn_down = False
         self.open_streams: dict[int, str] = {}
 
     # -- time ---------------------------------------------------------------
@@ -216,7 +249,7 @@ class Runner:
         }
         if self.settings["unbuffered"]:
             env["PYTHONUNBUFFERED"] = "1"
-        if self.settings["stdout"] == "tty":
+        if self.settings["stdout"] != "pipe":
             env["TERM"] = "dumb"
         return env
 
@@ -228,16 +261,21 @@ class Runner:
         self.listener.listen(128)
         self.listener.setblocking(False)
 
-        if self.settings["stdout"] == "tty":
+        if self.settings["stdout"] in ("tty", "tty-session"):
             out_read, out_write = os.openpty()
         else:
             out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
         command = ["python3", os.path.basename(self.script)]
+        # With tty-session the pty is the controlling terminal of main's new
+        # session, as in a terminal window: when main (the session leader)
+        # exits, the kernel hangs up the terminal and sends SIGHUP to its
+        # foreground process group.
+        take_terminal = _take_controlling_terminal if self.settings["stdout"] == "tty-session" else None
         proc = subprocess.Popen(command, cwd=os.path.dirname(self.script),
                                 env=self._lab_environment(self.socket_path),
                                 stdin=subprocess.DEVNULL, stdout=out_write, stderr=err_write,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=take_terminal)
         os.close(out_write)
         os.close(err_write)
         self.main_pid = proc.pid
@@ -280,6 +318,8 @@ class Runner:
                         pass
                 elif not self.read_stream(key.fd):
                     selector.unregister(key.fd)
+            if self.settings["descendants"] == "kill":
+                self.tear_down_if_main_exited()
             self.reap()
             rows = read_process_table()
             self.note_adoptions(rows)
@@ -340,6 +380,26 @@ class Runner:
                 del self.open_streams[fd]
 
     # -- reaping --------------------------------------------------------------
+    def tear_down_if_main_exited(self) -> None:
+        """descendants=kill: what a container does when its main process exits.
+
+        The runner peeks (WNOWAIT) so main stays a zombie, kills every other
+        process, and only then reaps main: nothing can run in between.
+        """
+        if self.torn_down or self.main_status is not None:
+            return
+        try:
+            info = os.waitid(os.P_PID, self.main_pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is None:
+            return
+        self.torn_down = True
+        self.events.append({"event": "teardown", "t_ms": self.ms(), "pid": self.main_pid,
+                            "note": "main exited: every other process is killed, as when a "
+                                    "container's main process exits"})
+        self.kill_all(keep=self.main_pid)
+
     def reap(self) -> None:
         while True:
             try:
@@ -376,13 +436,17 @@ class Runner:
                 self.events.append({"event": "adopt", "t_ms": self.ms(), "pid": pid,
                                     "by": self.pid, "state": row["state"]})
 
-    def kill_all(self) -> None:
-        """SIGKILL every descendant and reap them all, whatever the reaper setting."""
-        self.reaping = True
+    def kill_all(self, keep: int | None = None) -> None:
+        """SIGKILL every descendant and reap them all, whatever the reaper setting.
+
+        ``keep`` is a zombie not to reap yet (main, during a teardown).
+        """
+        self.reaping = keep is None
         end = time.monotonic() + KILL_GRACE
         while time.monotonic() < end:
-            alive = [r for r in self.descendants(read_process_table()) if r["state"] != "Z"]
-            if self.pid == 1:
+            alive = [r for r in self.descendants(read_process_table())
+                     if r["state"] != "Z" and r["pid"] != keep]
+            if self.pid == 1 and keep is None:
                 # As PID 1, kill(-1) reaches every other process in the container at once,
                 # the only way to stop a fork bomb that outruns a loop of kills.
                 try:
@@ -394,10 +458,27 @@ class Runner:
                     os.kill(row["pid"], signal.SIGKILL)
                 except OSError:
                     pass
-            self.reap()
-            if not alive and self.no_children:
-                break
+            if keep is None:
+                self.reap()
+                if not alive and self.no_children:
+                    break
+            else:
+                self.reap_all_but(keep)
+                if not alive:
+                    break
             time.sleep(0.01)
+        self.reaping = True
+
+    def reap_all_but(self, keep: int) -> None:
+        """Reap every dead child except ``keep``, without touching its status."""
+        for row in self.descendants(read_process_table()):
+            if row["ppid"] == self.pid and row["state"] == "Z" and row["pid"] != keep:
+                try:
+                    pid, status = os.waitpid(row["pid"], os.WNOHANG)
+                except ChildProcessError:
+                    continue
+                if pid:
+                    self.record_reap(pid, status)
 
     # -- the checkpoint socket ------------------------------------------------
     def serve_requests(self) -> None:
@@ -477,6 +558,7 @@ class Runner:
         self.note_adoptions(rows)
         self.snapshots.append({"checkpoint": name, "by": by, "t_ms": self.ms(started),
                                "cost_ms": round((time.monotonic() - started) * 1000, 3),
+                               "container_memory_bytes": container_memory_bytes(),
                                "ps": raw, "processes": rows})
 
     # -- the result -------------------------------------------------------------
@@ -507,11 +589,12 @@ class Runner:
             "stdout": self.settings["stdout"],
             "reaper": self.settings["reaper"],
             "unbuffered": self.settings["unbuffered"],
+            "descendants": self.settings["descendants"],
         }
 
     def _text(self, name: str) -> str:
         data = bytes(self.output[name])
-        if name == "stdout" and self.settings["stdout"] == "tty":
+        if name == "stdout" and self.settings["stdout"] != "pipe":
             data = data.replace(b"\r\n", b"\n")  # the pty's line discipline adds \r
         # surrogateescape keeps bytes that are not UTF-8 recoverable on the host.
         return data.decode("utf-8", "surrogateescape")

@@ -14,7 +14,7 @@ RUNNER, MAIN, CHILD, ORPHAN = 1, 7, 8, 12
 
 def row(pid, ppid, state="S", command="python3 lab.py", rss_kb=9000):
     return {"pid": pid, "ppid": ppid, "pgid": MAIN, "state": state, "comm": "python3",
-            "command": command, "threads": 1, "rss_kb": rss_kb}
+            "command": command, "threads": 1, "rss_kb": rss_kb, "private_kb": rss_kb // 3}
 
 
 def runner_document() -> dict:
@@ -67,9 +67,10 @@ def lab_with(tmp_path: Path, expect_yaml: str) -> catalog.Lab:
 def evaluated(tmp_path, expect_yaml: str, doc: dict | None = None) -> dict:
     lab = lab_with(tmp_path, expect_yaml)
     run = {"document": doc or runner_document(), "timed_out": False, "container_exit": 0}
-    document = result.assemble(lab, run, {"host": {}, "engine": {}, "image": {}})
-    document["checks"] = checks.evaluate(lab.spec.expect, document)
-    document["status"] = result.decide_status(document, checks.checks_main_exit(lab.spec.expect))
+    [variant] = lab.runs()
+    document = result.assemble(lab, variant, run, {"host": {}, "engine": {}, "image": {}})
+    document["checks"] = checks.evaluate(variant.expect, document)
+    document["status"] = result.decide_status(document, checks.checks_main_exit(variant.expect))
     return document
 
 
@@ -136,7 +137,8 @@ def test_failed_checks_fail_the_lab(tmp_path):
 
 def test_a_missing_runner_document_is_an_error(tmp_path):
     lab = lab_with(tmp_path, "  - {check: no-zombies-at-end}\n")
-    document = result.assemble(lab, {"document": None, "timed_out": False}, {"host": {}, "engine": {}, "image": {}})
+    document = result.assemble(lab, lab.runs()[0], {"document": None, "timed_out": False},
+                               {"host": {}, "engine": {}, "image": {}})
     document["checks"] = checks.evaluate(lab.spec.expect, document)
     assert result.decide_status(document, False) == "error"
 
@@ -147,12 +149,12 @@ def rendered(tmp_path, doc=None) -> dict[str, bytes]:
                                    engine={"name": "Docker Engine", "version": "20.10", "os": "linux",
                                            "arch": "amd64", "endpoint": "unix:///x", "found_via": "test"},
                                    image={"tag": "forklab/lab:x", "base": "b", "id": "sha256:1"})
-    return report.render(document, result.output_bytes({"document": doc or runner_document()}))
+    return report.render(document, [result.output_bytes({"document": doc or runner_document()})])
 
 
 def test_report_marks_the_zombie_and_the_adopted_orphan(tmp_path):
     text = rendered(tmp_path)["report.md"].decode("utf-8")
-    assert "| **child** | parent | **Z** (zombie) | [python3] <defunct> | 0 |" in text
+    assert "| **child** | parent | **Z** (zombie) | [python3] <defunct> | 0 | 0 |" in text
     assert "| **orphan** | reaper | **S** (adopted) |" in text
     assert "## Key moment: `zombie`" in text
     assert "└── parent  python3 lab.py · exit 0 · reaped by reaper" in text
