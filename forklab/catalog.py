@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from forklab.errors import UsageError
 
+#: In a `lines` pattern, {pid:child} stands for the pid of the process named child.
+PID_PLACEHOLDER = re.compile(r"\{pid:([A-Za-z][A-Za-z0-9_.-]{0,31})\}")
 LAB_FOLDER = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 ROLE = r"^[A-Za-z][A-Za-z0-9_-]{0,31}$"
 #: Process states as ps prints them in the first letter of STAT.
@@ -91,7 +93,7 @@ class LinesCheck(_Check):
     @classmethod
     def _compiles(cls, value: str) -> str:
         try:
-            re.compile(value)
+            re.compile(PID_PLACEHOLDER.sub("0", value))
         except re.error as exc:
             raise ValueError(f"not a valid regular expression: {exc}") from None
         return value

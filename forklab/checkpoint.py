@@ -107,13 +107,25 @@ def _print_ps(name: str, roles: dict[str, int]) -> None:
     print(header, *shown, sep="\n", file=sys.stderr, flush=True)
 
 
+#: How many forks this process has made; a child starts from 0.  The child
+#: reads its parent's count (copied by fork) to know it is the parent's n-th child.
+_forks_made = 0
+
+
+def _count_fork() -> None:
+    global _forks_made
+    _forks_made += 1
+
+
 def _report_fork() -> None:
     """Runs in every new child (registered by the image's sitecustomize)."""
+    global _forks_made
+    nth, _forks_made = _forks_made, 0
     path = os.environ.get(SOCKET_ENV)
     if not path:
         return
     try:
-        _send(path, {"op": "fork", "pid": os.getpid(), "ppid": os.getppid(),
+        _send(path, {"op": "fork", "pid": os.getpid(), "ppid": os.getppid(), "nth": nth,
                      "t": time.monotonic()}, wait_for_reply=False)
     except OSError:
         # The runner may be gone (a timeout is tearing everything down); the
@@ -124,4 +136,4 @@ def _report_fork() -> None:
 def install_fork_reporting() -> None:
     """Tell the runner about every fork in this process and its descendants."""
     if os.environ.get(SOCKET_ENV) and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_report_fork)
+        os.register_at_fork(before=_count_fork, after_in_child=_report_fork)

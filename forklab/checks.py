@@ -55,7 +55,10 @@ def _describe_status(status: dict) -> str:
 
 
 def _lines(seen: _Seen, c: catalog.LinesCheck) -> tuple[bool, str]:
-    pattern = re.compile(c.match)
+    missing = [role for role in catalog.PID_PLACEHOLDER.findall(c.match) if role not in seen.roles]
+    if missing:
+        return False, f"the pattern names {', '.join(missing)}, but no process had that role"
+    pattern = re.compile(catalog.PID_PLACEHOLDER.sub(lambda m: str(seen.roles[m.group(1)]), c.match))
     count = sum(1 for line in seen.result[c.stream].splitlines() if pattern.search(line))
     return count == c.count, f"expected {c.count} {c.stream} line(s) matching /{c.match}/; saw {count}"
 

@@ -41,7 +41,7 @@ def list_labs(settings: Settings, term: Terminal) -> int:
 
     table = Table(box=None, pad_edge=False)
     for column in ("lab", "title", "tutorial verdicts", "last report"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
     problems = []
     for number, path in sorted(catalog.find_labs(settings.labs_dir).items()):
         try:

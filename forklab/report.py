@@ -121,7 +121,7 @@ def process_tree(result: dict) -> list[str]:
         return f"{text}  {command.get(pid, '')}".rstrip() + (f" · {extra}" if extra else "")
 
     def walk(pid: int, prefix: str) -> None:
-        kids = sorted(children.get(pid, []))
+        kids = sorted(children.get(pid, []), key=lambda kid: role_order(names.get(kid), kid))
         for i, kid in enumerate(kids):
             last = i == len(kids) - 1
             lines.append(f"{prefix}{'└── ' if last else '├── '}{label(kid)}")
@@ -171,15 +171,23 @@ def describe_settings(settings: dict) -> str:
     return "; ".join(parts)
 
 
+def role_order(role: Optional[str], pid: int = 0) -> tuple:
+    """Sort roles as people count: main.2 before main.10; unnamed last."""
+    if role is None:
+        return (2, (), pid)
+    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.]", role))
+    return (0 if role.startswith("main") else 1, parts, pid)
+
+
 def exits_seen(run: dict) -> list[str]:
-    """'role: exit 0' for every exit the runner saw, main first."""
-    lines = []
+    """'role: exit 0' for every exit the runner saw, in role order."""
+    exits = []
     for event in run["events"]:
         if event["event"] == "exit":
             status = event["status"]
             how = f"killed by {status['signal_name']}" if status.get("signal") else f"exit {status['code']}"
-            lines.append(f"{event['role']}: {how}")
-    return lines
+            exits.append((role_order(event["role"], event["pid"]), f"{event['role']}: {how}"))
+    return [text for _, text in sorted(exits)]
 
 
 def render(result: dict, outputs: list[dict[str, bytes]]) -> dict[str, bytes]:

@@ -40,27 +40,31 @@ def name_processes(doc: dict) -> dict[int, str]:
     """pid -> role for every process the runner saw.
 
     A process the lab did not name is named after its place in the fork tree:
-    ``main.2`` is main's second child, ``main.2.1`` that child's first child
-    (by the order of their forks), so names are the same from run to run.
+    ``main.2`` is the child of main's second fork, ``main.2.1`` the child of
+    that child's first fork, so names are the same from run to run.
     What the tree cannot place is ``unnamed-N``, by pid.
     """
     roles = _int_keys(doc.get("roles", {}))
-    forks = sorted((e for e in doc.get("events", []) if e["event"] == "fork" and e.get("ppid")),
-                   key=lambda e: (e["t_ms"], e["pid"]))
+    forks = [e for e in doc.get("events", []) if e["event"] == "fork" and e.get("ppid")]
     tree_names: dict[int, str] = {}
     runner_pid = (doc.get("environment") or {}).get("runner_pid")
     main_pid = (doc.get("main") or {}).get("pid")
     if main_pid:
         tree_names[main_pid] = "main"
+    # A parent's forks are named in the order it made them ("nth", counted by the
+    # fork hook in the parent), not in the order its children got to run.
+    forks.sort(key=lambda e: (e.get("nth") is None, e.get("nth") or 0, e["t_ms"], e["pid"]))
     children_seen: dict[int, int] = {}
-    for event in forks:
-        if event["pid"] == main_pid or event["ppid"] == runner_pid:
-            continue
-        parent = tree_names.get(event["ppid"])
-        if parent is None:
-            continue
-        children_seen[event["ppid"]] = children_seen.get(event["ppid"], 0) + 1
-        tree_names[event["pid"]] = f"{parent}.{children_seen[event['ppid']]}"
+    pending = [e for e in forks if e["pid"] != main_pid and e["ppid"] != runner_pid]
+    while pending:
+        placed = [e for e in pending if e["ppid"] in tree_names]
+        if not placed:
+            break
+        for event in placed:
+            children_seen[event["ppid"]] = children_seen.get(event["ppid"], 0) + 1
+            nth = event.get("nth") or children_seen[event["ppid"]]
+            tree_names[event["pid"]] = f"{tree_names[event['ppid']]}.{nth}"
+        pending = [e for e in pending if e not in placed]
     for pid, name in tree_names.items():
         roles.setdefault(pid, name)
     unnamed = sorted(_seen_pids(doc) - set(roles))

@@ -508,10 +508,10 @@ class Runner:
         message = json.loads(data.decode("utf-8"))
         op = message.get("op")
         if op == "fork":
-            ppid = message.get("ppid")
-            t = message.get("t")
+            ppid, t, nth = message.get("ppid"), message.get("t"), message.get("nth")
             self.events.append({"event": "fork", "t_ms": self.ms(t if isinstance(t, float) else None),
-                                "pid": caller, "ppid": ppid if isinstance(ppid, int) else None})
+                                "pid": caller, "ppid": ppid if isinstance(ppid, int) else None,
+                                "nth": nth if isinstance(nth, int) and not isinstance(nth, bool) else None})
             return
         if op != "checkpoint":
             raise ValueError(f"unknown request {op!r}")
