@@ -18,6 +18,10 @@ class Terminal:
     def __init__(self) -> None:
         self.out = Console(highlight=False, soft_wrap=True)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        for console in (self.out, self.err):
+            # Piped into a file or grep, nothing should be cut to fit 80 columns.
+            if not console.is_terminal:
+                console.width = 200
 
     def say(self, text: str) -> None:
         self.err.print(f"[dim]{escape(text)}[/dim]")
