@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from forklab.report import display_rows
+from forklab.report import display_rows, process_tree
 
 
 class Terminal:
@@ -51,6 +51,10 @@ class Terminal:
                 table.add_row(escape(row["role"] or ""), escape(row["parent"]), state,
                               escape(row["command"]), style=style)
             self.out.print(table)
+        else:
+            # No snapshot to show: the tree of who forked whom is the key moment.
+            for line in process_tree(result):
+                self.out.print(f"  {escape(line)}")
         for warning in result["warnings"]:
             self.out.print(f"  [yellow]{escape(warning)}[/yellow]")
         status = result.get("exit") or {}
