@@ -47,8 +47,8 @@ class RunSettings(_Strict):
 
     timeout: float = Field(default=20, gt=0, le=MAX_TIMEOUT_S)
     #: pipe (as in `docker run`, the default), tty (a pseudo-terminal), or
-    #: tty-session (a pseudo-terminal that is main's controlling terminal, as in
-    #: a terminal window: when main exits, the terminal hangs up).
+    #: tty-session (a pseudo-terminal that is the controlling terminal of main's
+    #: session: when main exits, its foreground gets SIGHUP).
     stdout: Literal["pipe", "tty", "tty-session"] = "pipe"
     reaper: bool = True
     unbuffered: bool = False
@@ -193,9 +193,24 @@ class LabSpec(_Strict):
     claims: List[Claim] = []
     run: RunSettings = RunSettings()
     key_checkpoint: Optional[str] = None
+    #: Where the lab prints pids: regexes whose groups hold them.  The
+    #: normalized report shows those numbers as roles, and no others.
+    pid_patterns: List[str] = []
     #: Checks for every variant (or for the one run, when there are no variants).
     expect: List[Expectation] = []
     variants: List[Variant] = []
+
+    @field_validator("pid_patterns")
+    @classmethod
+    def _patterns_have_groups(cls, patterns: List[str]) -> List[str]:
+        for pattern in patterns:
+            try:
+                groups = re.compile(pattern).groups
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+            if groups == 0:
+                raise ValueError(f"{pattern!r} has no (group) around the pid")
+        return patterns
 
     @model_validator(mode="after")
     def _checked(self) -> "LabSpec":

@@ -156,7 +156,8 @@ def _memory(seen: _Seen, c: catalog.MemoryCheck) -> tuple[bool, str]:
         if row is None:
             return False, f"expected {c.role}'s {c.measure} memory at {c.checkpoint}; {c.role} was not there"
         who, value = c.role, row.get(f"{c.measure}_kb")
-    wanted = f"expected {who}'s {c.measure} memory at {c.checkpoint} {_range(c)}"
+    what = "memory" if c.measure == "container" else f"{c.measure} memory"
+    wanted = f"expected {who}'s {what} at {c.checkpoint} to be {_range(c)}"
     if value is None:
         return False, f"{wanted}; it could not be read"
     mib = value / 1024
@@ -172,7 +173,8 @@ _EVALUATORS: dict[str, Callable] = {
 
 _SENTENCES: dict[str, Callable] = {
     "processes": lambda c: f"the lab makes {c.count} processes",
-    "memory": lambda c: f"{c.role or 'the container'}'s {c.measure} memory at {c.checkpoint} is {_range(c)}",
+    "memory": lambda c: (f"the container's memory at {c.checkpoint} is {_range(c)}" if c.role is None
+                         else f"{c.role}'s {c.measure} memory at {c.checkpoint} is {_range(c)}"),
     "lines": lambda c: f"{c.count} {c.stream} line(s) match /{c.match}/",
     "state": lambda c: f"{c.role} is in state {c.state} at {c.checkpoint}",
     "parent": lambda c: f"{c.role}'s parent at {c.checkpoint} is {c.parent}",

@@ -34,7 +34,9 @@ def fence(text: str, info: str = "text") -> str:
 def cell(value: object) -> str:
     """Text safe inside a Markdown table cell."""
     text = "" if value is None else str(value)
-    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+    text = text.replace("\\", "\\\\").replace("|", "\\|")
+    if text.count("`") % 2:
+        text = text.replace("`", "\\`")  # an odd one would open a code span that never closes
     return " ".join(text.split())
 
 
@@ -160,9 +162,9 @@ def file_prefix(result: dict, run: dict) -> str:
 def describe_settings(settings: dict) -> str:
     """How a run was set up, in words."""
     stdout = {"pipe": "stdout is a pipe", "tty": "stdout is a terminal (pty)",
-              "tty-session": "stdout is the session's controlling terminal"}[settings["stdout"]]
+              "tty-session": "stdout is the controlling terminal of main's session"}[settings["stdout"]]
     after = ("when main exits, every other process is killed (as in a container)"
-             if settings["descendants"] == "kill" else "the runner waits for every descendant")
+             if settings["descendants"] == "kill" else "the runner waits until every descendant has ended")
     parts = [stdout, after]
     if not settings["reaper"]:
         parts.append("PID 1 never reaps adopted orphans")

@@ -228,6 +228,7 @@ class Runner:
         self.no_children = False
         self.timed_out = False
         self.torn_down = False
+        self.main_exit_recorded = False
         self.open_streams: dict[int, str] = {}
 
     # -- time ---------------------------------------------------------------
@@ -268,9 +269,8 @@ class Runner:
         err_read, err_write = os.pipe()
         command = ["python3", os.path.basename(self.script)]
         # With tty-session the pty is the controlling terminal of main's new
-        # session, as in a terminal window: when main (the session leader)
-        # exits, the kernel hangs up the terminal and sends SIGHUP to its
-        # foreground process group.
+        # session: when main (the session leader) exits, the kernel sends
+        # SIGHUP (and SIGCONT) to the terminal's foreground process group.
         take_terminal = _take_controlling_terminal if self.settings["stdout"] == "tty-session" else None
         proc = subprocess.Popen(command, cwd=os.path.dirname(self.script),
                                 env=self._lab_environment(self.socket_path),
@@ -395,6 +395,12 @@ class Runner:
         if info is None:
             return
         self.torn_down = True
+        # Record main's end now, when it happened; it is collected after the others.
+        status = (info.si_status << 8 if info.si_code == os.CLD_EXITED
+                  else info.si_status | (0x80 if info.si_code == os.CLD_DUMPED else 0))
+        self.events.append({"event": "exit", "t_ms": self.ms(), "pid": self.main_pid,
+                            "status": decode_status(status)})
+        self.main_exit_recorded = True
         self.events.append({"event": "teardown", "t_ms": self.ms(), "pid": self.main_pid,
                             "note": "main exited: every other process is killed, as when a "
                                     "container's main process exits"})
@@ -423,7 +429,8 @@ class Runner:
             self.adopted.add(pid)
             self.events.append({"event": "adopt", "t_ms": t, "pid": pid, "by": self.pid,
                                 "note": "seen when reaped"})
-        self.events.append({"event": "exit", "t_ms": t, "pid": pid, "status": decode_status(status)})
+        if not (pid == self.main_pid and self.main_exit_recorded):
+            self.events.append({"event": "exit", "t_ms": t, "pid": pid, "status": decode_status(status)})
         self.events.append({"event": "reap", "t_ms": t, "pid": pid, "by": self.pid})
         if pid == self.main_pid:
             self.main_status = status

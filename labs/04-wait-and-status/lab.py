@@ -10,6 +10,8 @@ pid = os.fork()
 if pid == 0:
     print("我是子进程%s,我的父进程是%s" % (os.getpid(), os.getppid()), flush=True)
     sys.exit(0)
+# Let the child speak first (it ends, unreaped), so every run prints in the same order.
+os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
 print("我是父进程%s,我创建了子进程%s" % (os.getpid(), pid), flush=True)
 print("我要收集子进程资源:", flush=True)
 son_pid, result = os.wait()
