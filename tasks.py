@@ -1,6 +1,9 @@
 """forklab's tasks: a table of contents.  Each task is a few lines over the package.
 
     invoke lab 3        run lab 3 in a sandboxed container and write reports/lab-03/
+    invoke labs         run every lab (--only 1,3,6 for some), several at a time
+    invoke report       run every lab again; rewrite all reports and reports/index.*
+    invoke verify       run the labs again; diff their normalized reports with those on disk
     invoke list         the labs, their verdicts and last status
     invoke build        build the lab image (only when its inputs changed)
     invoke base         make the offline Debian base image (no registry needed)
@@ -36,6 +39,28 @@ def lab(c, number):
     _run(c, lambda s, t: commands.run_lab(s, number, t))
 
 
+def _numbers(only: str) -> list:
+    return [part for part in only.replace(",", " ").split() if part]
+
+
+@task(help={"only": "some labs only, e.g. 1,3,6", "jobs": "how many containers at once"})
+def labs(c, only="", jobs=2):
+    """Run every lab (or --only some), several at a time, and write their reports."""
+    _run(c, lambda s, t: commands.run_labs(s, _numbers(only), jobs, t))
+
+
+@task(help={"jobs": "how many containers at once"})
+def report(c, jobs=2):
+    """Run every lab again and rewrite all reports and reports/index.md, index.html."""
+    _run(c, lambda s, t: commands.regenerate(s, jobs, t))
+
+
+@task(help={"only": "some labs only, e.g. 3", "jobs": "how many containers at once"})
+def verify(c, only="", jobs=2):
+    """Run the labs again; show a diff and exit 1 where a normalized report drifted."""
+    _run(c, lambda s, t: commands.verify(s, _numbers(only), jobs, t))
+
+
 @task(name="list")
 def list_(c):
     """List the labs with their tutorial verdicts and last report status."""
@@ -66,5 +91,5 @@ def clean(c, images=False):
     _run(c, lambda s, t: commands.clean(s, t, images))
 
 
-ns = Collection(lab, list_, build, base, shell, clean)
+ns = Collection(lab, labs, report, verify, list_, build, base, shell, clean)
 ns.configure({"forklab": dict(DEFAULTS)})

@@ -7,20 +7,39 @@ so ``invoke --list`` and input errors stay fast.
 
 from __future__ import annotations
 
+import difflib
+import json
 import subprocess
-from pathlib import Path
-from typing import Callable
+import threading
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Callable, Optional
 
-from forklab import catalog, checks, report, result
+from forklab import catalog, checks, index, report, result
 from forklab.console import Terminal
 from forklab.errors import EnvironmentProblem, UsageError
 from forklab.settings import Settings
 
 
-def _load(settings: Settings, number_text: str) -> catalog.Lab:
-    labs = catalog.find_labs(settings.labs_dir)
-    number = catalog.parse_number(number_text, labs)
-    return catalog.load_lab(labs[number])
+@dataclass
+class LabOutcome:
+    """One lab, all its variants run: the result document and the report files."""
+
+    lab: catalog.Lab
+    runs: list = field(default_factory=list)
+    outputs: list = field(default_factory=list)
+    seconds: float = 0.0
+    document: Optional[dict] = None
+    files: Optional[dict] = None
+
+
+def _select(settings: Settings, numbers: list[str]) -> list[catalog.Lab]:
+    """The labs asked for (all when none), every lab.yaml validated before anything runs."""
+    found = catalog.find_labs(settings.labs_dir)
+    chosen = [catalog.parse_number(text, found) for text in numbers] or sorted(found)
+    return [catalog.load_lab(found[number]) for number in dict.fromkeys(chosen)]
 
 
 def _connect():
@@ -33,6 +52,84 @@ def _image(engine, settings: Settings, term: Terminal, pull: bool = False) -> tu
     base = engine.resolve_base(settings.base_image, settings.mirror, term.say, pull=pull)
     tag, image_id = engine.ensure_image(base, settings.labs_dir, term.say, term.progress)
     return tag, image_id, base
+
+
+def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: int = 1,
+             on_done: Callable[[LabOutcome], None] = lambda outcome: None) -> list[LabOutcome]:
+    """Run every variant of every lab, ``jobs`` containers at a time; report each lab as it completes."""
+    engine_module, engine = _connect()
+    session = uuid.uuid4().hex[:12]
+    outcomes = {lab.number: LabOutcome(lab) for lab in labs}
+    pending = {lab.number: len(lab.runs()) for lab in labs}
+    local = threading.local()
+    engines = []
+    try:
+        tag, image_id, base_image = _image(engine, settings, term)
+        environment = {"host": engine_module.host_description(), "engine": engine.describe(),
+                       "image": {"tag": tag, "id": image_id, "base": base_image}}
+
+        def run_one(lab: catalog.Lab, variant: catalog.Run) -> tuple[catalog.Lab, catalog.Run, dict]:
+            # One client per thread: the SDK's client is not documented as thread-safe.
+            if not hasattr(local, "engine"):
+                local.engine = engine if jobs == 1 else engine_module.Engine.connect()
+                engines.append(local.engine)
+            return lab, variant, local.engine.run_lab(image_id, lab, variant, session)
+
+        work = [(lab, variant) for lab in labs for variant in lab.runs()]
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {pool.submit(run_one, lab, variant) for lab, variant in work}
+            try:
+                while futures:
+                    done, futures = wait(futures, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        lab, variant, record = future.result()
+                        outcome = outcomes[lab.number]
+                        run = result.assemble(lab, variant, record, environment)
+                        run["checks"] = checks.evaluate(variant.expect, run)
+                        run["status"] = result.decide_status(run, checks.checks_main_exit(variant.expect))
+                        outcome.runs.append(run)
+                        outcome.outputs.append(result.output_bytes(record))
+                        outcome.seconds += record["duration_ms"] / 1000
+                        which = "" if variant.name == "default" else f" {variant.name}"
+                        term.say(f"lab {lab.number:02d}{which}: {run['status']} "
+                                 f"({record['duration_ms'] / 1000:.1f} s)")
+                        pending[lab.number] -= 1
+                        if pending[lab.number] == 0:
+                            _finish(outcome)
+                            on_done(outcome)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                # Threads still wait on their containers: removing them ends those waits.
+                engine.remove_session(session)
+                raise
+    finally:
+        for other in engines:
+            if other is not engine:
+                other.close()
+        engine.close()
+    return [outcomes[lab.number] for lab in labs]
+
+
+def _finish(outcome: LabOutcome) -> None:
+    order = {variant.name: index for index, variant in enumerate(outcome.lab.runs())}
+    pairs = sorted(zip(outcome.runs, outcome.outputs), key=lambda pair: order[pair[0]["variant"]["name"]])
+    outcome.runs = [run for run, _ in pairs]
+    outcome.outputs = [output for _, output in pairs]
+    outcome.document = result.combine(outcome.runs)
+    outcome.files = report.render(outcome.document, outcome.outputs)
+
+
+def _report_folder(settings: Settings, number: int):
+    return settings.reports_dir / f"lab-{number:02d}"
+
+
+def _write(settings: Settings, outcome: LabOutcome):
+    return report.write_report(_report_folder(settings, outcome.lab.number), outcome.files)
+
+
+def _code(outcomes: list[LabOutcome]) -> int:
+    return 0 if all(o.document["status"] == "passed" for o in outcomes) else 1
 
 
 def list_labs(settings: Settings, term: Terminal) -> int:
@@ -59,9 +156,7 @@ def list_labs(settings: Settings, term: Terminal) -> int:
 
 
 def _last_status(settings: Settings, number: int) -> str:
-    import json
-
-    path = settings.reports_dir / f"lab-{number:02d}" / "result.json"
+    path = _report_folder(settings, number) / "result.json"
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("status", "?")
     except (OSError, ValueError):
@@ -89,35 +184,69 @@ def base(settings: Settings, term: Terminal, force: bool) -> int:
 
 
 def run_lab(settings: Settings, number_text: str, term: Terminal) -> int:
-    """`invoke lab N`: build if needed, run, check, report."""
-    lab = _load(settings, number_text)
-    engine_module, engine = _connect()
-    try:
-        tag, image_id, base_image = _image(engine, settings, term)
-        environment = {"host": engine_module.host_description(), "engine": engine.describe(),
-                       "image": {"tag": tag, "id": image_id, "base": base_image}}
-        runs, outputs = [], []
-        for variant in lab.runs():
-            which = "" if variant.name == "default" else f", variant {variant.name}"
-            term.say(f"running lab {lab.number:02d} ({lab.folder}{which}) in {tag} ...")
-            record = engine.run_lab(image_id, lab, variant)
-            run = result.assemble(lab, variant, record, environment)
-            run["checks"] = checks.evaluate(variant.expect, run)
-            run["status"] = result.decide_status(run, checks.checks_main_exit(variant.expect))
-            runs.append(run)
-            outputs.append(result.output_bytes(record))
-    finally:
-        engine.close()
-    document = result.combine(runs)
-    files = report.render(document, outputs)
-    folder = report.write_report(settings.reports_dir / f"lab-{lab.number:02d}", files)
-    term.lab_summary(document, folder)
-    return 0 if document["status"] == "passed" else 1
+    """`invoke lab N`: build if needed, run every variant, check, report."""
+    [lab] = _select(settings, [number_text])
+    [outcome] = _execute(settings, [lab], term)
+    folder = _write(settings, outcome)
+    index.write(settings)
+    term.lab_summary(outcome.document, folder)
+    return _code([outcome])
+
+
+def run_labs(settings: Settings, numbers: list[str], jobs: int, term: Terminal) -> int:
+    """`invoke labs [N ...]`: several labs at once; each report is written as its lab completes."""
+    labs = _select(settings, numbers)
+    started = time.monotonic()
+    outcomes = _execute(settings, labs, term, jobs, on_done=lambda outcome: _write(settings, outcome))
+    index.write(settings)
+    term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.monotonic() - started)
+    return _code(outcomes)
+
+
+def regenerate(settings: Settings, jobs: int, term: Terminal) -> int:
+    """`invoke report`: every lab again, then all reports and the index written at the end.
+
+    Nothing is written until every lab has run, so an interrupted call leaves
+    the previous reports as they were.
+    """
+    labs = _select(settings, [])
+    started = time.monotonic()
+    outcomes = _execute(settings, labs, term, jobs)
+    for outcome in outcomes:
+        _write(settings, outcome)
+    path = index.write(settings)
+    term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.monotonic() - started)
+    term.out.print(f"index: {path}")
+    return _code(outcomes)
+
+
+def verify(settings: Settings, numbers: list[str], jobs: int, term: Terminal) -> int:
+    """`invoke verify`: run the labs again and compare their normalized reports with those on disk."""
+    labs = [lab for lab in _select(settings, numbers)
+            if (_report_folder(settings, lab.number) / "normalized.md").is_file()]
+    if not labs:
+        raise UsageError(f"there are no reports in {settings.reports_dir} to verify against; "
+                         "run `invoke report` first")
+    outcomes = _execute(settings, labs, term, jobs)
+    drifted = []
+    for outcome in outcomes:
+        path = _report_folder(settings, outcome.lab.number) / "normalized.md"
+        on_disk = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        fresh = outcome.files["normalized.md"].decode("utf-8").splitlines(keepends=True)
+        if on_disk != fresh:
+            drifted.append(outcome.lab)
+            term.out.print("".join(difflib.unified_diff(on_disk, fresh, f"{path} (on disk)",
+                                                        f"{path} (this run)")), markup=False,
+                           highlight=False, end="")
+    for outcome in outcomes:
+        mark = "[red]drifted[/red]" if outcome.lab in drifted else "[green]same[/green]"
+        term.out.print(f"lab {outcome.lab.number:02d} {outcome.lab.spec.title}: {mark}")
+    return 1 if drifted else 0
 
 
 def shell(settings: Settings, number_text: str, term: Terminal) -> int:
     """An interactive shell in the lab image, in the lab's folder, with the same sandbox."""
-    lab = _load(settings, number_text)
+    [lab] = _select(settings, [number_text])
     engine_module, engine = _connect()
     try:
         tag, _, _ = _image(engine, settings, term)
@@ -151,7 +280,4 @@ def guarded(action: Callable[[], int]) -> tuple[int, str]:
     except (UsageError, EnvironmentProblem) as exc:
         return exc.exit_code, f"forklab: {exc.message}"
     except KeyboardInterrupt:
-        return 130, "forklab: interrupted; the container was removed and earlier reports are untouched"
-
-
-__all__ = ["Path", "build", "base", "clean", "guarded", "list_labs", "run_lab", "shell"]
+        return 130, "forklab: interrupted; the containers were removed and earlier reports are untouched"

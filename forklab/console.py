@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from forklab.report import display_rows, process_tree
+from forklab.pictures import text_tree
+from forklab.report import snapshot_rows
 
 
 class Terminal:
@@ -45,7 +46,7 @@ class Terminal:
                           show_edge=False, box=None, pad_edge=False)
             for column in ("role", "parent", "state", "command"):
                 table.add_column(column)
-            for row in display_rows(result, key):
+            for row in snapshot_rows(result, key):
                 state = row["state"] + (f" ({', '.join(row['notes'])})" if row["notes"] else "")
                 style = "yellow" if row["notes"] else None
                 table.add_row(escape(row["role"] or ""), escape(row["parent"]), state,
@@ -53,7 +54,7 @@ class Terminal:
             self.out.print(table)
         else:
             # No snapshot to show: the tree of who forked whom is the key moment.
-            for line in process_tree(result):
+            for line in text_tree(result):
                 self.out.print(f"  {escape(line)}")
         for warning in result["warnings"]:
             self.out.print(f"  [yellow]{escape(warning)}[/yellow]")
@@ -73,3 +74,19 @@ class Terminal:
         except ValueError:
             pass
         self.out.print(f"[{colour}]{result['status']}[/{colour}] · report: {report}")
+
+    def labs_summary(self, rows: list, seconds: float) -> None:
+        """The table at the end of `invoke labs` and `invoke report`."""
+        table = Table(box=None, pad_edge=False)
+        for column in ("lab", "title", "status", "checks passed", "time"):
+            table.add_column(column, no_wrap=True)
+        for lab, document, lab_seconds in rows:
+            passed = sum(1 for check in document["checks"] if check["passed"])
+            colour = "green" if document["status"] == "passed" else "red"
+            table.add_row(f"{lab.number:02d}", escape(lab.spec.title),
+                          f"[{colour}]{document['status']}[/{colour}]",
+                          f"{passed} of {len(document['checks'])}", f"{lab_seconds:.1f} s")
+        self.out.print(table)
+        failed = sum(1 for _, document, _ in rows if document["status"] != "passed")
+        self.out.print(f"{len(rows) - failed} of {len(rows)} labs passed in {seconds:.1f} s")
+

@@ -42,6 +42,7 @@ LABEL = "org.forklab.managed"
 RUN_LABEL = "org.forklab.run"
 LAB_LABEL = "org.forklab.lab"
 VARIANT_LABEL = "org.forklab.variant"
+SESSION_LABEL = "org.forklab.session"
 INPUTS_LABEL = "org.forklab.inputs"
 
 IMAGE_REPOSITORY = "forklab/lab"
@@ -281,14 +282,19 @@ class Engine:
         return tag, image_id or image.id
 
     # -- running a lab -------------------------------------------------------------
-    def run_lab(self, image_id: str, lab: catalog.Lab, run: catalog.Run) -> dict:
-        """Run one lab (one variant of it) in a fresh sandboxed container; bring back what the runner saw."""
+    def run_lab(self, image_id: str, lab: catalog.Lab, run: catalog.Run, session: str = "") -> dict:
+        """Run one lab (one variant of it) in a fresh sandboxed container; bring back what the runner saw.
+
+        ``session`` labels every container of one `invoke` call, so an
+        interrupted call can remove the ones its threads are still running.
+        """
         run_id = uuid.uuid4().hex[:12]
         name = f"forklab-lab{lab.number:02d}-{run.name}-{run_id}"
         settings = json.dumps(run.settings.runner_settings(), separators=(",", ":"))
         command = ["python3", "-m", "forklab.runner", "--settings", settings,
                    f"{IN_IMAGE_LABS}/{lab.folder}/lab.py"]
-        labels = {LABEL: "true", RUN_LABEL: run_id, LAB_LABEL: f"{lab.number:02d}", VARIANT_LABEL: run.name}
+        labels = {LABEL: "true", RUN_LABEL: run_id, LAB_LABEL: f"{lab.number:02d}", VARIANT_LABEL: run.name,
+                  SESSION_LABEL: session}
         started = time.monotonic()
         timed_out = False
         try:
@@ -323,8 +329,16 @@ class Engine:
             if exc.status_code != 409:  # 409: removal already in progress
                 raise
 
-    def leftovers(self) -> list:
-        return self.client.containers.list(all=True, filters={"label": f"{LABEL}=true"})
+    def leftovers(self, session: str = "") -> list:
+        label = f"{SESSION_LABEL}={session}" if session else f"{LABEL}=true"
+        return self.client.containers.list(all=True, filters={"label": label})
+
+    def remove_session(self, session: str) -> None:
+        """Remove every container of one `invoke` call (its threads may still be waiting on them)."""
+        if not session:
+            return
+        for container in self.leftovers(session):
+            self.remove_container(container.id)
 
     def clean(self, images: bool) -> tuple[int, int]:
         """Remove every labelled container (and, if asked, every labelled image)."""

@@ -148,6 +148,12 @@ def _ordered(reaper: Optional[int], found: dict[int, Life]) -> list[tuple[Life, 
     return out
 
 
+def tree_order(run: dict) -> dict[int, int]:
+    """pid -> its place in the fork tree, depth first in fork order."""
+    reaper, found = lives(run)
+    return {one.pid: index for index, (one, _) in enumerate(_ordered(reaper, found))}
+
+
 # -- text ---------------------------------------------------------------------------
 
 def text_tree(run: dict) -> list[str]:

@@ -18,8 +18,7 @@ from typing import Optional
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-RUNNER_DISPLAY = "python3 -m forklab.runner"
-
+from forklab import normalize, pictures
 
 # -- helpers the templates use --------------------------------------------------
 
@@ -57,93 +56,43 @@ def snapshot_filename(index: int, name: str) -> str:
     return f"snapshot-{index:02d}-{safe}.ps.txt"
 
 
-def display_rows(result: dict, snapshot: dict) -> list[dict]:
-    """Snapshot rows as a student reads them: roles, a parent, and what is special."""
-    reaper = result["roles"].get("reaper")
-    main = result["roles"].get("main")
+def snapshot_rows(run: dict, snapshot: dict) -> list[dict]:
+    """A snapshot's rows as a student reads them: roles, a parent, what is special,
+    in the order of the fork tree (the same in every run)."""
+    reaper = run["roles"].get("reaper")
+    main = run["roles"].get("main")
+    order = pictures.tree_order(run)
     rows = []
-    for row in snapshot["processes"]:
+    for row in sorted(snapshot["processes"],
+                      key=lambda r: (order.get(r["pid"], len(order)), pictures.role_order(r["role"], r["pid"]))):
         notes = []
         if row["state"] == "Z":
             notes.append("zombie")
         if row["ppid"] == reaper and row["pid"] not in (main, reaper):
             notes.append("adopted")
-        command = RUNNER_DISPLAY if row["pid"] == reaper else row["command"]
-        rows.append({"role": row["role"], "parent": row["parent_role"] or ("-" if row["ppid"] == 0 else "(outside the lab)"),
+        command = pictures.RUNNER_COMMAND if row["pid"] == reaper else row["command"]
+        rows.append({"role": row["role"], "pid": row["pid"], "ppid": row["ppid"],
+                     "parent": row["parent_role"] or ("-" if row["ppid"] == 0 else "(outside the lab)"),
                      "state": row["state"], "command": command, "memory": mib(row["rss_kb"]),
-                     "private": mib(row.get("private_kb")),
-                     "notes": notes, "key": bool(notes)})
+                     "private": mib(row.get("private_kb")), "notes": notes, "key": bool(notes)})
     return rows
 
 
-def process_tree(result: dict) -> list[str]:
-    """Who forked whom, who adopted and reaped whom: one line per process."""
-    roles = result["roles"]
-    reaper = roles.get("reaper")
-    names: dict[int, str] = {}
-    parent_of: dict[int, int] = {}
-    command: dict[int, str] = {}
-    for snap in result["snapshots"]:
-        for row in snap["processes"]:
-            names.setdefault(row["pid"], row["role"])
-            parent_of.setdefault(row["pid"], row["ppid"])
-            command.setdefault(row["pid"], row["command"])
-    notes: dict[int, list[str]] = {}
-    for event in result["events"]:
-        pid = event["pid"]
-        names.setdefault(pid, event.get("role"))
-        if event["event"] == "fork" and event.get("ppid"):
-            parent_of[pid] = event["ppid"]  # the fork parent wins over a later adopter
-        elif event["event"] == "adopt":
-            notes.setdefault(pid, []).append(f"adopted by {event.get('by_role')}")
-        elif event["event"] == "exit":
-            status = event["status"]
-            notes.setdefault(pid, []).append(
-                f"killed by {status['signal_name']}" if status.get("signal") else f"exit {status['code']}")
-        elif event["event"] == "reap":
-            notes.setdefault(pid, []).append(f"reaped by {event.get('by_role')}")
-    for snap in result["snapshots"]:
-        for row in snap["processes"]:
-            if row["state"] == "Z":
-                note = f"zombie at {snap['checkpoint']}"
-                if note not in notes.setdefault(row["pid"], []):
-                    notes[row["pid"]].append(note)
-    children: dict[int, list[int]] = {}
-    for pid, ppid in parent_of.items():
-        if pid != reaper:
-            children.setdefault(ppid, []).append(pid)
-
-    lines: list[str] = []
-
-    def label(pid: int) -> str:
-        text = names.get(pid) or str(pid)
-        if pid == reaper:
-            return f"{text}  {RUNNER_DISPLAY}"
-        extra = " · ".join(notes.get(pid, []))
-        return f"{text}  {command.get(pid, '')}".rstrip() + (f" · {extra}" if extra else "")
-
-    def walk(pid: int, prefix: str) -> None:
-        kids = sorted(children.get(pid, []), key=lambda kid: role_order(names.get(kid), kid))
-        for i, kid in enumerate(kids):
-            last = i == len(kids) - 1
-            lines.append(f"{prefix}{'└── ' if last else '├── '}{label(kid)}")
-            walk(kid, prefix + ("    " if last else "│   "))
-
-    if reaper is not None:
-        lines.append(label(reaper))
-        walk(reaper, "")
-    return lines
+def normalized_output(run: dict, stream: str) -> str:
+    return normalize.output(run[stream], run["lab"].get("pid_patterns", []), normalize.pid_names(run))
 
 
-def _environment() -> Environment:
+def template_environment() -> Environment:
     env = Environment(loader=PackageLoader("forklab", "templates"),
                       autoescape=select_autoescape(["html", "html.j2"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(fence=fence, cell=cell, mib=mib, mib_bytes=mib_bytes)
-    env.globals.update(display_rows=display_rows, process_tree=process_tree,
+    env.globals.update(snapshot_rows=snapshot_rows, normalized_output=normalized_output,
                        snapshot_filename=snapshot_filename, key_snapshot=key_snapshot,
                        file_prefix=file_prefix, describe_settings=describe_settings,
-                       exits_seen=exits_seen)
+                       exits_seen=exits_seen, text_tree=pictures.text_tree,
+                       mermaid_tree=pictures.mermaid_tree, mermaid_timeline=pictures.mermaid_timeline,
+                       svg_tree=pictures.svg_tree, svg_timeline=pictures.svg_timeline)
     return env
 
 
@@ -173,14 +122,6 @@ def describe_settings(settings: dict) -> str:
     return "; ".join(parts)
 
 
-def role_order(role: Optional[str], pid: int = 0) -> tuple:
-    """Sort roles as people count: main.2 before main.10; unnamed last."""
-    if role is None:
-        return (2, (), pid)
-    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.]", role))
-    return (0 if role.startswith("main") else 1, parts, pid)
-
-
 def exits_seen(run: dict) -> list[str]:
     """'role: exit 0' for every exit the runner saw, in role order."""
     exits = []
@@ -188,16 +129,17 @@ def exits_seen(run: dict) -> list[str]:
         if event["event"] == "exit":
             status = event["status"]
             how = f"killed by {status['signal_name']}" if status.get("signal") else f"exit {status['code']}"
-            exits.append((role_order(event["role"], event["pid"]), f"{event['role']}: {how}"))
+            exits.append((pictures.role_order(event["role"], event["pid"]), f"{event['role']}: {how}"))
     return [text for _, text in sorted(exits)]
 
 
 def render(result: dict, outputs: list[dict[str, bytes]]) -> dict[str, bytes]:
     """Every file of one lab's report, by name."""
-    env = _environment()
+    env = template_environment()
     runs = runs_of(result)
     context = {"r": result, "runs": runs, "has_variants": bool(result.get("variants"))}
     files = {
+        "normalized.md": env.get_template("normalized.md.j2").render(context).encode("utf-8"),
         "report.md": env.get_template("report.md.j2").render(context).encode("utf-8"),
         "report.html": env.get_template("report.html.j2").render(context).encode("utf-8"),
         "result.json": (json.dumps(result, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),

@@ -120,7 +120,8 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
         "lab": {"number": lab.number, "title": lab.spec.title, "folder": lab.folder,
                 "summary": lab.spec.summary.strip(),
                 "claims": [claim.model_dump() for claim in lab.spec.claims],
-                "key_checkpoint": lab.key_checkpoint},
+                "key_checkpoint": lab.key_checkpoint,
+                "pid_patterns": list(lab.spec.pid_patterns)},
         "status": None,  # decided once checks have run
         "variant": {"name": variant.name, "title": variant.title},
         "environment": {**environment, "container": container_env,

@@ -154,8 +154,8 @@ def rendered(tmp_path, doc=None) -> dict[str, bytes]:
 
 def test_report_marks_the_zombie_and_the_adopted_orphan(tmp_path):
     text = rendered(tmp_path)["report.md"].decode("utf-8")
-    assert "| **child** | parent | **Z** (zombie) | [python3] <defunct> | 0 | 0 |" in text
-    assert "| **orphan** | reaper | **S** (adopted) |" in text
+    assert "| **child** | parent | **Z** (zombie) | [python3] <defunct> |" in text
+    assert "| **orphan** | reaper | **S** (adopted) | python3 lab.py |" in text
     assert "## Key moment: `zombie`" in text
     assert "└── parent  python3 lab.py · exit 0 · reaped by reaper" in text
     assert "orphan  python3 lab.py · adopted by reaper · exit 3 · reaped by reaper" in text
@@ -163,7 +163,7 @@ def test_report_marks_the_zombie_and_the_adopted_orphan(tmp_path):
 
 def test_report_has_every_file(tmp_path):
     files = rendered(tmp_path)
-    assert set(files) == {"report.md", "report.html", "result.json", "stdout.log", "stderr.log",
+    assert set(files) == {"normalized.md", "report.md", "report.html", "result.json", "stdout.log", "stderr.log",
                           "snapshot-01-zombie.ps.txt", "snapshot-02-adopted.ps.txt", "snapshot-03-end.ps.txt"}
     data = json.loads(files["result.json"])
     assert data["schema"] == "forklab.result/1"
