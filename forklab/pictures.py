@@ -229,7 +229,7 @@ def svg_tree(run: dict) -> str:
     children = _children(reaper, found)
     if reaper not in found:
         return ""
-    box_w, box_h, gap_x, gap_y = 168, 46, 16, 40
+    box_w, box_h, gap_x, gap_y = 200, 46, 16, 40
     slots: dict[int, float] = {}
     depth_of: dict[int, int] = {}
     next_leaf = [0]
@@ -268,7 +268,8 @@ def svg_tree(run: dict) -> str:
     for one, _ in _ordered(reaper, found):
         x, y = xy(one.pid)
         kind = "zombie" if one.zombie_at else ("adopted" if one.adopted_by else "")
-        note = escape(", ".join(one.fate[:2]) if one.pid != reaper else "PID 1, the reaper")
+        note = ", ".join(one.fate) if one.pid != reaper else "PID 1, the reaper"
+        note = escape(note if len(note) <= 32 else note[:31] + "…")
         title = escape(f"{one.role}: {one.command}" + (" · " + " · ".join(one.fate) if one.fate else ""))
         parts.append(f'<g class="process {kind}" data-role="{escape(one.role)}"><title>{title}</title>'
                      f'<rect x="{x:.0f}" y="{y:.0f}" width="{box_w}" height="{box_h}" rx="6" />'

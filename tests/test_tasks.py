@@ -96,3 +96,14 @@ def test_the_build_context_holds_exactly_what_the_image_needs():
             "labs/03-zombies-and-orphans/lab.yaml"} <= set(names)
     # Host-side modules (Docker SDK, templates) stay out of the image.
     assert not any(n.startswith("forklab/") and n.split("/")[1] not in engine.RUNNER_FILES for n in names)
+
+
+def test_verify_without_reports_says_so_and_exits_2(cli):
+    code, out, err = cli("verify")
+    assert code == 2
+    assert err.startswith("forklab: there are no reports in ") and "run `invoke report` first" in err
+
+
+def test_labs_refuses_a_bad_selection_before_running_anything(cli):
+    code, out, err = cli("labs", "--only", "1,42")
+    assert code == 2 and "there is no lab 42" in err

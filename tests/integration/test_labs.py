@@ -119,7 +119,7 @@ def test_ctrl_c_removes_the_container_and_keeps_the_last_report(engine, tmp_path
            "INVOKE_FORKLAB_REPORTS_DIR": str(reports)}
     command = [sys.executable, "-m", "invoke", "lab", "2"]
     subprocess.run(command, cwd=ROOT, env=env, capture_output=True, check=False, timeout=120)
-    before = {p.name: p.read_bytes() for p in (reports / "lab-02").iterdir()}
+    before = {str(p.relative_to(reports)): p.read_bytes() for p in reports.rglob("*") if p.is_file()}
 
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -135,9 +135,9 @@ def test_ctrl_c_removes_the_container_and_keeps_the_last_report(engine, tmp_path
     assert proc.returncode == 130
     assert b"interrupted" in err
     assert not [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "02"]
-    after = {p.name: p.read_bytes() for p in (reports / "lab-02").iterdir()}
+    after = {str(p.relative_to(reports)): p.read_bytes() for p in reports.rglob("*") if p.is_file()}
     assert after == before
-    assert sorted(p.name for p in reports.iterdir()) == ["lab-02"]
+    assert sorted(p.name for p in reports.iterdir()) == ["index.html", "index.md", "lab-02"]
 
 
 def test_an_unchanged_image_is_not_rebuilt(engine, monkeypatch):
