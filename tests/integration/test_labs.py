@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -152,3 +153,14 @@ def test_an_unchanged_image_is_not_rebuilt(engine, monkeypatch):
 
     monkeypatch.setattr(engine.client.api, "build", no_build)
     assert engine.ensure_image(base, settings.labs_dir, lambda _: None, lambda _: None) == (tag, image_id)
+
+
+def test_labs_reports_every_lab_even_when_they_fail(engine, no_leftovers, cli):
+    code, out, err = cli("labs", "--jobs", "2", labs=FIXTURE_LABS)
+    assert code == 1
+    statuses = dict(re.findall(r"^(\d\d) .+? (passed|failed|error|timeout) +\d+ of \d+", out, re.M))
+    assert statuses == {"01": "error", "02": "timeout", "03": "failed", "04": "failed"}
+    assert "0 of 4 labs passed" in out
+    index = (cli.reports / "index.md").read_text(encoding="utf-8")
+    for number, status in statuses.items():
+        assert f"| {number} | [" in index and f"| **{status}** |" in index
