@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, List, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator  # noqa: F401
 
 from forklab.errors import UsageError
 
@@ -27,6 +27,7 @@ STATES = ("R", "S", "D", "Z", "T", "t", "X", "I")
 MAX_TIMEOUT_S = 600
 MAX_PIDS = 4096
 MAX_MEMORY_MB = 4096
+MAX_OUTPUT_MB = 64
 
 
 class _Strict(BaseModel):
@@ -57,11 +58,18 @@ class RunSettings(_Strict):
     descendants: Literal["wait", "kill"] = "wait"
     pids_limit: int = Field(default=64, ge=8, le=MAX_PIDS)
     memory_mb: int = Field(default=256, ge=32, le=MAX_MEMORY_MB)
+    #: stdout and stderr are each kept up to this size; the rest is counted and dropped.
+    output_cap_mb: float = Field(default=4, gt=0, le=MAX_OUTPUT_MB)
+    #: A snapshot as soon as the program has started, and every `interval` seconds (0: none).
+    snapshot_start: bool = False
+    interval: float = Field(default=0, ge=0, le=MAX_TIMEOUT_S)
 
     def runner_settings(self) -> dict:
         """The part the in-container runner needs."""
         return {"timeout": self.timeout, "stdout": self.stdout, "reaper": self.reaper,
-                "unbuffered": self.unbuffered, "descendants": self.descendants}
+                "unbuffered": self.unbuffered, "descendants": self.descendants,
+                "output_cap": int(self.output_cap_mb * 1024 * 1024),
+                "snapshot_start": self.snapshot_start, "interval": self.interval}
 
     def overridden(self, overrides: "RunOverrides") -> "RunSettings":
         return RunSettings(**{**self.model_dump(), **overrides.model_dump(exclude_none=True)})
@@ -77,6 +85,9 @@ class RunOverrides(_Strict):
     descendants: Optional[Literal["wait", "kill"]] = None
     pids_limit: Optional[int] = Field(default=None, ge=8, le=MAX_PIDS)
     memory_mb: Optional[int] = Field(default=None, ge=32, le=MAX_MEMORY_MB)
+    output_cap_mb: Optional[float] = Field(default=None, gt=0, le=MAX_OUTPUT_MB)
+    snapshot_start: Optional[bool] = None
+    interval: Optional[float] = Field(default=None, ge=0, le=MAX_TIMEOUT_S)
 
 
 class _Check(_Strict):
@@ -235,24 +246,44 @@ class Run:
 
 @dataclass(frozen=True)
 class Lab:
-    """A lab folder and its validated lab.yaml."""
+    """A lab folder and its validated lab.yaml (or, for `invoke run`, a script made into one)."""
 
     path: Path
     spec: LabSpec
+
+    #: For `invoke run`: the file to run inside the archive sent with it, and the archive.
+    script_name: Optional[str] = None
+    archive: Optional[bytes] = None
+    #: Changes to every run's settings from the command line (--timeout, --pids, ...).
+    overrides: Optional[RunOverrides] = None
 
     @property
     def number(self) -> int:
         return self.spec.number
 
     @property
+    def container_name(self) -> str:
+        return f"lab{self.number:02d}" if self.script_name is None else "run"
+
+    @property
     def folder(self) -> str:
         return self.path.name
 
+    @property
+    def report_name(self) -> str:
+        """reports/lab-03, or reports/run-fork-bomb for `invoke run fork_bomb.py`."""
+        if self.script_name is None:
+            return f"lab-{self.number:02d}"
+        stem = self.path.stem if self.path.is_file() else self.path.name
+        return "run-" + (re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-").lower() or "script")
+
     def runs(self) -> list["Run"]:
         """What `invoke lab N` runs: each variant, or the lab once."""
+        extra = self.overrides or RunOverrides()
         if not self.spec.variants:
-            return [Run(name="default", title=None, settings=self.spec.run, expect=list(self.spec.expect))]
-        return [Run(name=v.name, title=v.title, settings=self.spec.run.overridden(v.run),
+            return [Run(name="default", title=None, settings=self.spec.run.overridden(extra),
+                        expect=list(self.spec.expect))]
+        return [Run(name=v.name, title=v.title, settings=self.spec.run.overridden(v.run).overridden(extra),
                     expect=list(self.spec.expect) + list(v.expect)) for v in self.spec.variants]
 
     @property
@@ -384,3 +415,48 @@ def load_lab(path: Path) -> Lab:
         raise UsageError(f"{yaml_path}: number: {spec.number} does not match the folder "
                          f"name {path.name}; make them agree")
     return Lab(path=path, spec=spec)
+
+
+#: `invoke run` sends the script in the container's environment; keep it small.
+MAX_SCRIPT_BYTES = 256 * 1024
+
+
+def load_script(path: Path, overrides: RunOverrides, expect_exit: Optional[int]) -> Lab:
+    """`invoke run PATH`: a Python file, or a folder with main.py, made into a one-off lab."""
+    import io
+    import tarfile
+
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or folder")
+    if path.is_dir():
+        if not (path / "main.py").is_file():
+            raise UsageError(f"{path}: a folder must hold a main.py to run")
+        main, files = path / "main.py", sorted(p for p in path.rglob("*") if p.is_file()
+                                                and "__pycache__" not in p.parts and not p.name.startswith("."))
+    else:
+        if path.suffix != ".py":
+            raise UsageError(f"{path}: not a Python file; give a .py file or a folder with main.py")
+        main, files = path, [path]
+    source = main.read_bytes()
+    if b"\0" in source:
+        raise UsageError(f"{main}: not Python source (it holds NUL bytes)")
+    size = sum(p.stat().st_size for p in files)
+    if size > MAX_SCRIPT_BYTES:
+        raise UsageError(f"{path}: {size // 1024} KiB is more than `invoke run` sends "
+                         f"({MAX_SCRIPT_BYTES // 1024} KiB); run the script alone, not its data")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for file in files:
+            name = file.name if file == path else file.relative_to(path).as_posix()
+            info = tarfile.TarInfo(name)
+            data = file.read_bytes()
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    expect = [ExitCheck(check="exit", role="main", code=expect_exit,
+                        says=f"the script exits with code {expect_exit}")] if expect_exit is not None else []
+    spec = LabSpec.model_construct(
+        number=0, title=path.name, summary=f"{path.name}, run in the lab sandbox with `invoke run`.",
+        claims=[], run=RunSettings(snapshot_start=True), key_checkpoint=None, pid_patterns=[],
+        expect=expect, variants=[])
+    return Lab(path=path.resolve(), spec=spec, script_name=main.name if main == path else "main.py",
+               archive=buffer.getvalue(), overrides=overrides)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import signal
 import subprocess
 import threading
 import time
@@ -86,12 +87,15 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
                         outcome = outcomes[lab.number]
                         run = result.assemble(lab, variant, record, environment)
                         run["checks"] = checks.evaluate(variant.expect, run)
-                        run["status"] = result.decide_status(run, checks.checks_main_exit(variant.expect))
+                        # A script run with `invoke run` may exit as it likes (unless --expect-exit).
+                        main_checked = checks.checks_main_exit(variant.expect) or lab.script_name is not None
+                        run["status"] = result.decide_status(run, main_checked)
                         outcome.runs.append(run)
                         outcome.outputs.append(result.output_bytes(record))
                         outcome.seconds += record["duration_ms"] / 1000
                         which = "" if variant.name == "default" else f" {variant.name}"
-                        term.say(f"lab {lab.number:02d}{which}: {run['status']} "
+                        what = f"lab {lab.number:02d}" if lab.script_name is None else f"run of {lab.folder}"
+                        term.say(f"{what}{which}: {run['status']} "
                                  f"({record['duration_ms'] / 1000:.1f} s)")
                         pending[lab.number] -= 1
                         if pending[lab.number] == 0:
@@ -120,12 +124,47 @@ def _finish(outcome: LabOutcome) -> None:
     outcome.files = report.render(outcome.document, outcome.outputs)
 
 
-def _report_folder(settings: Settings, number: int):
-    return settings.reports_dir / f"lab-{number:02d}"
+def _report_folder(settings: Settings, lab: catalog.Lab):
+    return settings.reports_dir / lab.report_name
 
 
 def _write(settings: Settings, outcome: LabOutcome):
-    return report.write_report(_report_folder(settings, outcome.lab.number), outcome.files)
+    return report.write_report(_report_folder(settings, outcome.lab), outcome.files)
+
+
+#: Command-line options that change a run's limits, and the lab.yaml key each sets.
+OVERRIDE_OPTIONS = {"timeout": "timeout", "pids": "pids_limit", "memory": "memory_mb",
+                    "output_cap": "output_cap_mb", "interval": "interval"}
+
+
+def overrides(**options: str) -> catalog.RunOverrides:
+    """--timeout 5 --pids 128 ...: checked against the same ceilings as lab.yaml."""
+    values: dict = {}
+    for option, text in options.items():
+        if text in ("", None, False):
+            continue
+        key = OVERRIDE_OPTIONS.get(option, option)
+        if isinstance(text, bool):
+            values[key] = text
+            continue
+        try:
+            values[key] = float(text) if key in ("timeout", "output_cap_mb", "interval") else int(text)
+        except ValueError:
+            raise UsageError(f"--{option.replace('_', '-')} {text}: not a number") from None
+    try:
+        return catalog.RunOverrides(**values)
+    except catalog.ValidationError as exc:
+        error = exc.errors()[0]
+        option = next(o for o, k in OVERRIDE_OPTIONS.items() if k == error["loc"][0]) \
+            if error["loc"][0] in OVERRIDE_OPTIONS.values() else error["loc"][0]
+        raise UsageError(f"--{str(option).replace('_', '-')} {error['input']}: "
+                         f"{error['msg'].lower()}") from None
+
+
+def _with_overrides(lab: catalog.Lab, extra: Optional[catalog.RunOverrides]) -> catalog.Lab:
+    import dataclasses
+
+    return lab if extra is None else dataclasses.replace(lab, overrides=extra)
 
 
 def _code(outcomes: list[LabOutcome]) -> int:
@@ -156,7 +195,7 @@ def list_labs(settings: Settings, term: Terminal) -> int:
 
 
 def _last_status(settings: Settings, number: int) -> str:
-    path = _report_folder(settings, number) / "result.json"
+    path = settings.reports_dir / f"lab-{number:02d}" / "result.json"
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("status", "?")
     except (OSError, ValueError):
@@ -183,12 +222,36 @@ def base(settings: Settings, term: Terminal, force: bool) -> int:
     return 0
 
 
-def run_lab(settings: Settings, number_text: str, term: Terminal) -> int:
+def run_lab(settings: Settings, number_text: str, term: Terminal,
+            extra: Optional[catalog.RunOverrides] = None) -> int:
     """`invoke lab N`: build if needed, run every variant, check, report."""
     [lab] = _select(settings, [number_text])
-    [outcome] = _execute(settings, [lab], term)
+    [outcome] = _execute(settings, [_with_overrides(lab, extra)], term)
     folder = _write(settings, outcome)
     index.write(settings)
+    term.lab_summary(outcome.document, folder)
+    return _code([outcome])
+
+
+def run_script(settings: Settings, path_text: str, extra: catalog.RunOverrides,
+               expect_exit: str, term: Terminal) -> int:
+    """`invoke run PATH`: any script in the lab sandbox, reported under reports/run-NAME/.
+
+    The script's own exit status decides nothing unless --expect-exit is given.
+    """
+    from pathlib import Path
+
+    code = None
+    if expect_exit not in ("", None):
+        try:
+            code = int(expect_exit)
+        except ValueError:
+            raise UsageError(f"--expect-exit {expect_exit}: not an exit code (0 to 255)") from None
+        if not 0 <= code <= 255:
+            raise UsageError(f"--expect-exit {expect_exit}: not an exit code (0 to 255)")
+    lab = catalog.load_script(Path(path_text).expanduser(), extra, code)
+    [outcome] = _execute(settings, [lab], term)
+    folder = _write(settings, outcome)
     term.lab_summary(outcome.document, folder)
     return _code([outcome])
 
@@ -223,14 +286,14 @@ def regenerate(settings: Settings, jobs: int, term: Terminal) -> int:
 def verify(settings: Settings, numbers: list[str], jobs: int, term: Terminal) -> int:
     """`invoke verify`: run the labs again and compare their normalized reports with those on disk."""
     labs = [lab for lab in _select(settings, numbers)
-            if (_report_folder(settings, lab.number) / "normalized.md").is_file()]
+            if (_report_folder(settings, lab) / "normalized.md").is_file()]
     if not labs:
         raise UsageError(f"there are no reports in {settings.reports_dir} to verify against; "
                          "run `invoke report` first")
     outcomes = _execute(settings, labs, term, jobs)
     drifted = []
     for outcome in outcomes:
-        path = _report_folder(settings, outcome.lab.number) / "normalized.md"
+        path = _report_folder(settings, outcome.lab) / "normalized.md"
         on_disk = path.read_text(encoding="utf-8").splitlines(keepends=True)
         fresh = outcome.files["normalized.md"].decode("utf-8").splitlines(keepends=True)
         if on_disk != fresh:
@@ -273,11 +336,27 @@ def clean(settings: Settings, term: Terminal, images: bool) -> int:
     return 0
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so the same cleanup runs."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def guarded(action: Callable[[], int]) -> tuple[int, str]:
-    """Run a command; turn expected failures and Ctrl-C into (exit code, one-line message)."""
+    """Run a command; turn expected failures, Ctrl-C and SIGTERM into (exit code, one-line message)."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return action(), ""
     except (UsageError, EnvironmentProblem) as exc:
         return exc.exit_code, f"forklab: {exc.message}"
     except KeyboardInterrupt:
         return 130, "forklab: interrupted; the containers were removed and earlier reports are untouched"
+    except Terminated:
+        return 143, "forklab: terminated; the containers were removed and earlier reports are untouched"
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

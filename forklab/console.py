@@ -11,7 +11,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from forklab.normalize import visible
 from forklab.pictures import text_tree
+
+#: The terminal shows this much of a tree; the report has all of it.
+TREE_LINES = 20
 from forklab.report import snapshot_rows
 
 
@@ -34,7 +38,8 @@ class Terminal:
 
     def lab_summary(self, result: dict, folder: Path) -> None:
         lab = result["lab"]
-        self.out.print(f"[bold]Lab {lab['number']:02d} · {escape(lab['title'])}[/bold]")
+        heading = f"Run · {lab['title']}" if lab.get("kind") == "run" else f"Lab {lab['number']:02d} · {lab['title']}"
+        self.out.print(f"[bold]{escape(heading)}[/bold]")
         for check in result["checks"]:
             mark = "[green]✓[/green]" if check["passed"] else "[red]✗[/red]"
             self.out.print(f"  {mark} {escape(check['name'])}")
@@ -50,19 +55,33 @@ class Terminal:
                 state = row["state"] + (f" ({', '.join(row['notes'])})" if row["notes"] else "")
                 style = "yellow" if row["notes"] else None
                 table.add_row(escape(row["role"] or ""), escape(row["parent"]), state,
-                              escape(row["command"]), style=style)
+                              escape(visible(row["command"])), style=style)
             self.out.print(table)
         else:
             # No snapshot to show: the tree of who forked whom is the key moment.
-            for line in text_tree(result):
-                self.out.print(f"  {escape(line)}")
+            lines = text_tree(result)
+            for line in lines[:TREE_LINES]:
+                self.out.print(f"  {escape(visible(line))}")
+            if len(lines) > TREE_LINES:
+                self.out.print(f"  ... and {len(lines) - TREE_LINES} more processes: see the report")
+        limits = (result["environment"].get("container") or {}).get("limits") or {}
+        peak = result.get("peak_processes")
+        if peak and limits.get("pids") and peak >= limits["pids"]:
+            self.out.print(f"  [yellow]the pids limit was reached: {peak} processes at once "
+                           f"(limit {limits['pids']}); fork() then fails with EAGAIN[/yellow]")
+        if result.get("oom_kills"):
+            self.out.print(f"  [yellow]{result['oom_kills']} process(es) OOM-killed "
+                           f"(memory limit {limits.get('memory_bytes', 0) // 2**20} MiB)[/yellow]")
+        for name in ("stdout", "stderr"):
+            if result["truncated"].get(name):
+                self.out.print(f"  [yellow]{name} was cut: {result['truncated'][name]} bytes dropped[/yellow]")
         for warning in result["warnings"]:
             self.out.print(f"  [yellow]{escape(warning)}[/yellow]")
         status = result.get("exit") or {}
         if result["status"] == "error" and status:
             how = (f"was killed by {status['signal_name']}" if status.get("signal")
                    else f"exited with code {status.get('code')}")
-            last = (result["stderr"].strip().splitlines() or [""])[-1]
+            last = visible((result["stderr"].strip().splitlines() or [""])[-1])
             self.out.print(f"  [red]the lab's main process {how}[/red]" + (f": {escape(last)}" if last else ""))
         if result["runner"]["status"] not in ("finished", "timeout") and result["runner"].get("error"):
             last = result["runner"]["error"].strip().splitlines()[-1]

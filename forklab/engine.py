@@ -9,6 +9,7 @@ works against Docker Desktop's VM, Podman and a remote DOCKER_HOST.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -289,17 +290,26 @@ class Engine:
         interrupted call can remove the ones its threads are still running.
         """
         run_id = uuid.uuid4().hex[:12]
-        name = f"forklab-lab{lab.number:02d}-{run.name}-{run_id}"
+        name = f"forklab-{lab.container_name}-{run.name}-{run_id}"
         settings = json.dumps(run.settings.runner_settings(), separators=(",", ":"))
-        command = ["python3", "-m", "forklab.runner", "--settings", settings,
-                   f"{IN_IMAGE_LABS}/{lab.folder}/lab.py"]
-        labels = {LABEL: "true", RUN_LABEL: run_id, LAB_LABEL: f"{lab.number:02d}", VARIANT_LABEL: run.name,
+        nonce = uuid.uuid4().hex
+        environment = {"FORKLAB_NONCE": nonce}
+        if lab.archive is None:
+            script = f"{IN_IMAGE_LABS}/{lab.folder}/lab.py"
+        else:
+            # A script from the host travels in the container's environment:
+            # nothing is mounted, so this works with any engine, local or remote.
+            environment["FORKLAB_ARCHIVE"] = base64.b64encode(lab.archive).decode("ascii")
+            script = lab.script_name
+        command = ["python3", "-m", "forklab.runner", "--settings", settings, script]
+        labels = {LABEL: "true", RUN_LABEL: run_id, LAB_LABEL: lab.report_name, VARIANT_LABEL: run.name,
                   SESSION_LABEL: session}
         started = time.monotonic()
         timed_out = False
         try:
             container = self.client.containers.create(image_id, command, name=name, labels=labels,
-                                                      detach=True, **sandbox(run.settings))
+                                                      environment=environment, detach=True,
+                                                      **sandbox(run.settings))
             container.start()
             try:
                 exit_status = container.wait(timeout=run.settings.timeout + HOST_GRACE_S)["StatusCode"]
@@ -316,7 +326,7 @@ class Engine:
         finally:
             # By name, so a Ctrl-C that lands inside create() still finds it.
             self.remove_container(name)
-        return {"document": _runner_document(out), "timed_out": timed_out,
+        return {"document": _runner_document(out, nonce), "timed_out": timed_out,
                 "container_exit": exit_status, "runner_stderr": err.decode("utf-8", "replace"),
                 "duration_ms": round((time.monotonic() - started) * 1000, 1), "container": name}
 
@@ -426,14 +436,16 @@ def _bootstrap_command(archive: Path, root: Path, mirror: Optional[str]) -> list
             ["tar", "-C", str(root), "-cf", str(archive), "."]]
 
 
-def _runner_document(out: bytes) -> Optional[dict]:
-    """The runner's one JSON document: the last line of the container's stdout."""
+def _runner_document(out: bytes, nonce: str) -> Optional[dict]:
+    """The runner's one JSON document: the last line of the container's stdout that carries this run's nonce."""
     for line in reversed(out.splitlines()):
-        if line.startswith(b"{"):
+        if line.startswith(b"{") and nonce.encode() in line:
             try:
-                return json.loads(line.decode("utf-8"))
+                document = json.loads(line.decode("utf-8"))
             except ValueError:
-                return None
+                continue
+            if isinstance(document, dict) and document.get("nonce") == nonce:
+                return document
     return None
 
 

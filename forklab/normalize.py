@@ -26,6 +26,8 @@ def pid_names(run: dict) -> dict[int, str]:
 
 
 def output(text: str, patterns: Iterable[str], names: dict[int, str]) -> str:
+    """The lab's output for the normalized report: declared pids as roles, controls made visible."""
+    text = visible(text)
     compiled = [re.compile(p) for p in patterns]
     lines = []
     for line in text.split("\n"):
@@ -50,3 +52,14 @@ def output(text: str, patterns: Iterable[str], names: dict[int, str]) -> str:
         out.append(line[at:].replace(PLACEHOLDER, "{" + PLACEHOLDER))
         lines.append("".join(out))
     return "\n".join(lines)
+
+
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f]}
+
+
+def visible(text: str) -> str:
+    """Control characters (ANSI escapes, NUL, carriage returns...) written out, never executed.
+
+    Newlines and tabs stay; ESC becomes the four characters \\x1b.
+    """
+    return text.translate(_CONTROL)

@@ -86,7 +86,7 @@ def template_environment() -> Environment:
     env = Environment(loader=PackageLoader("forklab", "templates"),
                       autoescape=select_autoescape(["html", "html.j2"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(fence=fence, cell=cell, mib=mib, mib_bytes=mib_bytes)
+    env.filters.update(fence=fence, cell=cell, mib=mib, mib_bytes=mib_bytes, visible=normalize.visible)
     env.globals.update(snapshot_rows=snapshot_rows, normalized_output=normalized_output,
                        snapshot_filename=snapshot_filename, key_snapshot=key_snapshot,
                        file_prefix=file_prefix, describe_settings=describe_settings,

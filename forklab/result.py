@@ -117,7 +117,8 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
     container_env = doc.get("environment") or {}
     return {
         "schema": SCHEMA,
-        "lab": {"number": lab.number, "title": lab.spec.title, "folder": lab.folder,
+        "lab": {"number": lab.number, "kind": "lab" if lab.script_name is None else "run",
+                "title": lab.spec.title, "folder": lab.folder,
                 "summary": lab.spec.summary.strip(),
                 "claims": [claim.model_dump() for claim in lab.spec.claims],
                 "key_checkpoint": lab.key_checkpoint,
@@ -139,6 +140,8 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
                    "stderr": run.get("runner_stderr", ""),
                    "container_exit": run.get("container_exit"),
                    "timed_out_on_host": bool(run.get("timed_out"))},
+        "peak_processes": doc.get("peak_processes"),
+        "oom_kills": doc.get("oom_kills"),
         "timing": {"lab_ms": doc.get("duration_ms"), "container_ms": run.get("duration_ms"),
                    "snapshot_ms": [snap.get("cost_ms") for snap in snapshots]},
     }

@@ -47,7 +47,14 @@ SCAN_INTERVAL = 0.05
 #: After a kill, how long to wait for the dead to be reaped.
 KILL_GRACE = 2.0
 DEFAULTS = {"timeout": 20.0, "stdout": "pipe", "reaper": True, "unbuffered": False,
-            "descendants": "wait", "output_cap": 4 * 1024 * 1024}
+            "descendants": "wait", "output_cap": 4 * 1024 * 1024,
+            "snapshot_start": False, "interval": 0.0}
+#: The host passes a per-run secret here; the document carries it back, so
+#: nothing a lab prints or writes can pass for the runner's document.
+NONCE_ENV = "FORKLAB_NONCE"
+#: For `invoke run`: the script's files, as a base64 tar archive.
+ARCHIVE_ENV = "FORKLAB_ARCHIVE"
+PR_SET_DUMPABLE = 4
 
 
 def decode_status(status: int | None) -> dict | None:
@@ -192,15 +199,60 @@ def _os_release() -> str | None:
     return None
 
 
-def _become_subreaper() -> bool:
-    """Make orphaned descendants come to us even when we are not PID 1."""
+def _prctl(option: int, value: int) -> bool:
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return libc.prctl(option, value, 0, 0, 0) == 0
     except (ImportError, OSError, AttributeError):
         return False
+
+
+def _unpack_archive(encoded: str) -> str:
+    """Unpack the script's files into the container's /tmp; return the folder."""
+    import base64
+    import io
+    import tarfile
+
+    folder = tempfile.mkdtemp(prefix="forklab-script-")
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(encoded))) as archive:
+        for member in archive.getmembers():
+            # Only plain files and folders, only below the folder.
+            target = os.path.realpath(os.path.join(folder, member.name))
+            if not target.startswith(folder + os.sep) or not (member.isfile() or member.isdir()):
+                raise ValueError(f"refusing archive member {member.name!r}")
+        if hasattr(tarfile, "data_filter"):
+            archive.extractall(folder, filter="data")
+        else:  # Python before 3.11.4: the members were checked above
+            archive.extractall(folder)
+    return folder
+
+
+def cgroup_value(*paths: str) -> int | None:
+    for path in paths:
+        value = _read_first_line(path)
+        if value and value.isdigit():
+            return int(value)
+    return None
+
+
+def oom_kills() -> int | None:
+    """How many processes the kernel's OOM killer has killed in this container."""
+    for path in ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"):
+        try:
+            with open(path, encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("oom_kill "):
+                        return int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _become_subreaper() -> bool:
+    """Make orphaned descendants come to us even when we are not PID 1."""
+    return _prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
 class Runner:
@@ -209,7 +261,17 @@ class Runner:
         if unknown:
             raise ValueError(f"unknown runner settings: {', '.join(sorted(unknown))}")
         self.settings = {**DEFAULTS, **settings}
+        # Read and forget the secrets before anything else runs; as a
+        # non-dumpable process, the runner's /proc files (environ, fd/1) are
+        # closed to the lab's processes although they share its uid.
+        self.nonce = os.environ.pop(NONCE_ENV, None)
+        archive = os.environ.pop(ARCHIVE_ENV, None)
+        _prctl(PR_SET_DUMPABLE, 0)
+        if archive is not None:
+            script = os.path.join(_unpack_archive(archive), script)
         self.script = os.path.abspath(script)
+        self.peak_processes = 0
+        self.oom_kills_before = oom_kills()
         self.t0 = time.monotonic()
         self.pid = os.getpid()
         self.subreaper = self.pid != 1 and _become_subreaper()
@@ -299,6 +361,10 @@ class Runner:
         selector.register(self.listener, selectors.EVENT_READ, "socket")
         selector.register(wake_read, selectors.EVENT_READ, "wake")
         deadline = self.t0 + float(self.settings["timeout"])
+        interval = float(self.settings["interval"] or 0)
+        next_tick, ticks = time.monotonic() + interval, 0
+        if self.settings["snapshot_start"]:
+            self.snapshot("start", by=self.pid, roles={})
 
         while True:
             now = time.monotonic()
@@ -323,13 +389,24 @@ class Runner:
             self.reap()
             rows = read_process_table()
             self.note_adoptions(rows)
+            self.note_peak(rows)
             if self.finished(rows):
                 break
+            if interval and time.monotonic() >= next_tick:
+                ticks += 1
+                self.snapshot(f"every-{interval:g}s-{ticks}", by=self.pid, roles={})
+                next_tick = time.monotonic() + interval
 
         self.serve_requests()  # fork reports that arrived at the very end
         self.drain_streams()
         self.snapshot("end", by=self.pid, roles={})
         return self.document()
+
+    def note_peak(self, rows: list[dict]) -> None:
+        """The most processes alive at once: the cgroup's count, or what /proc shows."""
+        counted = cgroup_value("/sys/fs/cgroup/pids.current", "/sys/fs/cgroup/pids/pids.current")
+        alive = 1 + len([r for r in self.descendants(rows) if r["state"] != "Z"])
+        self.peak_processes = max(self.peak_processes, counted or 0, alive)
 
     def finished(self, rows: list[dict]) -> bool:
         if self.main_status is None or self.open_streams:
@@ -621,13 +698,21 @@ class Runner:
             "roles": {str(pid): role for pid, role in sorted(self.roles.items())},
             "warnings": self.warnings,
             "duration_ms": self.ms(),
+            "peak_processes": self.peak_processes,
+            "oom_kills": _difference(oom_kills(), self.oom_kills_before),
+            "nonce": self.nonce,
         }
+
+
+def _difference(after: int | None, before: int | None) -> int | None:
+    return None if after is None else after - (before or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m forklab.runner",
                                      description="Run a lab and print one JSON result document.")
-    parser.add_argument("script", help="the lab program, e.g. /opt/forklab/labs/03-zombies-and-orphans/lab.py")
+    parser.add_argument("script", help="the lab program, e.g. /opt/forklab/labs/03-zombies-and-orphans/lab.py "
+                                       f"(with {ARCHIVE_ENV} set: the file to run inside that archive)")
     parser.add_argument("--settings", default="{}", help="run settings as JSON (timeout, stdout, reaper, ...)")
     args = parser.parse_args(argv)
     runner = None
@@ -637,7 +722,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # noqa: BLE001 - the host must get a document whatever happened
         if runner is not None and runner.main_pid:
             runner.kill_all()
-        document = {"schema": SCHEMA, "status": "runner-error", "error": traceback.format_exc()}
+        document = {"schema": SCHEMA, "status": "runner-error", "error": traceback.format_exc(),
+                    "nonce": runner.nonce if runner is not None else os.environ.get(NONCE_ENV)}
     sys.stdout.write(json.dumps(document, ensure_ascii=True) + "\n")
     sys.stdout.flush()
     return 0

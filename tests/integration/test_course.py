@@ -105,7 +105,7 @@ def test_an_interrupted_report_leaves_the_previous_reports(engine, tmp_path):
     try:
         deadline = time.monotonic() + 120
         # Interrupt once lab 2's containers are running (lab 1 may be done by then).
-        while not [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "02"]:
+        while not [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "lab-02"]:
             assert proc.poll() is None and time.monotonic() < deadline, "the report ended before any lab 2 ran"
             time.sleep(0.02)
         proc.send_signal(signal.SIGINT)
@@ -114,7 +114,7 @@ def test_an_interrupted_report_leaves_the_previous_reports(engine, tmp_path):
         proc.kill()
     assert proc.returncode == 130
     assert snapshot_of(reports) == before
-    session_left = [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "02"]
+    session_left = [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "lab-02"]
     assert session_left == []
 
 

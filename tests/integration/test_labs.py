@@ -126,7 +126,7 @@ def test_ctrl_c_removes_the_container_and_keeps_the_last_report(engine, tmp_path
     try:
         # Interrupt once the lab's container exists (polling the engine, not guessing a delay).
         deadline = time.monotonic() + 60
-        while not [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "02"]:
+        while not [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "lab-02"]:
             assert proc.poll() is None and time.monotonic() < deadline, "the lab container never appeared"
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
@@ -135,7 +135,7 @@ def test_ctrl_c_removes_the_container_and_keeps_the_last_report(engine, tmp_path
         proc.kill()
     assert proc.returncode == 130
     assert b"interrupted" in err
-    assert not [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "02"]
+    assert not [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "lab-02"]
     after = {str(p.relative_to(reports)): p.read_bytes() for p in reports.rglob("*") if p.is_file()}
     assert after == before
     assert sorted(p.name for p in reports.iterdir()) == ["index.html", "index.md", "lab-02"]
