@@ -352,6 +352,11 @@ class Runner:
         os.set_blocking(wake_read, False)
         os.set_blocking(wake_write, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)
+        # A lab may signal its parent, which can be the runner: note it, carry on.
+        # (As PID 1 the kernel drops signals it has no handler for, but Python
+        # installs one for SIGINT; outside PID 1 SIGTERM and SIGHUP would end it.)
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, self._signalled)
         signal.set_wakeup_fd(wake_write)
         self.start()
         selector = selectors.DefaultSelector()
@@ -387,6 +392,8 @@ class Runner:
             if self.settings["descendants"] == "kill":
                 self.tear_down_if_main_exited()
             self.reap()
+            if time.monotonic() >= deadline:
+                continue  # a busy container slows every step: check the time before the next
             rows = read_process_table()
             self.note_adoptions(rows)
             self.note_peak(rows)
@@ -401,6 +408,9 @@ class Runner:
         self.drain_streams()
         self.snapshot("end", by=self.pid, roles={})
         return self.document()
+
+    def _signalled(self, number: int, frame: object) -> None:
+        self.warnings.append(f"the runner received {signal.Signals(number).name} and ignored it")
 
     def note_peak(self, rows: list[dict]) -> None:
         """The most processes alive at once: the cgroup's count, or what /proc shows."""
@@ -528,15 +538,16 @@ class Runner:
         self.reaping = keep is None
         end = time.monotonic() + KILL_GRACE
         while time.monotonic() < end:
-            alive = [r for r in self.descendants(read_process_table())
-                     if r["state"] != "Z" and r["pid"] != keep]
             if self.pid == 1 and keep is None:
-                # As PID 1, kill(-1) reaches every other process in the container at once,
-                # the only way to stop a fork bomb that outruns a loop of kills.
+                # As PID 1, kill(-1) reaches every other process in the container at once:
+                # the only way to stop a fork bomb that outruns a loop of kills.  It comes
+                # before reading /proc, which is slow while dozens of processes hog the CPU.
                 try:
                     os.kill(-1, signal.SIGKILL)
                 except OSError:
                     pass
+            alive = [r for r in self.descendants(read_process_table())
+                     if r["state"] != "Z" and r["pid"] != keep]
             for row in alive:
                 try:
                     os.kill(row["pid"], signal.SIGKILL)

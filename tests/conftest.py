@@ -16,6 +16,22 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_LABS = ROOT / "tests" / "fixtures" / "labs"
 
 
+def pytest_configure(config):
+    config.hostile_rows = []
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The table of what each hostile script produced (README, "Safety")."""
+    if not config.hostile_rows:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("| script | status | peak processes | wall time | container left |")
+    write("|---|---|---|---|---|")
+    for name, status, peak, wall, left in config.hostile_rows:
+        write(f"| {name}.py | {status} | {peak if peak is not None else '?'} | {wall:.1f} s | {left} |")
+
+
 def pytest_collection_modifyitems(items):
     # Whatever asks for the engine is a docker test, marked or not.
     for item in items:
