@@ -107,14 +107,17 @@ def _print_ps(name: str, roles: dict[str, int]) -> None:
     print(header, *shown, sep="\n", file=sys.stderr, flush=True)
 
 
-#: How many forks this process has made; a child starts from 0.  The child
-#: reads its parent's count (copied by fork) to know it is the parent's n-th child.
+#: Set in the parent just before each fork, read by the child (fork copies
+#: them): how many forks the parent has made, and the parent's own pid.
+#: getppid() in the child would be wrong if the parent had already exited.
 _forks_made = 0
+_forking_pid = 0
 
 
 def _count_fork() -> None:
-    global _forks_made
+    global _forks_made, _forking_pid
     _forks_made += 1
+    _forking_pid = os.getpid()
 
 
 def _report_fork() -> None:
@@ -125,7 +128,7 @@ def _report_fork() -> None:
     if not path:
         return
     try:
-        _send(path, {"op": "fork", "pid": os.getpid(), "ppid": os.getppid(), "nth": nth,
+        _send(path, {"op": "fork", "pid": os.getpid(), "ppid": _forking_pid or os.getppid(), "nth": nth,
                      "t": time.monotonic()}, wait_for_reply=False)
     except OSError:
         # The runner may be gone (a timeout is tearing everything down); the

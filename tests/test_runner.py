@@ -172,3 +172,27 @@ def test_outside_the_kit_checkpoint_prints_the_process_group(tmp_path):
     assert done.stderr.startswith(f"--- checkpoint alone (me=")
     assert "PID" in done.stderr.splitlines()[1]
     assert "<- me" in done.stderr
+
+
+def test_a_fork_is_credited_to_its_parent_even_when_the_parent_is_already_gone(tmp_path):
+    # Each child forks a grandchild and exits at once; the grandchild's report
+    # may run after its parent is gone, when getppid() already names the reaper.
+    doc = run_runner(tmp_path, """\
+        import os
+        for _ in range(20):
+            if os.fork() == 0:
+                os.fork()
+                os._exit(0)
+        while True:
+            try:
+                os.wait()
+            except ChildProcessError:
+                break
+    """)
+    forks = [e for e in doc["events"] if e["event"] == "fork"]
+    main = doc["main"]["pid"]
+    children = {e["pid"] for e in forks if e["ppid"] == main}
+    grandchildren = [e for e in forks if e["pid"] != main and e["ppid"] != main]
+    assert len(children) == 20 and len(grandchildren) == 20
+    assert all(e["ppid"] in children for e in grandchildren)
+    assert sorted(e["nth"] for e in forks if e["ppid"] == main) == list(range(1, 21))
