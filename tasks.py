@@ -141,5 +141,6 @@ def _parse_errors_exit_2() -> None:
 
 
 _parse_errors_exit_2()
+commands.install_signal_handlers()
 ns = Collection(lab, labs, report, verify, run_, list_, build, base, shell, clean)
 ns.configure({"forklab": dict(DEFAULTS)})

@@ -58,7 +58,7 @@ def environments(table: list[dict]) -> list[dict]:
 
 def write(settings: Settings) -> Path:
     """Write index.md and index.html, each replaced whole."""
-    from forklab.report import template_environment
+    from forklab.report import template_environment, uninterrupted
 
     table = rows(settings)
     context = {"rows": table, "environments": environments(table)}
@@ -66,8 +66,8 @@ def write(settings: Settings) -> Path:
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     for name in ("index.md", "index.html"):
         text = env.get_template(f"{name}.j2").render(context)
-        target = settings.reports_dir / name
         partial = settings.reports_dir / f".{name}.{uuid.uuid4().hex[:8]}"
-        partial.write_text(text, encoding="utf-8", newline="\n")
-        os.replace(partial, target)
+        with uninterrupted():
+            partial.write_text(text, encoding="utf-8", newline="\n")
+            os.replace(partial, settings.reports_dir / name)
     return settings.reports_dir / "index.md"

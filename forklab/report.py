@@ -8,10 +8,12 @@ or interrupted run never leaves half a report or destroys the previous one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import uuid
 from pathlib import Path
 from typing import Optional
@@ -161,27 +163,50 @@ def key_snapshot(run: dict) -> Optional[dict]:
     return next((s for s in run["snapshots"] if s["checkpoint"] == name), None)
 
 
+@contextlib.contextmanager
+def uninterrupted():
+    """Hold Ctrl-C and SIGTERM for a few milliseconds while files are swapped.
+
+    They are delivered right after, so the swap is never left half done.  (On
+    Windows there are no signal masks; the swap is two renames there too.)
+    """
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def write_report(folder: Path, files: dict[str, bytes]) -> Path:
     """Write ``files`` as ``folder``, replacing what was there only once all are on disk."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
     fresh = folder.parent / f".{folder.name}.new-{token}"
     old = folder.parent / f".{folder.name}.old-{token}"
-    fresh.mkdir()
     try:
+        fresh.mkdir()
         for name, data in files.items():
             with open(fresh / name, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-        if folder.exists():
-            folder.rename(old)
-        fresh.rename(folder)
     except BaseException:
-        # Put the previous report back if it was moved aside, and drop the new one.
-        if old.exists() and not folder.exists():
-            old.rename(folder)
         shutil.rmtree(fresh, ignore_errors=True)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    with uninterrupted():
+        try:
+            if folder.exists():
+                folder.rename(old)
+            fresh.rename(folder)
+        except BaseException:
+            # Put the previous report back if it was moved aside, and drop the new one.
+            if old.exists() and not folder.exists():
+                old.rename(folder)
+            shutil.rmtree(fresh, ignore_errors=True)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
     return folder

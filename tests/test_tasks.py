@@ -107,3 +107,34 @@ def test_verify_without_reports_says_so_and_exits_2(cli):
 def test_labs_refuses_a_bad_selection_before_running_anything(cli):
     code, out, err = cli("labs", "--only", "1,42")
     assert code == 2 and "there is no lab 42" in err
+
+
+@pytest.mark.parametrize("make, argv, expected", [
+    (None, ["run", "/no/such/script.py"], "/no/such/script.py: no such file or folder"),
+    ("notes.txt", ["run", "{path}"], "not a Python file; give a .py file or a folder with main.py"),
+    ("folder/", ["run", "{path}"], "a folder must hold a main.py to run"),
+    ("binary.py", ["run", "{path}"], "not Python source (it holds NUL bytes)"),
+    ("huge.py", ["run", "{path}"], "is more than `invoke run` sends"),
+    (None, ["run", "x.py", "--expect-exit", "300"], "--expect-exit 300: not an exit code"),
+    (None, ["lab", "3", "--pids", "100000"], "--pids 100000: input should be less than or equal to 4096"),
+    (None, ["lab", "3", "--timeout", "soon"], "--timeout soon: not a number"),
+    (None, ["lab", "3", "--memory", "8"], "--memory 8: input should be greater than or equal to 32"),
+    (None, ["labs", "--jobs", "many"], "--jobs many: give a number of containers from 1 to 16"),
+    (None, ["lab", "3", "--colour"], "No idea what '--colour' is!"),
+    (None, ["lab"], "'lab' did not receive required positional arguments: 'number'"),
+])
+def test_input_errors_exit_2_with_one_line_and_write_nothing(cli, tmp_path, make, argv, expected):
+    path = tmp_path / (make or "x")
+    if make == "notes.txt":
+        path.write_text("print('hi')\n", encoding="utf-8")
+    elif make == "folder/":
+        path.mkdir()
+    elif make == "binary.py":
+        path.write_bytes(b"\x7fELF\x00\x00")
+    elif make == "huge.py":
+        path.write_text("#" * (300 * 1024), encoding="utf-8")
+    code, out, err = cli(*[arg.replace("{path}", str(path)) for arg in argv])
+    assert code == 2, (out, err)
+    assert expected in err and err.startswith("forklab: ") and err.count("\n") == 1
+    assert "Traceback" not in err + out
+    assert not cli.reports.exists()
