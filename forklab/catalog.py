@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated, List, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator  # noqa: F401
+from pydantic import (  # noqa: F401
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from forklab.errors import UsageError
 

@@ -63,6 +63,31 @@ def no_leftovers(engine):
     assert not left, f"containers left behind: {left}"
 
 
+def containers_of(engine, report_name: str) -> list:
+    """The kit's containers that are running (or left) for reports/REPORT_NAME."""
+    return [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == report_name]
+
+
+def signal_once_running(engine, proc, report_name: str, signum: int, timeout: float = 120) -> tuple[str, str]:
+    """Send ``signum`` to ``proc`` as soon as its container for REPORT_NAME exists; return its output.
+
+    It polls the engine for the container: a condition, not a guessed delay.
+    """
+    import time
+
+    try:
+        deadline = time.monotonic() + timeout
+        while not containers_of(engine, report_name):
+            assert proc.poll() is None, f"it ended before a {report_name} container ran"
+            assert time.monotonic() < deadline, f"no {report_name} container appeared"
+            time.sleep(0.02)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        proc.kill()
+    return out, err
+
+
 def invoke_cli(argv: list[str], capsys, env: dict[str, str] | None = None, monkeypatch=None) -> tuple[int, str, str]:
     """Run ``invoke ARGV`` in-process, as a user would; return (exit code, stdout, stderr)."""
     if env and monkeypatch:

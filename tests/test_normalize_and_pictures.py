@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 
 from forklab import normalize, pictures
-from tests.test_checks_and_report import CHILD, MAIN, ORPHAN, RUNNER, evaluated, rendered, runner_document
+from tests.test_checks_and_report import (
+    CHILD,
+    MAIN,
+    ORPHAN,
+    RUNNER,
+    evaluated,
+    rendered,
+    runner_document,
+)
 
 PATTERNS = [r"^我是子进程(\d+),我的父进程是(\d+)$", r"^(\d+) \d+$"]
 NAMES = {MAIN: "parent", CHILD: "child", RUNNER: "reaper"}

@@ -169,7 +169,7 @@ def test_outside_the_kit_checkpoint_prints_the_process_group(tmp_path):
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run([sys.executable, str(lab)], capture_output=True, text=True, env=env,
                           check=True, start_new_session=True)
-    assert done.stderr.startswith(f"--- checkpoint alone (me=")
+    assert done.stderr.startswith("--- checkpoint alone (me=")
     assert "PID" in done.stderr.splitlines()[1]
     assert "<- me" in done.stderr
 

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from forklab import commands, pictures
 from forklab.console import Terminal
 from forklab.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, containers_of, signal_once_running
 
 pytestmark = pytest.mark.docker
 ARTIFACTS = ROOT / "test-artifacts"
@@ -102,20 +101,11 @@ def test_an_interrupted_report_leaves_the_previous_reports(engine, tmp_path):
     before = snapshot_of(reports)
     proc = subprocess.Popen([sys.executable, "-m", "invoke", "report"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        # Interrupt once lab 2's containers are running (lab 1 may be done by then).
-        while not [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "lab-02"]:
-            assert proc.poll() is None and time.monotonic() < deadline, "the report ended before any lab 2 ran"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=120)
-    finally:
-        proc.kill()
+    # Interrupt once lab 2's containers are running (lab 1 may be done by then).
+    signal_once_running(engine, proc, "lab-02", signal.SIGINT)
     assert proc.returncode == 130
     assert snapshot_of(reports) == before
-    session_left = [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "lab-02"]
-    assert session_left == []
+    assert containers_of(engine, "lab-02") == []
 
 
 def chromium() -> str | None:

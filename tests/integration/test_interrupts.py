@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, containers_of, signal_once_running
 
 pytestmark = pytest.mark.docker
 REPORT_FILES = {"normalized.md", "report.md", "report.html", "result.json", "stdout.log", "stderr.log"}
@@ -37,17 +37,9 @@ def assert_whole(reports: Path) -> None:
 
 def test_sigterm_removes_the_container_and_exits_143(engine, tmp_path):
     proc = invoke(tmp_path, "run", str(ROOT / "tests/hostile/endless_loop.py"), "--timeout", "60")
-    try:
-        deadline = time.monotonic() + 60
-        while not [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "run-endless-loop"]:
-            assert proc.poll() is None and time.monotonic() < deadline, "the container never appeared"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
+    _, err = signal_once_running(engine, proc, "run-endless-loop", signal.SIGTERM)
     assert proc.returncode == 143 and "terminated" in err
-    assert [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "run-endless-loop"] == []
+    assert containers_of(engine, "run-endless-loop") == []
     assert not (tmp_path / "run-endless-loop").exists()
 
 
@@ -72,7 +64,7 @@ def test_twenty_interrupts_at_random_moments_leave_nothing_behind(engine, tmp_pa
             before = out == "" and "forklab" not in err
             after = "passed · report:" in out
             assert proc.returncode in (0, 1, -signal.SIGINT) and (before or after), (proc.returncode, out, err)
-        assert [c.name for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "lab-01"] == []
+        assert containers_of(engine, "lab-01") == []
         assert_whole(tmp_path)
     assert codes.count(130) >= 5, f"too few runs were really interrupted: {codes}"
 

@@ -8,12 +8,11 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURE_LABS, ROOT
+from tests.conftest import FIXTURE_LABS, ROOT, containers_of, signal_once_running
 
 pytestmark = pytest.mark.docker
 
@@ -123,19 +122,10 @@ def test_ctrl_c_removes_the_container_and_keeps_the_last_report(engine, tmp_path
     before = {str(p.relative_to(reports)): p.read_bytes() for p in reports.rglob("*") if p.is_file()}
 
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        # Interrupt once the lab's container exists (polling the engine, not guessing a delay).
-        deadline = time.monotonic() + 60
-        while not [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "lab-02"]:
-            assert proc.poll() is None and time.monotonic() < deadline, "the lab container never appeared"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
+    _, err = signal_once_running(engine, proc, "lab-02", signal.SIGINT)
     assert proc.returncode == 130
     assert b"interrupted" in err
-    assert not [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == "lab-02"]
+    assert not containers_of(engine, "lab-02")
     after = {str(p.relative_to(reports)): p.read_bytes() for p in reports.rglob("*") if p.is_file()}
     assert after == before
     assert sorted(p.name for p in reports.iterdir()) == ["index.html", "index.md", "lab-02"]
