@@ -258,7 +258,7 @@ class Lab:
     path: Path
     spec: LabSpec
 
-    #: For `invoke run`: the file to run inside the archive sent with it, and the archive.
+    #: For `invoke run`: the file to run inside the archive, and the archive.
     script_name: Optional[str] = None
     archive: Optional[bytes] = None
     #: Changes to every run's settings from the command line (--timeout, --pids, ...).
@@ -267,6 +267,17 @@ class Lab:
     @property
     def number(self) -> int:
         return self.spec.number
+
+    @property
+    def kind(self) -> str:
+        return "lab" if self.script_name is None else "run"
+
+    def program(self) -> tuple[str, bytes]:
+        """(the file to run, a tar archive of the files it needs), sent along with each container."""
+        if self.archive is not None:
+            return self.script_name, self.archive
+        files = [p for p in sorted(self.path.rglob("*")) if p.is_file() and _ships(p.relative_to(self.path))]
+        return "lab.py", pack([(p.relative_to(self.path).as_posix(), p.read_bytes()) for p in files])
 
     @property
     def container_name(self) -> str:
@@ -428,11 +439,34 @@ def load_lab(path: Path) -> Lab:
 MAX_SCRIPT_BYTES = 256 * 1024
 
 
-def load_script(path: Path, overrides: RunOverrides, expect_exit: Optional[int]) -> Lab:
-    """`invoke run PATH`: a Python file, or a folder with main.py, made into a one-off lab."""
+#: Text files get LF line endings on the way in: a Windows checkout may have CRLF.
+TEXT_SUFFIXES = {".py", ".yaml", ".yml", ".txt", ".sh", ".json", ".md", ""}
+
+
+def _ships(relative: Path) -> bool:
+    """What of a lab folder goes into the container: not the lessons, caches or hidden files."""
+    return not (relative.name.startswith("README") or "__pycache__" in relative.parts
+                or relative.suffix == ".pyc" or any(part.startswith(".") for part in relative.parts))
+
+
+def pack(files: list[tuple[str, bytes]]) -> bytes:
+    """A tar archive of (name, bytes), the same bytes for the same files."""
     import io
     import tarfile
 
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in sorted(files):
+            if Path(name).suffix in TEXT_SUFFIXES:
+                data = data.replace(b"\r\n", b"\n")
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def load_script(path: Path, overrides: RunOverrides, expect_exit: Optional[int]) -> Lab:
+    """`invoke run PATH`: a Python file, or a folder with main.py, made into a one-off lab."""
     if not path.exists():
         raise UsageError(f"{path}: no such file or folder")
     if path.is_dir():
@@ -451,14 +485,8 @@ def load_script(path: Path, overrides: RunOverrides, expect_exit: Optional[int])
     if size > MAX_SCRIPT_BYTES:
         raise UsageError(f"{path}: {size // 1024} KiB is more than `invoke run` sends "
                          f"({MAX_SCRIPT_BYTES // 1024} KiB); run the script alone, not its data")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for file in files:
-            name = file.name if file == path else file.relative_to(path).as_posix()
-            info = tarfile.TarInfo(name)
-            data = file.read_bytes()
-            info.size, info.mode = len(data), 0o644
-            tar.addfile(info, io.BytesIO(data))
+    archive = pack([(file.name if file == path else file.relative_to(path).as_posix(), file.read_bytes())
+                    for file in files])
     expect = [ExitCheck(check="exit", role="main", code=expect_exit,
                         says=f"the script exits with code {expect_exit}")] if expect_exit is not None else []
     spec = LabSpec.model_construct(
@@ -466,4 +494,4 @@ def load_script(path: Path, overrides: RunOverrides, expect_exit: Optional[int])
         claims=[], run=RunSettings(snapshot_start=True), key_checkpoint=None, pid_patterns=[],
         expect=expect, variants=[])
     return Lab(path=path.resolve(), spec=spec, script_name=main.name if main == path else "main.py",
-               archive=buffer.getvalue(), overrides=overrides)
+               archive=archive, overrides=overrides)

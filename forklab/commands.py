@@ -53,7 +53,7 @@ def _connect():
 
 def _image(engine, settings: Settings, term: Terminal, pull: bool = False) -> tuple[str, str, str]:
     base = engine.resolve_base(settings.base_image, settings.mirror, term.say, pull=pull)
-    tag, image_id = engine.ensure_image(base, settings.labs_dir, term.say, term.progress)
+    tag, image_id = engine.ensure_image(base, term.say, term.progress)
     return tag, image_id, base
 
 
@@ -228,7 +228,8 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
             extra: Optional[catalog.RunOverrides] = None) -> int:
     """`invoke lab N`: build if needed, run every variant, check, report."""
     [lab] = _select(settings, [number_text])
-    [outcome] = _execute(settings, [_with_overrides(lab, extra)], term)
+    # A lab's variants are independent containers: two at a time.
+    [outcome] = _execute(settings, [_with_overrides(lab, extra)], term, jobs=2)
     folder = _write(settings, outcome)
     index.write(settings)
     term.lab_summary(outcome.document, folder)
@@ -317,9 +318,13 @@ def shell(settings: Settings, number_text: str, term: Terminal) -> int:
         tag, _, _ = _image(engine, settings, term)
     finally:
         engine.close()
+    import base64
+
+    _, archive = lab.program()
     command = ["docker", "run", "--rm", "-it", "--label", f"{engine_module.LABEL}=true",
                *engine_module.docker_run_flags(lab.spec.run),
-               "--workdir", f"{engine_module.IN_IMAGE_LABS}/{lab.folder}", tag, "bash"]
+               "--env", "FORKLAB_ARCHIVE=" + base64.b64encode(archive).decode("ascii"),
+               tag, "python3", "-m", "forklab.runner", "--shell", "lab.py"]
     term.say(f"lab {lab.number:02d} in {tag}; try `python3 lab.py`, leave with `exit`")
     try:
         return subprocess.call(command)

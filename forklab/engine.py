@@ -56,7 +56,6 @@ IN_IMAGE_LABS = "/opt/forklab/labs"
 RUNNER_FILES = ("__init__.py", "runner.py", "checkpoint.py")
 #: Seconds the host waits beyond a lab's own timeout before it kills the container.
 HOST_GRACE_S = 30
-TEXT_SUFFIXES = {".py", ".yaml", ".yml", ".md", ".txt", ".sh", ".json", ""}
 
 Say = Callable[[str], None]
 
@@ -250,10 +249,10 @@ class Engine:
                 raise EnvironmentProblem(f"the engine refused the offline base: {_short_reason(exc)}") from None
         return tag
 
-    def ensure_image(self, base: str, labs_dir: Path, say: Say, progress: Say) -> tuple[str, str]:
+    def ensure_image(self, base: str, say: Say, progress: Say) -> tuple[str, str]:
         """The lab image for these inputs: (tag, id).  Unchanged inputs never rebuild."""
         base_image = self.find_image(base)
-        files = build_context_files(labs_dir)
+        files = build_context_files()
         digest = inputs_digest(files, base, base_image.id if base_image else "")
         tag = f"{IMAGE_REPOSITORY}:{digest[:12]}"
         existing = self.find_image(tag)
@@ -265,7 +264,7 @@ class Engine:
         try:
             for chunk in self.client.api.build(
                     fileobj=context, custom_context=True, dockerfile="containers/Dockerfile",
-                    tag=tag, buildargs={"BASE_IMAGE": base},
+                    target="runtime", tag=tag, buildargs={"BASE_IMAGE": base},
                     labels={LABEL: "true", INPUTS_LABEL: digest}, rm=True, forcerm=True,
                     pull=False, decode=True):
                 if "error" in chunk:
@@ -293,14 +292,11 @@ class Engine:
         name = f"forklab-{lab.container_name}-{run.name}-{run_id}"
         settings = json.dumps(run.settings.runner_settings(), separators=(",", ":"))
         nonce = uuid.uuid4().hex
-        environment = {"FORKLAB_NONCE": nonce}
-        if lab.archive is None:
-            script = f"{IN_IMAGE_LABS}/{lab.folder}/lab.py"
-        else:
-            # A script from the host travels in the container's environment:
-            # nothing is mounted, so this works with any engine, local or remote.
-            environment["FORKLAB_ARCHIVE"] = base64.b64encode(lab.archive).decode("ascii")
-            script = lab.script_name
+        # The lab travels in the container's environment: nothing is mounted, so
+        # this works with any engine, local or remote, and an edited lab needs no
+        # new image.
+        script, archive = lab.program()
+        environment = {"FORKLAB_NONCE": nonce, "FORKLAB_ARCHIVE": base64.b64encode(archive).decode("ascii")}
         command = ["python3", "-m", "forklab.runner", "--settings", settings, script]
         labels = {LABEL: "true", RUN_LABEL: run_id, LAB_LABEL: lab.report_name, VARIANT_LABEL: run.name,
                   SESSION_LABEL: session}
@@ -369,21 +365,17 @@ class Engine:
 
 # -- inputs, hashes and the build context ------------------------------------------
 
-def build_context_files(labs_dir: Path) -> list[tuple[str, bytes]]:
-    """(path in context, bytes) for everything that goes into the lab image, sorted."""
+def build_context_files() -> list[tuple[str, bytes]]:
+    """(path in context, bytes) for everything that goes into the lab image, sorted.
+
+    The labs are not among them: each is sent with its container.
+    """
     # Paths as in the checkout, so docker-compose.yml builds the same Dockerfile.
     files = [("containers/Dockerfile", (CONTAINERS_DIR / "Dockerfile").read_bytes()),
              ("containers/sitecustomize.py", (CONTAINERS_DIR / "sitecustomize.py").read_bytes())]
     files += [(f"forklab/{name}", (PACKAGE_DIR / name).read_bytes()) for name in RUNNER_FILES]
-    for path in sorted(labs_dir.rglob("*")):
-        relative = path.relative_to(labs_dir)
-        # Lessons (README*.md) are for people, not the image: editing one must not rebuild it.
-        if path.is_dir() or "__pycache__" in relative.parts or path.suffix in (".pyc", ".md") \
-                or any(part.startswith(".") for part in relative.parts):
-            continue
-        files.append((f"labs/{relative.as_posix()}", path.read_bytes()))
     # A Windows checkout may hand us CRLF; the Linux image must see LF.
-    return [(name, data.replace(b"\r\n", b"\n") if Path(name).suffix in TEXT_SUFFIXES else data)
+    return [(name, data.replace(b"\r\n", b"\n") if Path(name).suffix in catalog.TEXT_SUFFIXES else data)
             for name, data in sorted(files)]
 
 

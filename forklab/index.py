@@ -20,7 +20,7 @@ def rows(settings: Settings) -> list[dict]:
             lab = catalog.load_lab(path)
         except UsageError as exc:
             out.append({"number": number, "title": path.name, "status": "invalid", "problem": exc.message,
-                        "claims": [], "checks": "", "link": None, "environment": None})
+                        "claims": [], "checks": "", "variants": [], "link": None, "environment": None})
             continue
         folder = settings.reports_dir / f"lab-{number:02d}"
         try:

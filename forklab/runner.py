@@ -725,7 +725,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("script", help="the lab program, e.g. /opt/forklab/labs/03-zombies-and-orphans/lab.py "
                                        f"(with {ARCHIVE_ENV} set: the file to run inside that archive)")
     parser.add_argument("--settings", default="{}", help="run settings as JSON (timeout, stdout, reaper, ...)")
+    parser.add_argument("--shell", action="store_true",
+                        help=f"unpack {ARCHIVE_ENV} and start an interactive shell in its folder (invoke shell)")
     args = parser.parse_args(argv)
+    if args.shell:
+        archive = os.environ.pop(ARCHIVE_ENV, "")
+        os.chdir(_unpack_archive(archive) if archive else "/tmp")
+        os.execvp("bash", ["bash"])
     runner = None
     try:
         runner = Runner(args.script, json.loads(args.settings))

@@ -203,3 +203,24 @@ def test_writing_replaces_the_old_report_only_when_complete(tmp_path):
 
 def test_fence_outgrows_backticks_inside():
     assert report.fence("a ```` b").startswith("`````text\n")
+
+
+def test_the_index_lists_a_broken_lab_with_its_problem(tmp_path):
+    from forklab import index
+    from forklab.settings import Settings
+
+    labs = tmp_path / "labs"
+    good = labs / "01-good"
+    good.mkdir(parents=True)
+    (good / "lab.py").write_text("", encoding="utf-8")
+    (good / "lab.yaml").write_text("number: 1\ntitle: Good\nsummary: s\nexpect: [{check: no-zombies-at-end}]\n",
+                                   encoding="utf-8")
+    broken = labs / "02-broken"
+    broken.mkdir()
+    (broken / "lab.py").write_text("", encoding="utf-8")
+    (broken / "lab.yaml").write_text("number: [\n", encoding="utf-8")
+    settings = Settings.from_config({"labs_dir": str(labs), "reports_dir": str(tmp_path / "reports")}, tmp_path)
+    text = index.write(settings).read_text(encoding="utf-8")
+    assert "| 01 | Good | **not run** |" in text
+    assert "| 02 | 02-broken | **invalid** |" in text and "not valid YAML" in text
+    assert "invalid" in (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")

@@ -66,36 +66,39 @@ def test_unknown_option_is_a_usage_error(cli):
     assert code != 0 and "--colour" in err + out
 
 
-def test_image_tag_follows_its_inputs(tmp_path):
-    import shutil
-
-    labs = tmp_path / "labs"
-    shutil.copytree(ROOT / "labs", labs)
-    files = engine.build_context_files(labs)
+def test_the_image_depends_on_the_runner_and_base_but_not_on_the_labs():
+    files = engine.build_context_files()
+    assert not any(name.startswith("labs/") for name, _ in files)
     digest = engine.inputs_digest(files, "base", "id")
-    assert engine.inputs_digest(engine.build_context_files(labs), "base", "id") == digest
-
-    # A lesson is not an input: editing it keeps the image.
-    (labs / "03-zombies-and-orphans" / "README.md").write_text("changed", encoding="utf-8")
-    assert engine.inputs_digest(engine.build_context_files(labs), "base", "id") == digest
-    # A Windows checkout (CRLF) builds the same image.
-    lab_py = labs / "03-zombies-and-orphans" / "lab.py"
-    lab_py.write_bytes(lab_py.read_bytes().replace(b"\n", b"\r\n"))
-    assert engine.inputs_digest(engine.build_context_files(labs), "base", "id") == digest
-    # The program, the base and the base's id are.
-    lab_py.write_bytes(lab_py.read_bytes() + b"# edited\r\n")
-    assert engine.inputs_digest(engine.build_context_files(labs), "base", "id") != digest
+    assert engine.inputs_digest(engine.build_context_files(), "base", "id") == digest
     assert engine.inputs_digest(files, "other-base", "id") != digest
     assert engine.inputs_digest(files, "base", "other-id") != digest
+    edited = [(name, data + b"# edited\n" if name == "forklab/runner.py" else data) for name, data in files]
+    assert engine.inputs_digest(edited, "base", "id") != digest
 
 
 def test_the_build_context_holds_exactly_what_the_image_needs():
-    names = [name for name, _ in engine.build_context_files(ROOT / "labs")]
-    assert {"containers/Dockerfile", "containers/sitecustomize.py", "forklab/runner.py", "forklab/checkpoint.py",
-            "forklab/__init__.py", "labs/03-zombies-and-orphans/lab.py",
-            "labs/03-zombies-and-orphans/lab.yaml"} <= set(names)
-    # Host-side modules (Docker SDK, templates) stay out of the image.
-    assert not any(n.startswith("forklab/") and n.split("/")[1] not in engine.RUNNER_FILES for n in names)
+    names = [name for name, _ in engine.build_context_files()]
+    assert names == sorted(["containers/Dockerfile", "containers/sitecustomize.py", "forklab/__init__.py",
+                            "forklab/checkpoint.py", "forklab/runner.py"])
+
+
+def test_a_lab_travels_as_an_archive_without_its_lessons(tmp_path):
+    import io
+    import shutil
+    import tarfile
+
+    folder = tmp_path / "03-zombies-and-orphans"
+    shutil.copytree(ROOT / "labs" / "03-zombies-and-orphans", folder)
+    script, archive = catalog.load_lab(folder).program()
+    assert script == "lab.py"
+    assert sorted(tarfile.open(fileobj=io.BytesIO(archive)).getnames()) == ["lab.py", "lab.yaml"]
+    # A Windows checkout (CRLF) sends the same bytes.
+    lab_py = folder / "lab.py"
+    lab_py.write_bytes(lab_py.read_bytes().replace(b"\n", b"\r\n"))
+    assert catalog.load_lab(folder).program()[1] == archive
+    lab_py.write_bytes(lab_py.read_bytes() + b"# edited\r\n")
+    assert catalog.load_lab(folder).program()[1] != archive
 
 
 def test_verify_without_reports_says_so_and_exits_2(cli):

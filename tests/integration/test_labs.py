@@ -136,13 +136,13 @@ def test_an_unchanged_image_is_not_rebuilt(engine, monkeypatch):
 
     settings = Settings.from_config({}, ROOT)
     base = engine.resolve_base(settings.base_image, None, lambda _: None, pull=False)
-    tag, image_id = engine.ensure_image(base, settings.labs_dir, lambda _: None, lambda _: None)
+    tag, image_id = engine.ensure_image(base, lambda _: None, lambda _: None)
 
     def no_build(*args, **kwargs):
         raise AssertionError("the image was rebuilt although nothing changed")
 
     monkeypatch.setattr(engine.client.api, "build", no_build)
-    assert engine.ensure_image(base, settings.labs_dir, lambda _: None, lambda _: None) == (tag, image_id)
+    assert engine.ensure_image(base, lambda _: None, lambda _: None) == (tag, image_id)
 
 
 def test_labs_reports_every_lab_even_when_they_fail(engine, no_leftovers, cli):

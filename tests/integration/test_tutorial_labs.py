@@ -127,7 +127,7 @@ def test_lab_6_makes_the_tree_of_eight(lab_result):
 def test_lab_6_prints_eight_lines_in_twenty_of_twenty_runs(engine):
     settings = Settings.from_config({}, ROOT)
     base = engine.resolve_base(settings.base_image, None, lambda _: None, pull=False)
-    _, image_id = engine.ensure_image(base, settings.labs_dir, lambda _: None, lambda _: None)
+    _, image_id = engine.ensure_image(base, lambda _: None, lambda _: None)
     lab = catalog.load_lab(catalog.find_labs(settings.labs_dir)[6])
     counts = []
     for _ in range(20):
