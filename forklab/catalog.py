@@ -214,6 +214,9 @@ class LabSpec(_Strict):
     #: Where the lab prints pids: regexes whose groups hold them.  The
     #: normalized report shows those numbers as roles, and no others.
     pid_patterns: List[str] = []
+    #: "race" when processes print in an order that differs from run to run:
+    #: the normalized report then lists the lines sorted (the measured part keeps the order).
+    output_order: Literal["fixed", "race"] = "fixed"
     #: Checks for every variant (or for the one run, when there are no variants).
     expect: List[Expectation] = []
     variants: List[Variant] = []
@@ -492,6 +495,6 @@ def load_script(path: Path, overrides: RunOverrides, expect_exit: Optional[int])
     spec = LabSpec.model_construct(
         number=0, title=path.name, summary=f"{path.name}, run in the lab sandbox with `invoke run`.",
         claims=[], run=RunSettings(snapshot_start=True), key_checkpoint=None, pid_patterns=[],
-        expect=expect, variants=[])
+        output_order="fixed", expect=expect, variants=[])
     return Lab(path=path.resolve(), spec=spec, script_name=main.name if main == path else "main.py",
                archive=archive, overrides=overrides)

@@ -114,10 +114,30 @@ _forks_made = 0
 _forking_pid = 0
 
 
+#: --chaos: a seeded generator, and the decision for the fork under way, drawn
+#: in the parent before the fork so that the child (a copy) knows it too.
+_chaos = None
+_chaos_max_ms = 0
+_decision = None
+
+
 def _count_fork() -> None:
-    global _forks_made, _forking_pid
+    global _forks_made, _forking_pid, _decision
     _forks_made += 1
     _forking_pid = os.getpid()
+    if _chaos is not None:
+        # At least a quarter of the maximum, so the side that waits really is late.
+        _decision = ("parent" if _chaos.random() < 0.5 else "child",
+                     round(_chaos.uniform(_chaos_max_ms / 4, _chaos_max_ms), 1))
+
+
+def _delay(side: str) -> None:
+    if _decision is not None and _decision[0] == side:
+        time.sleep(_decision[1] / 1000)
+
+
+def _after_in_parent() -> None:
+    _delay("parent")
 
 
 def _report_fork() -> None:
@@ -127,16 +147,33 @@ def _report_fork() -> None:
     path = os.environ.get(SOCKET_ENV)
     if not path:
         return
+    message = {"op": "fork", "pid": os.getpid(), "ppid": _forking_pid or os.getppid(), "nth": nth,
+               "t": time.monotonic()}
+    if _decision is not None:
+        message["chaos"] = {"delayed": _decision[0], "ms": _decision[1]}
     try:
-        _send(path, {"op": "fork", "pid": os.getpid(), "ppid": _forking_pid or os.getppid(), "nth": nth,
-                     "t": time.monotonic()}, wait_for_reply=False)
+        _send(path, message, wait_for_reply=False)
     except OSError:
         # The runner may be gone (a timeout is tearing everything down); the
         # fork itself must not fail because nobody is listening.
         pass
+    _delay("child")
 
 
 def install_fork_reporting() -> None:
-    """Tell the runner about every fork in this process and its descendants."""
-    if os.environ.get(SOCKET_ENV) and hasattr(os, "register_at_fork"):
-        os.register_at_fork(before=_count_fork, after_in_child=_report_fork)
+    """Tell the runner about every fork in this process and its descendants.
+
+    With --chaos (FORKLAB_CHAOS="SEED:REPETITION:MAX_MS") each fork also delays
+    the parent or the child, chosen and timed by a generator seeded for this
+    repetition, so rare interleavings show up and a seed repeats them.
+    """
+    global _chaos, _chaos_max_ms
+    if not (os.environ.get(SOCKET_ENV) and hasattr(os, "register_at_fork")):
+        return
+    chaos = os.environ.get("FORKLAB_CHAOS")
+    if chaos:
+        import random
+
+        seed, repetition, max_ms = chaos.split(":")
+        _chaos, _chaos_max_ms = random.Random(f"{seed}:{repetition}"), float(max_ms)
+    os.register_at_fork(before=_count_fork, after_in_parent=_after_in_parent, after_in_child=_report_fork)

@@ -32,6 +32,8 @@ class LabOutcome:
 
     lab: catalog.Lab
     runs: list = field(default_factory=list)
+    #: --repeat: every repetition's run, by variant name.
+    repetitions: dict = field(default_factory=dict)
     outputs: list = field(default_factory=list)
     seconds: float = 0.0
     document: Optional[dict] = None
@@ -58,7 +60,8 @@ def _image(engine, settings: Settings, term: Terminal, pull: bool = False) -> tu
 
 
 def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: int = 1,
-             on_done: Callable[[LabOutcome], None] = lambda outcome: None) -> list[LabOutcome]:
+             on_done: Callable[[LabOutcome], None] = lambda outcome: None,
+             repeat: int = 1, chaos: Optional[dict] = None) -> list[LabOutcome]:
     """Run every variant of every lab, ``jobs`` containers at a time; report each lab as it completes."""
     engine_module, engine = _connect()
     session = uuid.uuid4().hex[:12]
@@ -76,7 +79,7 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
             if not hasattr(local, "engine"):
                 local.engine = engine if jobs == 1 else engine_module.Engine.connect()
                 engines.append(local.engine)
-            return lab, variant, local.engine.run_lab(image_id, lab, variant, session)
+            return lab, variant, local.engine.run_lab(image_id, lab, variant, session, repeat, chaos)
 
         work = [(lab, variant) for lab in labs for variant in lab.runs()]
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -87,11 +90,13 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
                     for future in done:
                         lab, variant, record = future.result()
                         outcome = outcomes[lab.number]
-                        run = result.assemble(lab, variant, record, environment)
-                        run["checks"] = checks.evaluate(variant.expect, run)
-                        # A script run with `invoke run` may exit as it likes (unless --expect-exit).
-                        main_checked = checks.checks_main_exit(variant.expect) or lab.script_name is not None
-                        run["status"] = result.decide_status(run, main_checked)
+                        # --repeat brings back one document per repetition.
+                        documents = (record["document"] or {}).get("repeats") or [record["document"]]
+                        runs = [_checked(lab, variant, {**record, "document": document}, environment)
+                                for document in documents]
+                        run = runs[0]
+                        if repeat > 1:
+                            outcome.repetitions[variant.name] = runs
                         outcome.runs.append(run)
                         outcome.outputs.append(result.output_bytes(record))
                         outcome.seconds += record["duration_ms"] / 1000
@@ -117,12 +122,33 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
     return [outcomes[lab.number] for lab in labs]
 
 
+def _checked(lab: catalog.Lab, variant: catalog.Run, record: dict, environment: dict) -> dict:
+    """One run's result document, with its checks evaluated and its status decided."""
+    run = result.assemble(lab, variant, record, environment)
+    run["checks"] = checks.evaluate(variant.expect, run)
+    # A script run with `invoke run` may exit as it likes (unless --expect-exit).
+    main_checked = checks.checks_main_exit(variant.expect) or lab.script_name is not None
+    run["status"] = result.decide_status(run, main_checked)
+    return run
+
+
 def _finish(outcome: LabOutcome) -> None:
     order = {variant.name: index for index, variant in enumerate(outcome.lab.runs())}
     pairs = sorted(zip(outcome.runs, outcome.outputs), key=lambda pair: order[pair[0]["variant"]["name"]])
     outcome.runs = [run for run, _ in pairs]
     outcome.outputs = [output for _, output in pairs]
     outcome.document = result.combine(outcome.runs)
+    if outcome.repetitions:
+        from forklab import repeat
+
+        every = [run for variant in outcome.lab.runs() for run in outcome.repetitions[variant.name]]
+        outcome.document["repeat"] = {
+            "count": len(outcome.repetitions[outcome.lab.runs()[0].name]),
+            "chaos": outcome.runs[0].get("chaos"),
+            "variants": [repeat.summarize(variant.name, variant.title, outcome.repetitions[variant.name])
+                         for variant in outcome.lab.runs()]}
+        statuses = {run["status"] for run in every}
+        outcome.document["status"] = next(s for s in ("error", "timeout", "failed", "passed") if s in statuses)
     outcome.files = report.render(outcome.document, outcome.outputs)
 
 
@@ -224,16 +250,46 @@ def base(settings: Settings, term: Terminal, force: bool) -> int:
     return 0
 
 
+#: --chaos delays the parent or the child by up to this much after each fork.
+CHAOS_MAX_MS = 20.0
+
+
 def run_lab(settings: Settings, number_text: str, term: Terminal,
-            extra: Optional[catalog.RunOverrides] = None) -> int:
-    """`invoke lab N`: build if needed, run every variant, check, report."""
+            extra: Optional[catalog.RunOverrides] = None, repeat: str = "", chaos: bool = False,
+            seed: str = "") -> int:
+    """`invoke lab N`: build if needed, run every variant, check, report.
+
+    With --repeat K every variant runs K times in one container (a fresh process
+    tree each time) and the report, in reports/lab-NN-repeat/, shows the
+    distribution; --chaos adds seeded delays after each fork (--seed repeats them).
+    """
+    times = _count(repeat, "--repeat", 1, 1000) if repeat else 1
+    chaos_settings = None
+    if chaos or seed:
+        chaos_settings = {"seed": _count(seed, "--seed", 0, 2**31) if seed else
+                          int.from_bytes(os.urandom(4), "big") % 2**31, "max_ms": CHAOS_MAX_MS}
     [lab] = _select(settings, [number_text])
     # A lab's variants are independent containers: two at a time.
-    [outcome] = _execute(settings, [_with_overrides(lab, extra)], term, jobs=2)
-    folder = _write(settings, outcome)
-    index.write(settings)
+    [outcome] = _execute(settings, [_with_overrides(lab, extra)], term, jobs=2, repeat=times,
+                         chaos=chaos_settings)
+    if chaos_settings:
+        outcome.document["chaos"] = chaos_settings
+        if "repeat" in outcome.document:
+            outcome.document["repeat"]["chaos"] = chaos_settings
+        outcome.files = report.render(outcome.document, outcome.outputs)
+    if times > 1 or chaos_settings:
+        folder = report.write_report(settings.reports_dir / f"{lab.report_name}-repeat", outcome.files)
+    else:
+        folder = _write(settings, outcome)
+        index.write(settings)
     term.lab_summary(outcome.document, folder)
     return _code([outcome])
+
+
+def _count(text: str, option: str, low: int, high: int) -> int:
+    if not str(text).isdigit() or not low <= int(text) <= high:
+        raise UsageError(f"{option} {text}: give a whole number from {low} to {high}")
+    return int(text)
 
 
 def run_script(settings: Settings, path_text: str, extra: catalog.RunOverrides,

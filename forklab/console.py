@@ -40,11 +40,14 @@ class Terminal:
         lab = result["lab"]
         heading = f"Run · {lab['title']}" if lab.get("kind") == "run" else f"Lab {lab['number']:02d} · {lab['title']}"
         self.out.print(f"[bold]{escape(heading)}[/bold]")
-        for check in result["checks"]:
-            mark = "[green]✓[/green]" if check["passed"] else "[red]✗[/red]"
-            self.out.print(f"  {mark} {escape(check['name'])}")
-            if not check["passed"]:
-                self.out.print(f"      [red]{escape(check['detail'])}[/red]")
+        if result.get("repeat"):
+            self.repeat_summary(result["repeat"])
+        else:
+            for check in result["checks"]:
+                mark = "[green]✓[/green]" if check["passed"] else "[red]✗[/red]"
+                self.out.print(f"  {mark} {escape(check['name'])}")
+                if not check["passed"]:
+                    self.out.print(f"      [red]{escape(check['detail'])}[/red]")
         key = next((s for s in result["snapshots"] if s["checkpoint"] == lab.get("key_checkpoint")), None)
         if key is not None:
             table = Table(title=f"snapshot '{key['checkpoint']}'", title_justify="left",
@@ -93,6 +96,25 @@ class Terminal:
         except ValueError:
             pass
         self.out.print(f"[{colour}]{result['status']}[/{colour}] · report: {report}")
+
+    def repeat_summary(self, rep: dict) -> None:
+        from forklab.repeat import bar
+
+        chaos = f", chaos seed {rep['chaos']['seed']}" if rep.get("chaos") else ""
+        self.out.print(f"  repeated {rep['count']} times{chaos}")
+        for variant in rep["variants"]:
+            if len(rep["variants"]) > 1:
+                self.out.print(f"  [bold]{escape(variant['variant'])}[/bold]")
+            for check in variant["checks"]:
+                colour = "green" if check["passed"] == variant["runs"] else "red"
+                self.out.print(f"  [{colour}]{check['passed']:>4} of {variant['runs']}[/{colour}]  "
+                               f"{escape(check['name'])}")
+            self.out.print("  first line:")
+            for row in variant["first_lines"]:
+                self.out.print(f"    {bar(row['count'], variant['runs'], 20)} {row['count']:>4}  "
+                               f"{escape(visible(row['text']))}")
+            self.out.print(f"  {len(variant['outputs'])} distinct output(s), "
+                           f"{len(variant['trees'])} distinct process tree(s)")
 
     def labs_summary(self, rows: list, seconds: float) -> None:
         """The table at the end of `invoke labs` and `invoke report`."""

@@ -282,7 +282,8 @@ class Engine:
         return tag, image_id or image.id
 
     # -- running a lab -------------------------------------------------------------
-    def run_lab(self, image_id: str, lab: catalog.Lab, run: catalog.Run, session: str = "") -> dict:
+    def run_lab(self, image_id: str, lab: catalog.Lab, run: catalog.Run, session: str = "",
+                repeat: int = 1, chaos: Optional[dict] = None) -> dict:
         """Run one lab (one variant of it) in a fresh sandboxed container; bring back what the runner saw.
 
         ``session`` labels every container of one `invoke` call, so an
@@ -290,7 +291,10 @@ class Engine:
         """
         run_id = uuid.uuid4().hex[:12]
         name = f"forklab-{lab.container_name}-{run.name}-{run_id}"
-        settings = json.dumps(run.settings.runner_settings(), separators=(",", ":"))
+        extra = {"repeat": repeat} if repeat > 1 else {}
+        if chaos:
+            extra["chaos"] = chaos
+        settings = json.dumps({**run.settings.runner_settings(), **extra}, separators=(",", ":"))
         nonce = uuid.uuid4().hex
         # The lab travels in the container's environment: nothing is mounted, so
         # this works with any engine, local or remote, and an edited lab needs no
@@ -308,7 +312,7 @@ class Engine:
                                                       **sandbox(run.settings))
             container.start()
             try:
-                exit_status = container.wait(timeout=run.settings.timeout + HOST_GRACE_S)["StatusCode"]
+                exit_status = container.wait(timeout=run.settings.timeout * repeat + HOST_GRACE_S)["StatusCode"]
             except requests.exceptions.RequestException:
                 # docker-py raises ConnectionError (not ReadTimeout) here on unix sockets.
                 timed_out = True

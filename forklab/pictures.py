@@ -114,9 +114,13 @@ def lives(run: dict) -> tuple[Optional[int], dict[int, Life]]:
             one.reaped_by = found[one.parent].role
         if one.ended_ms is None and one.gone_ms is not None:
             one.ended_ms = one.gone_ms
-    # A forked child runs its parent's program; one only ever seen dead shows that.
+    # Main runs the lab; a forked child runs its parent's program, so one never
+    # seen alive shows that.
+    main = run.get("main") or {}
+    if main.get("pid") in found and not found[main["pid"]].command:
+        found[main["pid"]].command = main["command"]
     for one, _ in _ordered(reaper, found):
-        if not one.command and one.parent in found:
+        if not one.command and one.parent in found and one.parent != reaper:
             one.command = found[one.parent].command
     return reaper, found
 

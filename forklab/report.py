@@ -81,7 +81,23 @@ def snapshot_rows(run: dict, snapshot: dict) -> list[dict]:
 
 
 def normalized_output(run: dict, stream: str) -> str:
-    return normalize.output(run[stream], run["lab"].get("pid_patterns", []), normalize.pid_names(run))
+    text = normalize.output(run[stream], run["lab"].get("pid_patterns", []), normalize.pid_names(run))
+    if run["lab"].get("output_order") == "race":
+        text = "\n".join(sorted(text.splitlines())) + ("\n" if text.endswith("\n") else "")
+    return text
+
+
+def text_bars(rows: list[dict], total: int) -> str:
+    """A text bar chart: one line per row, count and text."""
+    from forklab.repeat import bar
+
+    return "\n".join(f"{bar(row['count'], total)} {row['count']:>4}  {row['text']}" for row in rows)
+
+
+def _svg_bars(rows: list[dict], total: int) -> str:
+    from forklab.repeat import svg_bars
+
+    return svg_bars(rows, total)
 
 
 def template_environment() -> Environment:
@@ -94,7 +110,8 @@ def template_environment() -> Environment:
                        file_prefix=file_prefix, describe_settings=describe_settings,
                        exits_seen=exits_seen, text_tree=pictures.text_tree,
                        mermaid_tree=pictures.mermaid_tree, mermaid_timeline=pictures.mermaid_timeline,
-                       svg_tree=pictures.svg_tree, svg_timeline=pictures.svg_timeline)
+                       svg_tree=pictures.svg_tree, svg_timeline=pictures.svg_timeline,
+                       bars=text_bars, svg_bars=_svg_bars)
     return env
 
 

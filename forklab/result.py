@@ -122,7 +122,7 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
                 "summary": lab.spec.summary.strip(),
                 "claims": [claim.model_dump() for claim in lab.spec.claims],
                 "key_checkpoint": lab.key_checkpoint,
-                "pid_patterns": list(lab.spec.pid_patterns)},
+                "pid_patterns": list(lab.spec.pid_patterns), "output_order": lab.spec.output_order},
         "status": None,  # decided once checks have run
         "variant": {"name": variant.name, "title": variant.title},
         "environment": {**environment, "container": container_env,
@@ -131,6 +131,8 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
         "stderr": _text(output_bytes(run)["stderr"]),
         "truncated": {name: doc.get("truncated", {}).get(name, 0) for name in ("stdout", "stderr")},
         "exit": doc.get("exit"),
+        "main": {"pid": (doc.get("main") or {}).get("pid"),
+                 "command": f"python3 {(doc.get('main') or {}).get('script', 'lab.py')}"},
         "snapshots": snapshots,
         "events": events,
         "roles": role_index(doc, roles),

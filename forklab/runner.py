@@ -54,6 +54,8 @@ DEFAULTS = {"timeout": 20.0, "stdout": "pipe", "reaper": True, "unbuffered": Fal
 NONCE_ENV = "FORKLAB_NONCE"
 #: For `invoke run`: the script's files, as a base64 tar archive.
 ARCHIVE_ENV = "FORKLAB_ARCHIVE"
+#: --chaos: "SEED:REPETITION:MAX_MS", read by the fork hooks in checkpoint.py.
+CHAOS_ENV = "FORKLAB_CHAOS"
 PR_SET_DUMPABLE = 4
 
 
@@ -256,19 +258,12 @@ def _become_subreaper() -> bool:
 
 
 class Runner:
-    def __init__(self, script: str, settings: dict) -> None:
+    def __init__(self, script: str, settings: dict, chaos: str | None = None) -> None:
         unknown = set(settings) - set(DEFAULTS)
         if unknown:
             raise ValueError(f"unknown runner settings: {', '.join(sorted(unknown))}")
         self.settings = {**DEFAULTS, **settings}
-        # Read and forget the secrets before anything else runs; as a
-        # non-dumpable process, the runner's /proc files (environ, fd/1) are
-        # closed to the lab's processes although they share its uid.
-        self.nonce = os.environ.pop(NONCE_ENV, None)
-        archive = os.environ.pop(ARCHIVE_ENV, None)
-        _prctl(PR_SET_DUMPABLE, 0)
-        if archive is not None:
-            script = os.path.join(_unpack_archive(archive), script)
+        self.chaos = chaos
         self.script = os.path.abspath(script)
         self.peak_processes = 0
         self.oom_kills_before = oom_kills()
@@ -314,6 +309,8 @@ class Runner:
             env["PYTHONUNBUFFERED"] = "1"
         if self.settings["stdout"] != "pipe":
             env["TERM"] = "dumb"
+        if self.chaos:
+            env[CHAOS_ENV] = self.chaos
         return env
 
     def start(self) -> None:
@@ -604,9 +601,12 @@ class Runner:
         op = message.get("op")
         if op == "fork":
             ppid, t, nth = message.get("ppid"), message.get("t"), message.get("nth")
-            self.events.append({"event": "fork", "t_ms": self.ms(t if isinstance(t, float) else None),
-                                "pid": caller, "ppid": ppid if isinstance(ppid, int) else None,
-                                "nth": nth if isinstance(nth, int) and not isinstance(nth, bool) else None})
+            event = {"event": "fork", "t_ms": self.ms(t if isinstance(t, float) else None),
+                     "pid": caller, "ppid": ppid if isinstance(ppid, int) else None,
+                     "nth": nth if isinstance(nth, int) and not isinstance(nth, bool) else None}
+            if isinstance(message.get("chaos"), dict):
+                event["chaos"] = {k: message["chaos"].get(k) for k in ("delayed", "ms")}
+            self.events.append(event)
             return
         if op != "checkpoint":
             raise ValueError(f"unknown request {op!r}")
@@ -711,7 +711,6 @@ class Runner:
             "duration_ms": self.ms(),
             "peak_processes": self.peak_processes,
             "oom_kills": _difference(oom_kills(), self.oom_kills_before),
-            "nonce": self.nonce,
         }
 
 
@@ -722,25 +721,39 @@ def _difference(after: int | None, before: int | None) -> int | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m forklab.runner",
                                      description="Run a lab and print one JSON result document.")
-    parser.add_argument("script", help="the lab program, e.g. /opt/forklab/labs/03-zombies-and-orphans/lab.py "
-                                       f"(with {ARCHIVE_ENV} set: the file to run inside that archive)")
+    parser.add_argument("script", help="the lab program, e.g. lab.py inside the archive in "
+                                       f"{ARCHIVE_ENV}, or a path in the image")
     parser.add_argument("--settings", default="{}", help="run settings as JSON (timeout, stdout, reaper, ...)")
     parser.add_argument("--shell", action="store_true",
                         help=f"unpack {ARCHIVE_ENV} and start an interactive shell in its folder (invoke shell)")
     args = parser.parse_args(argv)
+    # Read and forget the secrets before anything else runs; as a non-dumpable
+    # process, the runner's /proc files (environ, fd/1) are closed to the lab's
+    # processes although they share its uid.
+    nonce = os.environ.pop(NONCE_ENV, None)
+    archive = os.environ.pop(ARCHIVE_ENV, None)
+    _prctl(PR_SET_DUMPABLE, 0)
     if args.shell:
-        archive = os.environ.pop(ARCHIVE_ENV, "")
         os.chdir(_unpack_archive(archive) if archive else "/tmp")
         os.execvp("bash", ["bash"])
     runner = None
     try:
-        runner = Runner(args.script, json.loads(args.settings))
-        document = runner.run()
+        settings = json.loads(args.settings)
+        repeat = int(settings.pop("repeat", 1))
+        chaos = settings.pop("chaos", None)
+        script = os.path.join(_unpack_archive(archive), args.script) if archive else args.script
+        runs = []
+        # --repeat: every repetition in a fresh process tree, in this one container.
+        for repetition in range(repeat):
+            seed = f"{chaos['seed']}:{repetition}:{chaos['max_ms']}" if chaos else None
+            runner = Runner(script, settings, chaos=seed)
+            runs.append(runner.run())
+        document = runs[0] if repeat == 1 else {"schema": SCHEMA, "status": "finished", "repeats": runs}
     except Exception:  # noqa: BLE001 - the host must get a document whatever happened
         if runner is not None and runner.main_pid:
             runner.kill_all()
-        document = {"schema": SCHEMA, "status": "runner-error", "error": traceback.format_exc(),
-                    "nonce": runner.nonce if runner is not None else os.environ.get(NONCE_ENV)}
+        document = {"schema": SCHEMA, "status": "runner-error", "error": traceback.format_exc()}
+    document["nonce"] = nonce
     sys.stdout.write(json.dumps(document, ensure_ascii=True) + "\n")
     sys.stdout.flush()
     return 0

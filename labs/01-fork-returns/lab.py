@@ -9,8 +9,8 @@ if pid == 0:
     print("我是子进程%s,我的父进程是%s" % (os.getpid, os.getppid), flush=True)
     os._exit(0)
 else:
-    os.waitpid(pid, 0)                 # let the child speak first, so every run reads the same
     print("我是父进程%s,我创建了子进程%s" % (os.getpid, pid), flush=True)
+    os.waitpid(pid, 0)                 # who printed first? parent and child race
 
 # Corrected: call the functions, and show what fork() returned in each process.
 pid = os.fork()
