@@ -22,9 +22,12 @@ from pathlib import Path
 from invoke import Collection, Exit, Program, task
 from invoke.exceptions import ParseError
 
-from forklab import commands
-from forklab.console import Terminal
+from forklab.errors import UsageError
+from forklab.interrupts import install_signal_handlers
 from forklab.settings import DEFAULTS, Settings
+
+# The commands (and the Docker SDK, pydantic, Jinja2, rich behind them) load
+# only when a task runs: `invoke --list` stays quick.
 
 ROOT = Path(__file__).resolve().parent
 
@@ -39,10 +42,19 @@ LIMITS_HELP = {
 
 
 def _run(c, action) -> None:
+    from forklab import commands
+    from forklab.console import Terminal
+
     settings = Settings.from_config(c.config.get("forklab", {}), ROOT)
     code, message = commands.guarded(lambda: action(settings, Terminal()))
     if code:
         raise Exit(message or None, code=code)
+
+
+def _commands():
+    from forklab import commands
+
+    return commands
 
 
 def _numbers(only: str) -> list:
@@ -51,7 +63,7 @@ def _numbers(only: str) -> list:
 
 def _jobs(jobs: str) -> int:
     if not jobs.isdigit() or not 1 <= int(jobs) <= 16:
-        raise commands.UsageError(f"--jobs {jobs}: give a number of containers from 1 to 16")
+        raise UsageError(f"--jobs {jobs}: give a number of containers from 1 to 16")
     return int(jobs)
 
 
@@ -61,27 +73,27 @@ def _jobs(jobs: str) -> int:
             "seed": "make --chaos repeatable (implies --chaos)"})
 def lab(c, number, timeout="", pids="", memory="", output_cap="", repeat="", chaos=False, seed=""):
     """Run lab NUMBER in a fresh sandboxed container and write its report."""
-    _run(c, lambda s, t: commands.run_lab(
-        s, number, t, commands.overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap),
+    _run(c, lambda s, t: _commands().run_lab(
+        s, number, t, _commands().overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap),
         repeat=repeat, chaos=chaos, seed=seed))
 
 
 @task(help={"only": "some labs only, e.g. 1,3,6", "jobs": "how many containers at once (default 2)"})
 def labs(c, only="", jobs="2"):
     """Run every lab (or --only some), several at a time, and write their reports."""
-    _run(c, lambda s, t: commands.run_labs(s, _numbers(only), _jobs(jobs), t))
+    _run(c, lambda s, t: _commands().run_labs(s, _numbers(only), _jobs(jobs), t))
 
 
 @task(help={"jobs": "how many containers at once (default 2)"})
 def report(c, jobs="2"):
     """Run every lab again and rewrite all reports and reports/index.md, index.html."""
-    _run(c, lambda s, t: commands.regenerate(s, _jobs(jobs), t))
+    _run(c, lambda s, t: _commands().regenerate(s, _jobs(jobs), t))
 
 
 @task(help={"only": "some labs only, e.g. 3", "jobs": "how many containers at once (default 2)"})
 def verify(c, only="", jobs="2"):
     """Run the labs again; show a diff and exit 1 where a normalized report drifted."""
-    _run(c, lambda s, t: commands.verify(s, _numbers(only), _jobs(jobs), t))
+    _run(c, lambda s, t: _commands().verify(s, _numbers(only), _jobs(jobs), t))
 
 
 @task(name="run", help={"path": "a Python file, or a folder with main.py", "tty": "stdout is a terminal",
@@ -89,39 +101,39 @@ def verify(c, only="", jobs="2"):
                         "expect_exit": "fail unless the script exits with this code", **LIMITS_HELP})
 def run_(c, path, timeout="", pids="", memory="", output_cap="", interval="", tty=False, expect_exit=""):
     """Run any Python script in the lab sandbox, with snapshots; report in reports/run-NAME/."""
-    _run(c, lambda s, t: commands.run_script(
-        s, path, commands.overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap,
+    _run(c, lambda s, t: _commands().run_script(
+        s, path, _commands().overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap,
                                     interval=interval, stdout="tty" if tty else ""), expect_exit, t))
 
 
 @task(name="list")
 def list_(c):
     """List the labs with their tutorial verdicts and last report status."""
-    _run(c, commands.list_labs)
+    _run(c, lambda s, t: _commands().list_labs(s, t))
 
 
 @task
 def build(c):
     """Build the lab image (skipped when nothing that goes into it changed)."""
-    _run(c, commands.build)
+    _run(c, lambda s, t: _commands().build(s, t))
 
 
 @task(help={"force": "make it again even if it exists"})
 def base(c, force=False):
     """Make the offline base image from a Debian mirror (no container registry needed)."""
-    _run(c, lambda s, t: commands.base(s, t, force))
+    _run(c, lambda s, t: _commands().base(s, t, force))
 
 
 @task(help={"number": "lab number, e.g. 3"})
 def shell(c, number):
     """Open a shell in the lab image, in lab NUMBER's folder, under the same sandbox."""
-    _run(c, lambda s, t: commands.shell(s, number, t))
+    _run(c, lambda s, t: _commands().shell(s, number, t))
 
 
 @task(help={"images": "also remove the kit's images"})
 def clean(c, images=False):
     """Remove every container the kit left behind (and its images with --images)."""
-    _run(c, lambda s, t: commands.clean(s, t, images))
+    _run(c, lambda s, t: _commands().clean(s, t, images))
 
 
 def _parse_errors_exit_2() -> None:
@@ -145,6 +157,6 @@ def _parse_errors_exit_2() -> None:
 
 
 _parse_errors_exit_2()
-commands.install_signal_handlers()
+install_signal_handlers()
 ns = Collection(lab, labs, report, verify, run_, list_, build, base, shell, clean)
 ns.configure({"forklab": dict(DEFAULTS)})

@@ -10,9 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -20,9 +18,10 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from forklab import catalog, checks, index, report, result
+from forklab import catalog, checks, index, interrupts, report, result
 from forklab.console import Terminal
 from forklab.errors import EnvironmentProblem, UsageError
+from forklab.interrupts import Terminated, install_signal_handlers
 from forklab.settings import Settings
 
 
@@ -399,39 +398,10 @@ def clean(settings: Settings, term: Terminal, images: bool) -> int:
     return 0
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so the same cleanup runs."""
-
-
-#: While a command runs, a signal unwinds it (removing containers); once it
-#: has finished, its work is done and written, and a late signal changes nothing.
-_busy = False
-_finished = False
-
-
-def _on_signal(signum: int, frame: object) -> None:
-    if _finished:
-        return
-    if _busy:
-        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
-    # Nothing has started yet (Invoke is still reading the command line).
-    sys.stderr.write("forklab: interrupted before anything started\n")
-    sys.stderr.flush()
-    os._exit(130 if signum == signal.SIGINT else 143)
-
-
-def install_signal_handlers() -> None:
-    """Ctrl-C and SIGTERM mean the same at every moment forklab's code is loaded: exit 130 or 143."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, _on_signal)
-        signal.signal(signal.SIGTERM, _on_signal)
-
-
 def guarded(action: Callable[[], int]) -> tuple[int, str]:
     """Run a command; turn expected failures, Ctrl-C and SIGTERM into (exit code, one-line message)."""
-    global _busy, _finished
     install_signal_handlers()
-    _busy, _finished = True, False
+    interrupts.state.busy, interrupts.state.finished = True, False
     try:
         return action(), ""
     except (UsageError, EnvironmentProblem) as exc:
@@ -441,4 +411,4 @@ def guarded(action: Callable[[], int]) -> tuple[int, str]:
     except Terminated:
         return 143, "forklab: terminated; the containers were removed and earlier reports are untouched"
     finally:
-        _busy, _finished = False, True
+        interrupts.state.busy, interrupts.state.finished = False, True

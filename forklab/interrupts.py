@@ -1,0 +1,44 @@
+"""Ctrl-C and SIGTERM: the same meaning at every moment forklab's code is loaded.
+
+While a command runs, a signal unwinds it, so containers are removed and no
+report is left half written (exit 130 or 143).  Before a command starts,
+nothing needs undoing: exit at once.  Once it has finished, its work is done
+and written, and a late signal changes nothing.  Standard library only, and
+light, because tasks.py installs this before anything else is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so the same cleanup runs."""
+
+
+class _State:
+    busy = False
+    finished = False
+
+
+state = _State()
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    if state.finished:
+        return
+    if state.busy:
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+    # Nothing has started yet (Invoke is still reading the command line).
+    sys.stderr.write("forklab: interrupted before anything started\n")
+    sys.stderr.flush()
+    os._exit(130 if signum == signal.SIGINT else 143)
+
+
+def install_signal_handlers() -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGTERM, _on_signal)
