@@ -59,6 +59,16 @@ HOST_GRACE_S = 30
 
 Say = Callable[[str], None]
 
+#: Sessions (one `invoke` call each) that were interrupted: their threads make no more containers.
+CANCELLED: set = set()
+
+
+@dataclass(frozen=True)
+class Leftover:
+    id: str
+    name: str
+    labels: dict
+
 
 # -- the sandbox ---------------------------------------------------------------
 
@@ -307,9 +317,13 @@ class Engine:
         started = time.monotonic()
         timed_out = False
         try:
+            if session in CANCELLED:
+                raise KeyboardInterrupt
             container = self.client.containers.create(image_id, command, name=name, labels=labels,
                                                       environment=environment, detach=True,
                                                       **sandbox(run.settings))
+            if session in CANCELLED:  # interrupted while this thread was creating it
+                raise KeyboardInterrupt
             container.start()
             try:
                 exit_status = container.wait(timeout=run.settings.timeout * repeat + HOST_GRACE_S)["StatusCode"]
@@ -321,6 +335,8 @@ class Engine:
             out = container.logs(stdout=True, stderr=False)
             err = container.logs(stdout=False, stderr=True)
         except docker.errors.APIError as exc:
+            if session in CANCELLED:
+                raise KeyboardInterrupt from None  # its container was removed under it
             raise EnvironmentProblem(f"the engine failed to run lab {lab.number:02d}: "
                                      f"{_short_reason(exc)}") from None
         finally:
@@ -331,6 +347,7 @@ class Engine:
                 "duration_ms": round((time.monotonic() - started) * 1000, 1), "container": name}
 
     def remove_container(self, name: str) -> None:
+        """Remove a container whatever its state; one already gone is fine."""
         try:
             self.client.api.remove_container(name, force=True, v=True)
         except docker.errors.NotFound:
@@ -339,14 +356,21 @@ class Engine:
             if exc.status_code != 409:  # 409: removal already in progress
                 raise
 
-    def leftovers(self, session: str = "") -> list:
+    def leftovers(self, session: str = "") -> list["Leftover"]:
+        """The kit's containers (of one call, if ``session``), in one request.
+
+        (The SDK's high-level list inspects each container in a second request,
+        which fails when another thread removes one in between.)
+        """
         label = f"{SESSION_LABEL}={session}" if session else f"{LABEL}=true"
-        return self.client.containers.list(all=True, filters={"label": label})
+        return [Leftover(item["Id"], (item.get("Names") or ["?"])[0].lstrip("/"), item.get("Labels") or {})
+                for item in self.client.api.containers(all=True, filters={"label": label})]
 
     def remove_session(self, session: str) -> None:
-        """Remove every container of one `invoke` call (its threads may still be waiting on them)."""
+        """Remove every container of one `invoke` call, and stop its threads from making more."""
         if not session:
             return
+        CANCELLED.add(session)
         for container in self.leftovers(session):
             self.remove_container(container.id)
 
