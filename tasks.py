@@ -67,15 +67,19 @@ def _jobs(jobs: str) -> int:
     return int(jobs)
 
 
-@task(help={"number": "lab number, e.g. 3 or 03", **LIMITS_HELP,
+@task(iterable=["answer"],
+      help={"number": "lab number, e.g. 3 or 03", **LIMITS_HELP,
             "repeat": "run it this many times (in one container) and report the distribution",
             "chaos": "delay the parent or the child at random after each fork",
-            "seed": "make --chaos repeatable (implies --chaos)"})
-def lab(c, number, timeout="", pids="", memory="", output_cap="", repeat="", chaos=False, seed=""):
+            "seed": "make --chaos repeatable (implies --chaos)",
+            "predict": "answer the lab's questions first, then compare with the run",
+            "answer": "an answer to the next question, without asking (repeat for each)"})
+def lab(c, number, timeout="", pids="", memory="", output_cap="", repeat="", chaos=False, seed="",
+        predict=False, answer=None):
     """Run lab NUMBER in a fresh sandboxed container and write its report."""
     _run(c, lambda s, t: _commands().run_lab(
         s, number, t, _commands().overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap),
-        repeat=repeat, chaos=chaos, seed=seed))
+        repeat=repeat, chaos=chaos, seed=seed, predict=predict, answers=answer))
 
 
 @task(help={"only": "some labs only, e.g. 1,3,6", "jobs": "how many containers at once (default 2)"})

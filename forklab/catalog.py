@@ -193,6 +193,37 @@ Expectation = Annotated[
 ]
 
 
+class Answer(_Strict):
+    """Where a prediction's answer is read from the run (exactly one of these)."""
+
+    lines: Optional[str] = None            # how many stdout lines match this regex
+    processes: Optional[bool] = None       # how many processes the lab made
+    zombies_at: Optional[str] = None       # which roles are zombies (Z) at this checkpoint
+    parent: Optional[str] = None           # ROLE@CHECKPOINT: that role's parent there
+
+    @model_validator(mode="after")
+    def _one(self) -> "Answer":
+        given = [key for key, value in self.model_dump().items() if value is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of lines, processes, zombies_at, parent")
+        if self.parent is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*@[^@]+", self.parent):
+            raise ValueError("parent must be ROLE@CHECKPOINT, e.g. orphan@adopted")
+        if self.lines is not None:
+            try:
+                re.compile(self.lines)
+            except re.error as exc:
+                raise ValueError(f"lines: not a valid regular expression: {exc}") from None
+        return self
+
+
+class Prediction(_Strict):
+    """A question to answer before running; the run gives the answer."""
+
+    ask: str = Field(min_length=1)
+    answer: Answer
+    variant: Optional[str] = None          # which variant's run answers it (default: the first)
+
+
 class Variant(_Strict):
     """One way to run the lab; a lab's variants are shown side by side."""
 
@@ -220,6 +251,8 @@ class LabSpec(_Strict):
     #: Checks for every variant (or for the one run, when there are no variants).
     expect: List[Expectation] = []
     variants: List[Variant] = []
+    #: Questions for `invoke lab N --predict`, answered by the run.
+    predict: List[Prediction] = Field(default=[], max_length=3)
 
     @field_validator("pid_patterns")
     @classmethod
@@ -495,6 +528,6 @@ def load_script(path: Path, overrides: RunOverrides, expect_exit: Optional[int])
     spec = LabSpec.model_construct(
         number=0, title=path.name, summary=f"{path.name}, run in the lab sandbox with `invoke run`.",
         claims=[], run=RunSettings(snapshot_start=True), key_checkpoint=None, pid_patterns=[],
-        output_order="fixed", expect=expect, variants=[])
+        output_order="fixed", expect=expect, variants=[], predict=[])
     return Lab(path=path.resolve(), spec=spec, script_name=main.name if main == path else "main.py",
                archive=archive, overrides=overrides)

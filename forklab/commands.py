@@ -11,6 +11,7 @@ import difflib
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -255,7 +256,7 @@ CHAOS_MAX_MS = 20.0
 
 def run_lab(settings: Settings, number_text: str, term: Terminal,
             extra: Optional[catalog.RunOverrides] = None, repeat: str = "", chaos: bool = False,
-            seed: str = "") -> int:
+            seed: str = "", predict: bool = False, answers: Optional[list] = None) -> int:
     """`invoke lab N`: build if needed, run every variant, check, report.
 
     With --repeat K every variant runs K times in one container (a fresh process
@@ -268,9 +269,21 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
         chaos_settings = {"seed": _count(seed, "--seed", 0, 2**31) if seed else
                           int.from_bytes(os.urandom(4), "big") % 2**31, "max_ms": CHAOS_MAX_MS}
     [lab] = _select(settings, [number_text])
+    guesses = None
+    if predict or answers:
+        from forklab import predict as predictions
+
+        if not lab.spec.predict:
+            raise UsageError(f"lab {lab.number:02d} asks no questions (no `predict:` in its lab.yaml)")
+        term.out.print(f"[bold]Lab {lab.number:02d} · {lab.spec.title}[/bold]: predict first.")
+        guesses = predictions.collect(lab.spec.predict, list(answers or []),
+                                      input if sys.stdin.isatty() else None)
     # A lab's variants are independent containers: two at a time.
     [outcome] = _execute(settings, [_with_overrides(lab, extra)], term, jobs=2, repeat=times,
                          chaos=chaos_settings)
+    if guesses is not None:
+        outcome.document["predictions"] = predictions.score(lab.spec.predict, guesses, outcome.runs)
+        outcome.files = report.render(outcome.document, outcome.outputs)
     if chaos_settings:
         outcome.document["chaos"] = chaos_settings
         if "repeat" in outcome.document:

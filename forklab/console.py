@@ -40,6 +40,13 @@ class Terminal:
         lab = result["lab"]
         heading = f"Run · {lab['title']}" if lab.get("kind") == "run" else f"Lab {lab['number']:02d} · {lab['title']}"
         self.out.print(f"[bold]{escape(heading)}[/bold]")
+        if result.get("predictions"):
+            right = sum(1 for p in result["predictions"] if p["right"])
+            self.out.print(f"  your predictions: {right} of {len(result['predictions'])} right")
+            for p in result["predictions"]:
+                mark = "[green]✓[/green]" if p["right"] else "[red]✗[/red]"
+                self.out.print(f"  {mark} {escape(p['ask'])} you said {escape(p['predicted'] or '(nothing)')}; "
+                               f"the run shows {escape(p['observed'])}")
         if result.get("repeat"):
             self.repeat_summary(result["repeat"])
         else:

@@ -154,3 +154,12 @@ def test_labs_reports_every_lab_even_when_they_fail(engine, no_leftovers, cli):
     index = (cli.reports / "index.md").read_text(encoding="utf-8")
     for number, status in statuses.items():
         assert f"| {number} | [" in index and f"| **{status}** |" in index
+
+
+def test_predict_then_observe(engine, no_leftovers, cli):
+    code, out, err = cli("lab", "6", "--predict", "--answer", "8", "--answer", "7")
+    assert code == 0, out + err
+    assert "your predictions: 1 of 2 right" in out
+    report = (cli.reports / "lab-06" / "report.md").read_text(encoding="utf-8")
+    assert "| ✓ | How many lines of 哈哈哈 does the tutorial's program print? | 8 | 8 |" in report
+    assert "| ✗ | How many processes do three fork() calls make? | 7 | 8 |" in report

@@ -1,0 +1,69 @@
+"""Predict, then observe: questions asked before a lab runs, answered by the run.
+
+Students learn most when they commit to an answer first.  `invoke lab N
+--predict` asks lab.yaml's questions (or takes --answer options, for scripts
+and autograders), runs the lab, and puts each prediction next to what the run
+showed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Optional
+
+from forklab import catalog
+
+
+def observe(prediction: catalog.Prediction, run: dict) -> str:
+    """The run's answer, as text a student would write."""
+    answer = prediction.answer
+    if answer.lines is not None:
+        pattern = re.compile(answer.lines)
+        return str(sum(1 for line in run["stdout"].splitlines() if pattern.search(line)))
+    if answer.processes:
+        return str(len({e["pid"] for e in run["events"] if e["event"] == "fork"}))
+    if answer.zombies_at is not None:
+        snap = next((s for s in run["snapshots"] if s["checkpoint"] == answer.zombies_at), None)
+        zombies = sorted(row["role"] for row in (snap or {}).get("processes", []) if row["state"] == "Z")
+        return ", ".join(zombies) or "none"
+    role, checkpoint = answer.parent.split("@", 1)
+    snap = next((s for s in run["snapshots"] if s["checkpoint"] == checkpoint), None)
+    row = next((r for r in (snap or {}).get("processes", []) if r["role"] == role), None)
+    return (row or {}).get("parent_role") or "?"
+
+
+def _words(text: str) -> list[str]:
+    return sorted(word for word in re.split(r"[\s,;]+", text.strip().lower()) if word)
+
+
+def same(predicted: str, observed: str) -> bool:
+    """Numbers as numbers, names in any order and case."""
+    if predicted.strip().isdigit() and observed.isdigit():
+        return int(predicted) == int(observed)
+    return _words(predicted) == _words(observed)
+
+
+def collect(questions: list[catalog.Prediction], given: list[str],
+            ask: Optional[Callable[[str], str]]) -> list[str]:
+    """The student's answers: from --answer options, else asked one by one."""
+    from forklab.errors import UsageError
+
+    if given:
+        if len(given) != len(questions):
+            raise UsageError(f"--answer was given {len(given)} time(s); this lab asks {len(questions)} "
+                             "question(s)")
+        return list(given)
+    if ask is None:
+        raise UsageError("--predict needs a terminal to ask in, or one --answer per question")
+    return [ask(f"{index}. {question.ask} ") for index, question in enumerate(questions, start=1)]
+
+
+def score(questions: list[catalog.Prediction], answers: list[str], runs: list[dict]) -> list[dict]:
+    by_name = {run["variant"]["name"]: run for run in runs}
+    scored = []
+    for question, predicted in zip(questions, answers):
+        run = by_name.get(question.variant, runs[0])
+        observed = observe(question, run)
+        scored.append({"ask": question.ask, "predicted": predicted, "observed": observed,
+                       "right": same(predicted, observed)})
+    return scored
