@@ -9,6 +9,7 @@
     invoke build        build the lab image (only when its inputs changed)
     invoke base         make the offline Debian base image (no registry needed)
     invoke shell 3      a shell in the lab image, in lab 3's folder, same sandbox
+    invoke doctor       which engine forklab finds, and how to fix what is wrong
     invoke clean        remove containers the kit left behind (--images: images too)
 
 Exit codes: 0 ok, 1 a lab's checks failed, 2 usage or input error, 3 environment
@@ -134,6 +135,12 @@ def shell(c, number):
     _run(c, lambda s, t: _commands().shell(s, number, t))
 
 
+@task
+def doctor(c):
+    """Say which container engine forklab finds, and how to fix what is wrong."""
+    _run(c, lambda s, t: _commands().doctor(s, t))
+
+
 @task(help={"images": "also remove the kit's images"})
 def clean(c, images=False):
     """Remove every container the kit left behind (and its images with --images)."""
@@ -162,5 +169,5 @@ def _parse_errors_exit_2() -> None:
 
 _parse_errors_exit_2()
 install_signal_handlers()
-ns = Collection(lab, labs, report, verify, run_, list_, build, base, shell, clean)
+ns = Collection(lab, labs, report, verify, run_, list_, build, base, shell, doctor, clean)
 ns.configure({"forklab": dict(DEFAULTS)})

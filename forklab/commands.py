@@ -401,6 +401,23 @@ def shell(settings: Settings, number_text: str, term: Terminal) -> int:
                                  "install it (Docker Desktop or the docker CLI package)") from None
 
 
+def doctor(settings: Settings, term: Terminal) -> int:
+    """`invoke doctor`: which engine, found how, and a one-line fix for each problem."""
+    from forklab import engine
+
+    rows = engine.diagnose()
+    for what, finding, fix in rows:
+        mark = "[red]✗[/red]" if fix else "[green]✓[/green]"
+        term.out.print(f"{mark} {what}: {escape_markup(finding)}" + (f"\n    fix: {escape_markup(fix)}" if fix else ""))
+    return 3 if any(fix for what, _, fix in rows if what in ("engine", "socket", "endpoint")) else 0
+
+
+def escape_markup(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def clean(settings: Settings, term: Terminal, images: bool) -> int:
     _, engine = _connect()
     try:

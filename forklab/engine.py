@@ -15,6 +15,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -131,7 +132,9 @@ def resolve_endpoint() -> Endpoint:
         source = "the current Docker context" if context.name != "default" else "the platform default"
     if context.name == "default":
         return Endpoint(None, None, source)
-    return Endpoint(context.Host, context.TLSConfig, f"{source} ({context.name})")
+    # docker-py spells a context's socket http+unix://; say it as the CLI does.
+    host = re.sub(r"^http\+unix://", "unix://", context.Host or "")
+    return Endpoint(host, context.TLSConfig, f"{source} ({context.name})")
 
 
 def _default_socket() -> str:
@@ -144,6 +147,54 @@ def _start_hint() -> str:
     if sys.platform == "darwin" or sys.platform == "win32":
         return "start Docker Desktop (or Podman Desktop) and try again"
     return "start the engine (`sudo systemctl start docker`, or `sudo dockerd &`) and try again"
+
+
+def diagnose() -> list[tuple[str, str, str]]:
+    """`invoke doctor`: (what, finding, fix or "") for each thing checked, in order."""
+    rows: list[tuple[str, str, str]] = []
+    try:
+        endpoint = resolve_endpoint()
+    except EnvironmentProblem as exc:
+        return [("engine", exc.message, "pick an existing context: `docker context use default`")]
+    where = endpoint.url or os.environ.get("DOCKER_HOST") or _default_socket()
+    rows.append(("endpoint", f"{where} (found via {endpoint.source})", ""))
+    if where.startswith("unix://"):
+        path = Path(where[len("unix://"):])
+        if not path.exists():
+            fix = ("start Docker Desktop" if sys.platform in ("darwin", "win32") else
+                   "install and start an engine (`sudo apt-get install docker.io`, then "
+                   "`sudo systemctl start docker`)")
+            rows.append(("socket", f"{path} does not exist: no engine is running there", fix))
+            return rows
+        if not os.access(path, os.R_OK | os.W_OK):
+            rows.append(("socket", f"{path} exists but this user may not use it",
+                         "add yourself to the `docker` group and log in again"))
+            return rows
+    try:
+        engine = Engine.connect(timeout=10)
+    except EnvironmentProblem as exc:
+        rows.append(("engine", exc.message, _start_hint()))
+        return rows
+    try:
+        info = engine.describe()
+        rows.append(("engine", f"{info['name']} {info['version']} (API {info['api_version']}), "
+                               f"{info['os']}/{info['arch']}", ""))
+        offline = offline_base_tag()
+        from forklab.settings import DEFAULT_BASE_IMAGE
+
+        bases = [tag for tag in (DEFAULT_BASE_IMAGE, offline) if engine.find_image(tag)]
+        rows.append(("base image", ", ".join(bases) if bases else "none yet",
+                     "" if bases else "`invoke build` pulls it, or makes the offline base where no registry answers"))
+        digest = inputs_digest(build_context_files(), bases[0], engine.find_image(bases[0]).id) if bases else None
+        tag = f"{IMAGE_REPOSITORY}:{digest[:12]}" if digest else None
+        present = bool(tag and engine.find_image(tag))
+        rows.append(("lab image", f"{tag} is {'there' if present else 'not built yet'}" if tag else "needs a base",
+                     "" if present else "`invoke build` (or any `invoke lab`) builds it"))
+        left = engine.leftovers()
+        rows.append(("leftovers", f"{len(left)} forklab container(s)", "`invoke clean`" if left else ""))
+    finally:
+        engine.close()
+    return rows
 
 
 class Engine:

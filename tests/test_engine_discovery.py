@@ -1,0 +1,68 @@
+"""Finding the engine as the Docker CLI does: DOCKER_HOST, DOCKER_CONTEXT, the current context."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from forklab import engine
+from forklab.errors import EnvironmentProblem
+
+
+@pytest.fixture
+def docker_config(tmp_path, monkeypatch):
+    """An empty Docker client configuration, with one context named elsewhere."""
+    from docker.context import ContextAPI
+
+    # docker-py looks for contexts beside config.json, which must exist.
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    ContextAPI.create_context("elsewhere", host="unix:///run/elsewhere/docker.sock")
+    return tmp_path
+
+
+def test_docker_host_comes_first(docker_config, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:2375")
+    monkeypatch.setenv("DOCKER_CONTEXT", "elsewhere")
+    assert engine.resolve_endpoint().source == "the DOCKER_HOST environment variable"
+
+
+def test_docker_context_names_the_context(docker_config, monkeypatch):
+    monkeypatch.setenv("DOCKER_CONTEXT", "elsewhere")
+    found = engine.resolve_endpoint()
+    assert found.url == "unix:///run/elsewhere/docker.sock"
+    assert found.source == "the DOCKER_CONTEXT environment variable (elsewhere)"
+
+
+def test_the_current_context_of_the_cli_config(docker_config):
+    (docker_config / "config.json").write_text(json.dumps({"currentContext": "elsewhere"}), encoding="utf-8")
+    found = engine.resolve_endpoint()
+    assert found.url == "unix:///run/elsewhere/docker.sock"
+    assert found.source == "the current Docker context (elsewhere)"
+
+
+def test_otherwise_the_platform_default(docker_config):
+    found = engine.resolve_endpoint()
+    assert found.url is None and found.source == "the platform default"
+
+
+def test_a_missing_context_is_an_environment_problem(docker_config, monkeypatch):
+    monkeypatch.setenv("DOCKER_CONTEXT", "nope")
+    with pytest.raises(EnvironmentProblem, match="Docker context 'nope' does not exist"):
+        engine.resolve_endpoint()
+
+
+def test_doctor_explains_a_stopped_engine(docker_config, monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/docker.sock")
+    rows = engine.diagnose()
+    assert rows[0][0] == "endpoint" and "DOCKER_HOST" in rows[0][1]
+    assert rows[1][0] == "socket" and "does not exist" in rows[1][1] and rows[1][2]
+
+
+def test_doctor_explains_a_wrong_context(docker_config, monkeypatch):
+    monkeypatch.setenv("DOCKER_CONTEXT", "nope")
+    [(what, finding, fix)] = engine.diagnose()
+    assert what == "engine" and "does not exist" in finding and "docker context use" in fix
