@@ -5,6 +5,7 @@ Notices and progress go to stderr so stdout stays a clean summary.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -21,6 +22,11 @@ from forklab.report import snapshot_rows
 
 class Terminal:
     def __init__(self) -> None:
+        # A Windows console in cp1252 or cp936 cannot show every character the
+        # labs print (Chinese, ✓): show a ? instead of crashing.
+        for stream in (sys.stdout, sys.stderr):
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="replace")
         self.out = Console(highlight=False, soft_wrap=True)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
         for console in (self.out, self.err):
