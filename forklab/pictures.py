@@ -106,12 +106,18 @@ def lives(run: dict) -> tuple[Optional[int], dict[int, Life]]:
                 break
     ended = run["snapshots"][-1] if run["snapshots"] else None
     at_end = {row["pid"] for row in ended["processes"]} if ended else set()
+    last_parent: dict[int, int] = {}
+    for snap in run["snapshots"]:
+        for row in snap["processes"]:
+            last_parent[row["pid"]] = row["ppid"]
     for one in found.values():
-        # Only its parent or the runner can collect a process; the runner says
-        # when it does, so one that is gone at the end was reaped by its parent.
-        if one.reaped_by is None and one.pid not in at_end and one.parent in found \
+        # Only a process's parent (or the runner, which says so) collects it: one
+        # gone at the end was reaped by the parent it last had (its fork parent,
+        # or a subreaper that adopted it).
+        collector = last_parent.get(one.pid, one.parent)
+        if one.reaped_by is None and one.pid not in at_end and collector in found \
                 and one.pid != reaper and ended is not None:
-            one.reaped_by = found[one.parent].role
+            one.reaped_by = found[collector].role
         if one.ended_ms is None and one.gone_ms is not None:
             one.ended_ms = one.gone_ms
     # Main runs the lab; a forked child runs its parent's program, so one never

@@ -616,8 +616,28 @@ class Runner:
         name, roles = message.get("name"), message.get("roles") or {}
         error = self.check_request(name, roles)
         if error is None:
+            self.wait_until_asleep(caller)
             self.snapshot(name, by=caller, roles=roles)
         conn.sendall((json.dumps({"ok": error is None, "error": error}) + "\n").encode())
+
+    @staticmethod
+    def wait_until_asleep(pid: int, limit: float = 1.0) -> None:
+        """Let the caller reach its wait for the reply before the snapshot.
+
+        It has sent its request but may not yet be blocked (a busy machine
+        leaves it runnable, R, for a moment); the snapshot should show it
+        waiting, as it is for the whole checkpoint.
+        """
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                return
+            if stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"R":
+                return
+            time.sleep(0.0002)
 
     def check_request(self, name: object, roles: object) -> str | None:
         if not isinstance(name, str) or not name or len(name) > 64:
@@ -751,6 +771,9 @@ def main(argv: list[str] | None = None) -> int:
             seed = f"{chaos['seed']}:{repetition}:{chaos['max_ms']}" if chaos else None
             runner = Runner(script, settings, chaos=seed)
             runs.append(runner.run())
+            # What a PID 1 that never waits left behind is this run's lesson, not the next one's.
+            runner.reaping = True
+            runner.reap()
         document = runs[0] if repeat == 1 else {"schema": SCHEMA, "status": "finished", "repeats": runs}
     except Exception:  # noqa: BLE001 - the host must get a document whatever happened
         if runner is not None and runner.main_pid:
