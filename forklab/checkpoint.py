@@ -11,12 +11,14 @@ Only the standard library is used: this file runs inside the lab image.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import subprocess
 import sys
 import time
+
+# json and subprocess load only when a checkpoint is called: this module is
+# imported by every Python process of a lab (through sitecustomize), and a
+# fork report needs neither.
 
 #: Environment variable holding the runner's socket path (set only by the runner).
 SOCKET_ENV = "FORKLAB_SOCKET"
@@ -57,8 +59,13 @@ def _flush_std_streams() -> None:
             pass
 
 
-def _send(path: str, message: dict, wait_for_reply: bool) -> dict | None:
-    data = (json.dumps(message, ensure_ascii=True) + "\n").encode("ascii")
+def _send(path: str, message: dict | str, wait_for_reply: bool) -> dict | None:
+    if isinstance(message, str):
+        data = (message + "\n").encode("ascii")
+    else:
+        import json
+
+        data = (json.dumps(message, ensure_ascii=True) + "\n").encode("ascii")
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.connect(path)
         sock.sendall(data)
@@ -71,7 +78,11 @@ def _send(path: str, message: dict, wait_for_reply: bool) -> dict | None:
             if not chunk:
                 break
             reply += chunk
-    return json.loads(reply.decode("utf-8")) if reply else {}
+    if not reply:
+        return {}
+    import json
+
+    return json.loads(reply.decode("utf-8"))
 
 
 def _ask_runner(path: str, name: str, roles: dict[str, int]) -> None:
@@ -84,6 +95,8 @@ def _ask_runner(path: str, name: str, roles: dict[str, int]) -> None:
 
 def _print_ps(name: str, roles: dict[str, int]) -> None:
     """Outside the kit: show this process group's rows, the way the report would."""
+    import subprocess
+
     by_pid = {pid: role for role, pid in roles.items()}
     names = ", ".join(f"{role}={pid}" for role, pid in roles.items())
     header = f"--- checkpoint {name}" + (f" ({names})" if names else "") + " ---"
@@ -147,10 +160,12 @@ def _report_fork() -> None:
     path = os.environ.get(SOCKET_ENV)
     if not path:
         return
-    message = {"op": "fork", "pid": os.getpid(), "ppid": _forking_pid or os.getppid(), "nth": nth,
-               "t": time.monotonic()}
+    # Numbers only, written out by hand: no json import in every process.
+    message = '{"op": "fork", "pid": %d, "ppid": %d, "nth": %d, "t": %r' % (
+        os.getpid(), _forking_pid or os.getppid(), nth, time.monotonic())
     if _decision is not None:
-        message["chaos"] = {"delayed": _decision[0], "ms": _decision[1]}
+        message += ', "chaos": {"delayed": "%s", "ms": %r}' % _decision
+    message += "}"
     try:
         _send(path, message, wait_for_reply=False)
     except OSError:

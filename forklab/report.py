@@ -100,8 +100,21 @@ def _svg_bars(rows: list[dict], total: int) -> str:
     return svg_bars(rows, total)
 
 
+def _bytecode_cache():
+    """Compiled templates kept in the user's cache folder: compiling them costs more than a lab run's rendering."""
+    from jinja2 import FileSystemBytecodeCache
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.environ.get("LOCALAPPDATA") or str(Path.home() / ".cache")
+    folder = Path(base) / "forklab" / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only home: compile every time
+    return FileSystemBytecodeCache(str(folder))
+
+
 def template_environment() -> Environment:
-    env = Environment(loader=PackageLoader("forklab", "templates"),
+    env = Environment(loader=PackageLoader("forklab", "templates"), bytecode_cache=_bytecode_cache(),
                       autoescape=select_autoescape(["html", "html.j2"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(fence=fence, cell=cell, mib=mib, mib_bytes=mib_bytes, visible=normalize.visible)
