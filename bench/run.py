@@ -103,9 +103,10 @@ def profile_lab_3() -> str:
         import pyinstrument  # noqa: F401
     except ImportError:
         subprocess.run([PYTHON, "-m", "pip", "install", "-q", "pyinstrument"], check=True)
-    done = subprocess.run([PYTHON, "-m", "pyinstrument", "-r", "text", "--show-all", "-m", "invoke", "lab", "3"],
-                          cwd=ROOT, env=ENV, capture_output=True, text=True)
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    report = REPORTS / "profile.txt"
+    subprocess.run([PYTHON, "-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(report),
+                    "-m", "invoke", "lab", "3"], cwd=ROOT, env=ENV, capture_output=True, text=True)
+    lines = [line for line in report.read_text(encoding="utf-8").splitlines() if line.strip()]
     # The top of the call tree says where the time goes; the rest is detail.
     return "\n".join(lines[:60])
 
@@ -199,7 +200,8 @@ def main() -> int:
         lines += ["", "## Why the misses", ""]
         lines += [f"- {name}: {why}" for name in missed for key, why in WHY.items() if name.startswith(key)]
         lines += ["", "## Where the time goes in `invoke lab 3`", "",
-                  "`python -m pyinstrument -r text --show-all -m invoke lab 3` (the top of it):", "", "```text",
+                  "`python -m pyinstrument -r text --show-all -o profile.txt -m invoke lab 3` (the top of it):",
+                  "", "```text",
                   profile_lab_3(), "```"]
     text = "\n".join(lines) + "\n"
     (ROOT / "bench" / "RESULTS.md").write_text(text, encoding="utf-8")
