@@ -69,6 +69,7 @@ class Leftover:
     id: str
     name: str
     labels: dict
+    state: str = ""
 
 
 # -- the sandbox ---------------------------------------------------------------
@@ -414,7 +415,8 @@ class Engine:
         which fails when another thread removes one in between.)
         """
         label = f"{SESSION_LABEL}={session}" if session else f"{LABEL}=true"
-        return [Leftover(item["Id"], (item.get("Names") or ["?"])[0].lstrip("/"), item.get("Labels") or {})
+        return [Leftover(item["Id"], (item.get("Names") or ["?"])[0].lstrip("/"), item.get("Labels") or {},
+                         item.get("State", ""))
                 for item in self.client.api.containers(all=True, filters={"label": label})]
 
     def remove_session(self, session: str) -> None:

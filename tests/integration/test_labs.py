@@ -163,3 +163,28 @@ def test_predict_then_observe(engine, no_leftovers, cli):
     report = (cli.reports / "lab-06" / "report.md").read_text(encoding="utf-8")
     assert "| ✓ | How many lines of 哈哈哈 does the tutorial's program print? | 8 | 8 |" in report
     assert "| ✗ | How many processes do three fork() calls make? | 7 | 8 |" in report
+
+
+def test_repeat_reports_the_distribution(engine, no_leftovers, cli):
+    code, out, err = cli("lab", "6", "--repeat", "5")
+    assert code == 0, out + err
+    result = json.loads((cli.reports / "lab-06-repeat" / "result.json").read_text(encoding="utf-8"))
+    for variant in result["repeat"]["variants"]:
+        assert variant["runs"] == 5
+        assert all(check["passed"] == 5 for check in variant["checks"])
+        assert len(variant["trees"]) == 1 and variant["trees"][0]["count"] == 5
+    assert "5 of 5" in out and "repeated 5 times" in out
+    assert not (cli.reports / "lab-06").exists(), "a repeat run does not replace the lab's report"
+
+
+def test_chaos_with_a_seed_repeats_its_distribution(engine, no_leftovers, cli):
+    seen = []
+    for _ in range(2):
+        code, out, err = cli("lab", "1", "--repeat", "20", "--chaos", "--seed", "1")
+        assert code == 0, out + err
+        result = json.loads((cli.reports / "lab-01-repeat" / "result.json").read_text(encoding="utf-8"))
+        seen.append({row["text"]: row["count"] for row in result["repeat"]["variants"][0]["first_lines"]})
+        assert result["repeat"]["chaos"]["seed"] == 1
+    assert seen[0] == seen[1]
+    firsts = " ".join(seen[0])
+    assert "我是父进程" in firsts and "我是子进程" in firsts, "both orders show up"
