@@ -6,49 +6,13 @@ expectation engine, so a broken check cannot hide a broken lab.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from forklab import commands
-from forklab.console import Terminal
-from forklab.settings import Settings
-from tests.conftest import ROOT
+from tests.integration.conftest import events_of, rows_at, variant
 
 pytestmark = pytest.mark.docker
 
 MIB = 1024  # rows count memory in KiB
-
-
-@pytest.fixture(scope="module")
-def lab_result(engine, tmp_path_factory):
-    """Runs a lab once per module (as `invoke lab N` does) and returns its result.json."""
-    reports = tmp_path_factory.mktemp("reports")
-    settings = Settings.from_config({"reports_dir": str(reports)}, ROOT)
-    seen: dict[int, dict] = {}
-
-    def run(number: int) -> dict:
-        if number not in seen:
-            code, _ = commands.guarded(lambda: commands.run_lab(settings, str(number), Terminal()))
-            assert code == 0, f"lab {number} did not pass; see {reports}"
-            path = reports / f"lab-{number:02d}" / "result.json"
-            seen[number] = json.loads(path.read_text(encoding="utf-8"))
-        return seen[number]
-
-    return run
-
-
-def variant(result_doc: dict, name: str) -> dict:
-    return next(v for v in result_doc["variants"] if v["variant"]["name"] == name)
-
-
-def rows_at(run: dict, checkpoint: str) -> dict[str, dict]:
-    snap = next(s for s in run["snapshots"] if s["checkpoint"] == checkpoint)
-    return {row["role"]: row for row in snap["processes"]}
-
-
-def events(run: dict, kind: str, role: str) -> list[dict]:
-    return [e for e in run["events"] if e["event"] == kind and e["role"] == role]
 
 
 def test_lab_8_orphans_go_to_the_nearest_subreaper_or_pid_1(lab_result):
@@ -78,17 +42,17 @@ def test_lab_8_orphans_go_to_the_nearest_subreaper_or_pid_1(lab_result):
         assert rows_at(run, "ignoring-sigchld")["main"]["state"] == "S"
         assert lines[4] == "忽略 SIGCHLD 时 os.wait() 抛出 ChildProcessError: 子进程已被内核回收"
         assert "child" not in rows_at(run, "after-child-exit")
-        assert events(run, "exit", "orphan2") == events(run, "exit", "child") == []
+        assert events_of(run, "exit", "orphan2") == events_of(run, "exit", "child") == []
         assert len(lines) == 5 and run["stderr"] == ""
     reaper, never = variant(doc, "reaper"), variant(doc, "pid1-never-waits")
-    [reaped] = events(reaper, "reap", "orphan")
+    [reaped] = events_of(reaper, "reap", "orphan")
     assert reaped["by"] == 1
-    assert [e["status"]["code"] for e in events(reaper, "exit", "orphan")] == [0]
+    assert [e["status"]["code"] for e in events_of(reaper, "exit", "orphan")] == [0]
     assert set(rows_at(reaper, "end")) == {"reaper"}
     end = rows_at(never, "end")
     assert set(end) == {"reaper", "orphan"}
     assert end["orphan"]["state"] == "Z" and end["orphan"]["ppid"] == 1
-    assert events(never, "reap", "orphan") == []
+    assert events_of(never, "reap", "orphan") == []
 
 
 def test_lab_11_fork_copies_one_thread_and_start_methods_differ(lab_result):

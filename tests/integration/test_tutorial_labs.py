@@ -6,49 +6,16 @@ expectation engine, so a broken check cannot hide a broken lab.
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
-from forklab import catalog, commands
-from forklab.console import Terminal
+from forklab import catalog
 from forklab.settings import Settings
 from tests.conftest import ROOT
+from tests.integration.conftest import exit_of, rows_at, variant
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture(scope="module")
-def lab_result(engine, tmp_path_factory):
-    """Runs a lab once per module (as `invoke lab N` does) and returns its result.json."""
-    reports = tmp_path_factory.mktemp("reports")
-    settings = Settings.from_config({"reports_dir": str(reports)}, ROOT)
-    seen: dict[int, dict] = {}
-
-    def run(number: int) -> dict:
-        if number not in seen:
-            code, _ = commands.guarded(lambda: commands.run_lab(settings, str(number), Terminal()))
-            assert code == 0, f"lab {number} did not pass; see {reports}"
-            path = reports / f"lab-{number:02d}" / "result.json"
-            seen[number] = json.loads(path.read_text(encoding="utf-8"))
-        return seen[number]
-
-    return run
-
-
-def variant(result_doc: dict, name: str) -> dict:
-    return next(v for v in result_doc["variants"] if v["variant"]["name"] == name)
-
-
-def rows_at(run: dict, checkpoint: str) -> dict[str, dict]:
-    snap = next(s for s in run["snapshots"] if s["checkpoint"] == checkpoint)
-    return {row["role"]: row for row in snap["processes"]}
-
-
-def exit_of(run: dict, role: str) -> dict:
-    [event] = [e for e in run["events"] if e["event"] == "exit" and e["role"] == role]
-    return event["status"]
 
 
 def test_lab_2_the_child_line_depends_on_what_ends_the_child(lab_result):
