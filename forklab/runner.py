@@ -340,6 +340,11 @@ class Runner:
                                 start_new_session=True, preexec_fn=take_terminal)
         os.close(out_write)
         os.close(err_write)
+        # Keep the Popen object: one that is dropped while its process runs goes
+        # on subprocess's list of children to clean up, and the next
+        # subprocess.run (the snapshot's ps) would quietly reap main, whose exit
+        # status then never reaches the runner.
+        self.main_process = proc
         self.main_pid = proc.pid
         self.roles[proc.pid] = "main"
         self.events.append({"event": "fork", "t_ms": self.ms(), "pid": proc.pid,
@@ -521,6 +526,7 @@ class Runner:
         self.events.append({"event": "reap", "t_ms": t, "pid": pid, "by": self.pid})
         if pid == self.main_pid:
             self.main_status = status
+            self.main_process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by subprocess
 
     def note_adoptions(self, rows: list[dict]) -> None:
         for row in rows:

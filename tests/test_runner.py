@@ -196,3 +196,32 @@ def test_a_fork_is_credited_to_its_parent_even_when_the_parent_is_already_gone(t
     assert len(children) == 20 and len(grandchildren) == 20
     assert all(e["ppid"] in children for e in grandchildren)
     assert sorted(e["nth"] for e in forks if e["ppid"] == main) == list(range(1, 21))
+
+
+def test_nothing_but_the_runner_can_reap_main(tmp_path, monkeypatch):
+    # A Popen object dropped while its process runs goes on subprocess's list of
+    # children to clean up; the next subprocess.run (a snapshot's ps) would then
+    # reap main, and the runner would wait for a status that never comes.
+    import gc
+    import subprocess as sp
+
+    from forklab.runner import Runner
+
+    lab = tmp_path / "lab.py"
+    lab.write_text("import os\nos._exit(5)\n", encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", f"{ROOT}{os.pathsep}{ROOT / 'containers'}")
+    runner = Runner(str(lab), {"timeout": 10})
+    runner.start()
+    try:
+        stat = Path(f"/proc/{runner.main_pid}/stat")
+        while stat.read_text().split(") ")[1][0] != "Z":
+            pass  # main has exited once it is a zombie
+        gc.collect()
+        sp._cleanup()
+        pid, status = os.waitpid(runner.main_pid, os.WNOHANG)
+        assert pid == runner.main_pid and os.WEXITSTATUS(status) == 5
+        runner.record_reap(pid, status)
+    finally:
+        runner.listener.close()
+        for fd in runner.open_streams:
+            os.close(fd)
