@@ -106,7 +106,7 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
                                  f"({record['duration_ms'] / 1000:.1f} s)")
                         pending[lab.number] -= 1
                         if pending[lab.number] == 0:
-                            _finish(outcome)
+                            _finish(outcome, chaos)
                             on_done(outcome)
             except BaseException:
                 for future in futures:
@@ -132,7 +132,7 @@ def _checked(lab: catalog.Lab, variant: catalog.Run, record: dict, environment: 
     return run
 
 
-def _finish(outcome: LabOutcome) -> None:
+def _finish(outcome: LabOutcome, chaos: Optional[dict] = None) -> None:
     order = {variant.name: index for index, variant in enumerate(outcome.lab.runs())}
     pairs = sorted(zip(outcome.runs, outcome.outputs), key=lambda pair: order[pair[0]["variant"]["name"]])
     outcome.runs = [run for run, _ in pairs]
@@ -144,11 +144,13 @@ def _finish(outcome: LabOutcome) -> None:
         every = [run for variant in outcome.lab.runs() for run in outcome.repetitions[variant.name]]
         outcome.document["repeat"] = {
             "count": len(outcome.repetitions[outcome.lab.runs()[0].name]),
-            "chaos": outcome.runs[0].get("chaos"),
+            "chaos": chaos,
             "variants": [repeat.summarize(variant.name, variant.title, outcome.repetitions[variant.name])
                          for variant in outcome.lab.runs()]}
         statuses = {run["status"] for run in every}
         outcome.document["status"] = next(s for s in ("error", "timeout", "failed", "passed") if s in statuses)
+    if chaos:
+        outcome.document["chaos"] = chaos
     outcome.files = report.render(outcome.document, outcome.outputs)
 
 
@@ -284,11 +286,6 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
     if guesses is not None:
         outcome.document["predictions"] = predictions.score(lab.spec.predict, guesses, outcome.runs)
         outcome.files = report.render(outcome.document, outcome.outputs)
-    if chaos_settings:
-        outcome.document["chaos"] = chaos_settings
-        if "repeat" in outcome.document:
-            outcome.document["repeat"]["chaos"] = chaos_settings
-        outcome.files = report.render(outcome.document, outcome.outputs)
     if times > 1 or chaos_settings:
         folder = report.write_report(settings.reports_dir / f"{lab.report_name}-repeat", outcome.files)
     else:
@@ -406,16 +403,8 @@ def doctor(settings: Settings, term: Terminal) -> int:
     from forklab import engine
 
     rows = engine.diagnose()
-    for what, finding, fix in rows:
-        mark = "[red]✗[/red]" if fix else "[green]✓[/green]"
-        term.out.print(f"{mark} {what}: {escape_markup(finding)}" + (f"\n    fix: {escape_markup(fix)}" if fix else ""))
+    term.doctor(rows)
     return 3 if any(fix for what, _, fix in rows if what in ("engine", "socket", "endpoint")) else 0
-
-
-def escape_markup(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 def clean(settings: Settings, term: Terminal, images: bool) -> int:

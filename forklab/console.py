@@ -129,6 +129,12 @@ class Terminal:
             self.out.print(f"  {len(variant['outputs'])} distinct output(s), "
                            f"{len(variant['trees'])} distinct process tree(s)")
 
+    def doctor(self, rows: list) -> None:
+        """`invoke doctor`'s findings: ✓ or ✗, and the fix under each problem."""
+        for what, finding, fix in rows:
+            mark = "[red]✗[/red]" if fix else "[green]✓[/green]"
+            self.out.print(f"{mark} {what}: {escape(finding)}" + (f"\n    fix: {escape(fix)}" if fix else ""))
+
     def labs_summary(self, rows: list, seconds: float) -> None:
         """The table at the end of `invoke labs` and `invoke report`."""
         table = Table(box=None, pad_edge=False)

@@ -19,7 +19,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
@@ -52,7 +51,6 @@ OFFLINE_REPOSITORY = "forklab/base"
 OFFLINE_SUITE = "bookworm"
 OFFLINE_PACKAGES = ("python3", "procps", "psmisc")
 
-IN_IMAGE_LABS = "/opt/forklab/labs"
 #: The in-container half of the package: standard library only.
 RUNNER_FILES = ("__init__.py", "runner.py", "checkpoint.py")
 #: Seconds the host waits beyond a lab's own timeout before it kills the container.
@@ -321,7 +319,7 @@ class Engine:
         if existing:
             return tag, existing.id
         say(f"building {tag} on {base} ...")
-        context = _context_tar(files)
+        context = io.BytesIO(catalog.pack(files))
         image_id = None
         try:
             for chunk in self.client.api.build(
@@ -467,19 +465,6 @@ def inputs_digest(files: list[tuple[str, bytes]], base: str, base_id: str) -> st
     for name, data in files:
         digest.update(name.encode("utf-8") + b"\0" + str(len(data)).encode() + b"\0" + data)
     return digest.hexdigest()
-
-
-def _context_tar(files: list[tuple[str, bytes]]) -> io.BytesIO:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in files:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            info.mtime = 0
-            tar.addfile(info, io.BytesIO(data))
-    buffer.seek(0)
-    return buffer
 
 
 def offline_base_tag() -> str:

@@ -125,7 +125,7 @@ def lives(run: dict) -> tuple[Optional[int], dict[int, Life]]:
     main = run.get("main") or {}
     if main.get("pid") in found and not found[main["pid"]].command:
         found[main["pid"]].command = main["command"]
-    for one, _ in _ordered(reaper, found):
+    for one, _ in ordered(reaper, found):
         if not one.command and one.parent in found and one.parent != reaper:
             one.command = found[one.parent].command
     return reaper, found
@@ -142,7 +142,7 @@ def _children(reaper: Optional[int], found: dict[int, Life]) -> dict[int, list[L
     return children
 
 
-def _ordered(reaper: Optional[int], found: dict[int, Life]) -> list[tuple[Life, int]]:
+def ordered(reaper: Optional[int], found: dict[int, Life]) -> list[tuple[Life, int]]:
     """Every process under the reaper, depth first, with its depth."""
     children = _children(reaper, found)
     out: list[tuple[Life, int]] = []
@@ -161,7 +161,7 @@ def _ordered(reaper: Optional[int], found: dict[int, Life]) -> list[tuple[Life, 
 def tree_order(run: dict) -> dict[int, int]:
     """pid -> its place in the fork tree, depth first in fork order."""
     reaper, found = lives(run)
-    return {one.pid: index for index, (one, _) in enumerate(_ordered(reaper, found))}
+    return {one.pid: index for index, (one, _) in enumerate(ordered(reaper, found))}
 
 
 # -- text ---------------------------------------------------------------------------
@@ -197,18 +197,18 @@ def _mermaid_text(text: str) -> str:
 def mermaid_tree(run: dict) -> str:
     """A flowchart: solid arrows for fork, dotted for adoption; zombies highlighted."""
     reaper, found = lives(run)
-    ordered = _ordered(reaper, found)
-    ids = {one.pid: f"p{index}" for index, (one, _) in enumerate(ordered)}
+    processes = ordered(reaper, found)
+    ids = {one.pid: f"p{index}" for index, (one, _) in enumerate(processes)}
     lines = ["flowchart TD"]
-    for one, _ in ordered:
+    for one, _ in processes:
         extra = "<br/>" + _mermaid_text(", ".join(one.fate)) if one.fate else ""
         lines.append(f'    {ids[one.pid]}["{_mermaid_text(one.role)}{extra}"]')
-    for one, _ in ordered:
+    for one, _ in processes:
         if one.parent in ids and one.pid != reaper:
             lines.append(f"    {ids[one.parent]} -->|fork| {ids[one.pid]}")
         if one.adopted_by and one.parent != reaper and reaper in ids:
             lines.append(f"    {ids[reaper]} -.->|adopts| {ids[one.pid]}")
-    zombies = [ids[one.pid] for one, _ in ordered if one.zombie_at]
+    zombies = [ids[one.pid] for one, _ in processes if one.zombie_at]
     if zombies:
         lines.append("    classDef zombie fill:#fff1c2,stroke:#9a6700")
         lines.append(f"    class {','.join(zombies)} zombie")
@@ -220,7 +220,7 @@ def mermaid_timeline(run: dict) -> str:
     reaper, found = lives(run)
     end = _run_end(run, found)
     lines = ["gantt", "    dateFormat x", "    axisFormat %S.%L s"]
-    for one, _ in _ordered(reaper, found):
+    for one, _ in ordered(reaper, found):
         if one.pid == reaper:
             continue
         start, stop, zombie_until = _span(one, end)
@@ -264,7 +264,7 @@ def svg_tree(run: dict) -> str:
 
     parts = [f'<svg class="tree" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
              f'width="{width:.0f}" role="img" aria-label="process tree">']
-    for one, _ in _ordered(reaper, found):
+    for one, _ in ordered(reaper, found):
         if one.pid == reaper or one.parent not in slots:
             continue
         (px, py), (cx, cy) = xy(one.parent), xy(one.pid)
@@ -275,7 +275,7 @@ def svg_tree(run: dict) -> str:
             parts.append(f'<path class="adopt" d="M{rx + box_w:.0f},{ry + box_h / 2:.0f} '
                          f'C{cx + box_w + 30:.0f},{ry + box_h / 2:.0f} {cx + box_w + 30:.0f},{cy:.0f} '
                          f'{cx + box_w:.0f},{cy + box_h / 3:.0f}" />')
-    for one, _ in _ordered(reaper, found):
+    for one, _ in ordered(reaper, found):
         x, y = xy(one.pid)
         kind = "zombie" if one.zombie_at else ("adopted" if one.adopted_by else "")
         note = ", ".join(one.fate) if one.pid != reaper else "PID 1, the reaper"
@@ -305,7 +305,7 @@ def _span(one: Life, end: float) -> tuple[float, float, Optional[float]]:
 def svg_timeline(run: dict) -> str:
     """Each process's life as a bar: running, then zombie until reaped; checkpoints as lines."""
     reaper, found = lives(run)
-    rows = [one for one, _ in _ordered(reaper, found) if one.pid != reaper]
+    rows = [one for one, _ in ordered(reaper, found) if one.pid != reaper]
     if not rows:
         return ""
     end = _run_end(run, found)

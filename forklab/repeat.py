@@ -16,7 +16,7 @@ from forklab.report import normalized_output
 def tree_shape(run: dict) -> str:
     """The tree of roles, without commands, exits or times."""
     reaper, found = pictures.lives(run)
-    return "\n".join("  " * depth + one.role for one, depth in pictures._ordered(reaper, found))
+    return "\n".join("  " * depth + one.role for one, depth in pictures.ordered(reaper, found))
 
 
 def first_line(run: dict) -> str:

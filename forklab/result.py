@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, Optional
 
 SCHEMA = "forklab.result/1"
-STATUSES = ("passed", "failed", "error", "timeout")
 
 
 def output_bytes(run: dict) -> dict[str, bytes]:

@@ -135,11 +135,7 @@ def _private_kb(pid: int) -> int | None:
 
 def container_memory_bytes() -> int | None:
     """Memory in use by the whole container, as its cgroup counts it."""
-    for path in ("/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory/memory.usage_in_bytes"):
-        value = _read_first_line(path)
-        if value and value.isdigit():
-            return int(value)
-    return None
+    return cgroup_value("/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory/memory.usage_in_bytes")
 
 
 def _read_first_line(path: str) -> str | None:
@@ -235,6 +231,7 @@ def _unpack_archive(encoded: str) -> str:
 
 
 def cgroup_value(*paths: str) -> int | None:
+    """The first of these cgroup files that holds a number (a count, not a limit)."""
     for path in paths:
         value = _read_first_line(path)
         if value and value.isdigit():
