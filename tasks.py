@@ -123,10 +123,11 @@ def build(c):
     _run(c, lambda s, t: _commands().build(s, t))
 
 
-@task(help={"force": "make it again even if it exists"})
-def base(c, force=False):
+@task(help={"force": "make it again even if it exists",
+            "arch": "amd64 or arm64 (default: the engine's); another than the host's needs qemu binfmt"})
+def base(c, force=False, arch=""):
     """Make the offline base image from a Debian mirror (no container registry needed)."""
-    _run(c, lambda s, t: _commands().base(s, t, force))
+    _run(c, lambda s, t: _commands().base(s, t, force, arch))
 
 
 @task(help={"number": "lab number, e.g. 3"})

@@ -242,10 +242,16 @@ def build(settings: Settings, term: Terminal) -> int:
     return 0
 
 
-def base(settings: Settings, term: Terminal, force: bool) -> int:
+#: What `invoke base --arch` takes: Docker's and Debian's names for the same machines.
+ARCHITECTURES = ("amd64", "arm64")
+
+
+def base(settings: Settings, term: Terminal, force: bool, arch: str = "") -> int:
+    if arch and arch not in ARCHITECTURES:
+        raise UsageError(f"--arch {arch}: not one of {', '.join(ARCHITECTURES)}")
     engine_module, engine = _connect()
     try:
-        tag = engine.build_base(settings.mirror, term.say, force=force)
+        tag = engine.build_base(settings.mirror, term.say, force=force, arch=arch or None)
     finally:
         engine.close()
     term.out.print(f"offline base: {tag}")

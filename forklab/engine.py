@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import uuid
@@ -49,7 +50,15 @@ INPUTS_LABEL = "org.forklab.inputs"
 IMAGE_REPOSITORY = "forklab/lab"
 OFFLINE_REPOSITORY = "forklab/base"
 OFFLINE_SUITE = "bookworm"
-OFFLINE_PACKAGES = ("python3", "procps", "psmisc")
+#: python3-pip and ca-certificates let docker-compose.yml's image install the
+#: report renderer's dependencies (Jinja2, pydantic, PyYAML, rich) from PyPI.
+OFFLINE_PACKAGES = ("python3", "python3-pip", "procps", "psmisc", "ca-certificates")
+#: The host's trust store, copied into the offline base when present: networks
+#: without a registry often inspect TLS, and builds must trust what the host trusts.
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+#: Where the offline base keeps that copy; containers/Dockerfile looks for it there.
+BASE_CA_DIR = "/usr/local/share/ca-certificates"
+
 
 #: The in-container half of the package: standard library only.
 RUNNER_FILES = ("__init__.py", "runner.py", "checkpoint.py")
@@ -178,7 +187,7 @@ def diagnose() -> list[tuple[str, str, str]]:
         info = engine.describe()
         rows.append(("engine", f"{info['name']} {info['version']} (API {info['api_version']}), "
                                f"{info['os']}/{info['arch']}", ""))
-        offline = offline_base_tag()
+        offline = offline_base_tag(engine_arch(info["arch"]))
         from forklab.settings import DEFAULT_BASE_IMAGE
 
         bases = [tag for tag in (DEFAULT_BASE_IMAGE, offline) if engine.find_image(tag)]
@@ -256,7 +265,7 @@ class Engine:
         """
         if self.find_image(configured):
             return configured
-        offline = offline_base_tag()
+        offline = offline_base_tag(self.arch())
         if not pull and self.find_image(offline):
             say(f"using the offline base {offline} ({configured} is not here; `invoke build` tries to pull it)")
             return offline
@@ -279,9 +288,20 @@ class Engine:
         say(f"{configured} cannot be pulled ({reason}); making the offline base {offline} instead")
         return self.build_base(mirror, say)
 
-    def build_base(self, mirror: Optional[str], say: Say, force: bool = False) -> str:
-        """`invoke base`: a Debian root file system from a Debian mirror, imported as an image."""
-        tag = offline_base_tag()
+    def arch(self) -> str:
+        """The engine's architecture, as Docker and Debian name it (amd64, arm64)."""
+        return engine_arch(self.client.version().get("Arch"))
+
+    def build_base(self, mirror: Optional[str], say: Say, force: bool = False,
+                   arch: Optional[str] = None) -> str:
+        """`invoke base`: a Debian root file system from a Debian mirror, imported as an image.
+
+        ``arch`` (amd64, arm64) defaults to the engine's; another one needs
+        binfmt/qemu on this host for the packages' scripts, as mmdebstrap does.
+        """
+        native = self.arch()
+        arch = arch or native
+        tag = offline_base_tag(arch)
         if not force and self.find_image(tag):
             say(f"the offline base {tag} is already there")
             return tag
@@ -290,8 +310,8 @@ class Engine:
             raise EnvironmentProblem(f"cannot make the offline base: {problem}")
         with tempfile.TemporaryDirectory(prefix="forklab-base-") as tmp:
             archive = Path(tmp) / "rootfs.tar"
-            command = _bootstrap_command(archive, Path(tmp) / "root", mirror)
-            say("making a Debian " + OFFLINE_SUITE + " root file system: " + " ".join(command[0]))
+            command = _bootstrap_command(archive, Path(tmp) / "root", mirror, arch)
+            say(f"making a Debian {OFFLINE_SUITE} root file system for {arch}: " + " ".join(command[0]))
             for step in command:
                 done = subprocess.run(step, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, check=False)
@@ -300,14 +320,34 @@ class Engine:
                     raise EnvironmentProblem(f"{step[0]} failed (exit {done.returncode}): {tail[0]}; "
                                              "check that a Debian mirror is reachable")
             say(f"importing it as {tag} ...")
+            changes = [f"LABEL {LABEL}=true", 'CMD ["/bin/bash"]',
+                       "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
             try:
-                self.client.api.import_image(
-                    src=str(archive), repository=OFFLINE_REPOSITORY, tag=tag.split(":")[1],
-                    changes=[f"LABEL {LABEL}=true", 'CMD ["/bin/bash"]',
-                             "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+                if arch == native:
+                    self.client.api.import_image(src=str(archive), repository=OFFLINE_REPOSITORY,
+                                                 tag=tag.split(":")[1], changes=changes)
+                else:
+                    # An import is stamped with the engine's architecture; a build
+                    # FROM scratch takes the platform it is asked for.
+                    self._build_base_for(archive, tag, arch, changes)
             except docker.errors.APIError as exc:
                 raise EnvironmentProblem(f"the engine refused the offline base: {_short_reason(exc)}") from None
         return tag
+
+    def _build_base_for(self, archive: Path, tag: str, arch: str, changes: list[str]) -> None:
+        dockerfile = "FROM scratch\nADD rootfs.tar /\n" + "".join(f"{change}\n" for change in changes)
+        with tempfile.TemporaryFile() as context:
+            with tarfile.open(fileobj=context, mode="w") as tar:
+                data = dockerfile.encode()
+                info = tarfile.TarInfo("Dockerfile")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+                tar.add(str(archive), arcname="rootfs.tar")
+            context.seek(0)
+            for chunk in self.client.api.build(fileobj=context, custom_context=True, tag=tag,
+                                               platform=f"linux/{arch}", rm=True, decode=True):
+                if "error" in chunk:
+                    raise EnvironmentProblem(f"the engine refused the {arch} base: {chunk['error'].strip()}")
 
     def ensure_image(self, base: str, say: Say, progress: Say) -> tuple[str, str]:
         """The lab image for these inputs: (tag, id).  Unchanged inputs never rebuild."""
@@ -467,9 +507,17 @@ def inputs_digest(files: list[tuple[str, bytes]], base: str, base_id: str) -> st
     return digest.hexdigest()
 
 
-def offline_base_tag() -> str:
-    recipe = f"{OFFLINE_SUITE} minbase {' '.join(OFFLINE_PACKAGES)}"
-    return f"{OFFLINE_REPOSITORY}:{OFFLINE_SUITE}-{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
+def engine_arch(reported: Optional[str]) -> str:
+    """amd64 or arm64 from what an engine reports (Docker says amd64, some say x86_64 or aarch64)."""
+    name = (reported or "").lower()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(name, name or "amd64")
+
+
+def offline_base_tag(arch: str = "amd64") -> str:
+    """The offline base's tag: the suite, the architecture and a hash of the recipe."""
+    recipe = f"{OFFLINE_SUITE} minbase {arch} {' '.join(OFFLINE_PACKAGES)} host-ca"
+    digest = hashlib.sha256(recipe.encode()).hexdigest()[:8]
+    return f"{OFFLINE_REPOSITORY}:{OFFLINE_SUITE}-{arch}-{digest}"
 
 
 def offline_base_problem() -> Optional[str]:
@@ -484,14 +532,20 @@ def offline_base_problem() -> Optional[str]:
     return "install mmdebstrap (`sudo apt-get install mmdebstrap`) and try again"
 
 
-def _bootstrap_command(archive: Path, root: Path, mirror: Optional[str]) -> list[list[str]]:
+def _bootstrap_command(archive: Path, root: Path, mirror: Optional[str],
+                       arch: str = "amd64") -> list[list[str]]:
     packages = ",".join(OFFLINE_PACKAGES)
     tail = [mirror] if mirror else []
+    ca = HOST_CA_BUNDLE.is_file()
     if shutil.which("mmdebstrap"):
-        return [["mmdebstrap", "--quiet", "--variant=minbase", f"--include={packages}",
-                 OFFLINE_SUITE, str(archive), *tail]]
-    return [["debootstrap", "--variant=minbase", f"--include={packages}", OFFLINE_SUITE, str(root), *tail],
-            ["tar", "-C", str(root), "-cf", str(archive), "."]]
+        hooks = [f"--customize-hook=copy-in {HOST_CA_BUNDLE} {BASE_CA_DIR}"] if ca else []
+        return [["mmdebstrap", "--quiet", "--variant=minbase", f"--architectures={arch}",
+                 f"--include={packages}", *hooks, OFFLINE_SUITE, str(archive), *tail]]
+    steps = [["debootstrap", "--variant=minbase", f"--arch={arch}", f"--include={packages}",
+              OFFLINE_SUITE, str(root), *tail]]
+    if ca:
+        steps.append(["cp", str(HOST_CA_BUNDLE), f"{root}{BASE_CA_DIR}/"])
+    return steps + [["tar", "-C", str(root), "-cf", str(archive), "."]]
 
 
 def _runner_document(out: bytes, nonce: str) -> Optional[dict]:

@@ -141,3 +141,34 @@ def test_input_errors_exit_2_with_one_line_and_write_nothing(cli, tmp_path, make
     assert expected in err and err.startswith("forklab: ") and err.count("\n") == 1
     assert "Traceback" not in err + out
     assert not cli.reports.exists()
+
+
+def test_the_offline_base_recipe_takes_the_architecture(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine.shutil, "which", lambda name: "/usr/bin/mmdebstrap" if name == "mmdebstrap" else None)
+    [command] = engine._bootstrap_command(tmp_path / "rootfs.tar", tmp_path / "root", None, "arm64")
+    assert "--architectures=arm64" in command
+    assert any(arg.startswith("--include=") and "python3-pip" in arg for arg in command)
+    assert engine.offline_base_tag("arm64") != engine.offline_base_tag("amd64")
+    assert "-arm64-" in engine.offline_base_tag("arm64")
+    assert engine.engine_arch("x86_64") == "amd64" and engine.engine_arch("aarch64") == "arm64"
+    assert engine.engine_arch("arm64") == "arm64"
+
+
+def test_the_offline_base_carries_the_hosts_trust_store_when_there_is_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine.shutil, "which", lambda name: "/usr/bin/mmdebstrap" if name == "mmdebstrap" else None)
+    # containers/Dockerfile looks for the copy where the recipe puts it.
+    dockerfile = (ROOT / "containers" / "Dockerfile").read_text(encoding="utf-8")
+    assert f"{engine.BASE_CA_DIR}/{engine.HOST_CA_BUNDLE.name}" in dockerfile
+    bundle = tmp_path / "ca.crt"
+    monkeypatch.setattr(engine, "HOST_CA_BUNDLE", bundle)
+    [without] = engine._bootstrap_command(tmp_path / "rootfs.tar", tmp_path / "root", None)
+    assert not any("customize-hook" in arg for arg in without)
+    bundle.write_text("certificate", encoding="utf-8")
+    [with_ca] = engine._bootstrap_command(tmp_path / "rootfs.tar", tmp_path / "root", None)
+    assert f"--customize-hook=copy-in {bundle} {engine.BASE_CA_DIR}" in with_ca
+
+
+def test_base_refuses_an_unknown_architecture(cli):
+    code, out, err = cli("base", "--arch", "sparc")
+    assert code == 2
+    assert err.strip() == "forklab: --arch sparc: not one of amd64, arm64"
