@@ -752,7 +752,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settings", default="{}", help="run settings as JSON (timeout, stdout, reaper, ...)")
     parser.add_argument("--shell", action="store_true",
                         help=f"unpack {ARCHIVE_ENV} and start an interactive shell in its folder (invoke shell)")
+    parser.add_argument("--result-file", metavar="PATH",
+                        help="write the document to PATH instead of stdout (docker compose's driver)")
+    parser.add_argument("--then", metavar="JSON", default="",
+                        help="a JSON argv to exec once the document is written: the process stays PID 1 "
+                             "and the lab has no process left (forklab.inimage runs the next lab so)")
     args = parser.parse_args(argv)
+    then = json.loads(args.then) if args.then else None
     # Read and forget the secrets before anything else runs; as a non-dumpable
     # process, the runner's /proc files (environ, fd/1) are closed to the lab's
     # processes although they share its uid.
@@ -783,8 +789,17 @@ def main(argv: list[str] | None = None) -> int:
             runner.kill_all()
         document = {"schema": SCHEMA, "status": "runner-error", "error": traceback.format_exc()}
     document["nonce"] = nonce
-    sys.stdout.write(json.dumps(document, ensure_ascii=True) + "\n")
-    sys.stdout.flush()
+    text = json.dumps(document, ensure_ascii=True) + "\n"
+    if args.result_file:
+        partial = args.result_file + ".partial"
+        with open(partial, "w", encoding="ascii") as handle:
+            handle.write(text)
+        os.replace(partial, args.result_file)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    if then:
+        os.execv(then[0], then)
     return 0
 
 

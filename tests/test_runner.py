@@ -225,3 +225,22 @@ def test_nothing_but_the_runner_can_reap_main(tmp_path, monkeypatch):
         runner.listener.close()
         for fd in runner.open_streams:
             os.close(fd)
+
+
+def test_the_runner_can_hand_its_process_to_the_next_step(tmp_path):
+    # docker compose's driver chains runs so: the document goes to a file, and the
+    # same process (PID 1 in a container) becomes the next command.
+    lab = tmp_path / "lab.py"
+    lab.write_text("import os\nprint('hello from', os.getpid())\n", encoding="utf-8")
+    result_file = tmp_path / "result.json"
+    then = [sys.executable, "-c", "import os, sys; print('next step is', os.getpid())"]
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'containers'}"}
+    process = subprocess.Popen([sys.executable, "-m", "forklab.runner", "--settings", '{"timeout": 15}',
+                                "--result-file", str(result_file), "--then", json.dumps(then), str(lab)],
+                               stdout=subprocess.PIPE, env=env)
+    out, _ = process.communicate(timeout=45)
+    assert process.returncode == 0
+    assert out.decode().splitlines() == [f"next step is {process.pid}"], "no document on stdout; same pid"
+    document = json.loads(result_file.read_text(encoding="ascii"))
+    assert document["status"] == "finished" and document["stdout"].startswith("hello from ")
+    assert not list(tmp_path.glob("*.partial"))

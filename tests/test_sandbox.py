@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 import yaml
 
 from forklab import catalog, engine
 from tests.conftest import ROOT
 
 
+def compose_services() -> dict:
+    """docker-compose.yml's services, with ${VAR:-default} read as its default (as Compose would)."""
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    text = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", text)
+    return yaml.safe_load(text)["services"]
+
+
 def compose_service() -> dict:
-    data = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
-    return data["services"]["lab"]
+    return compose_services()["lab"]
 
 
 def test_compose_declares_the_same_sandbox_as_the_sdk():
@@ -27,6 +36,33 @@ def test_compose_declares_the_same_sandbox_as_the_sdk():
     assert service["init"] is box["init"]
     assert service["hostname"] == box["hostname"]
     assert service["build"]["dockerfile"] == "containers/Dockerfile"
+    assert service["build"]["target"] == "with-labs"
+
+
+def test_each_lab_with_its_own_limits_has_a_compose_service_with_them():
+    services = compose_services()
+    default = catalog.RunSettings()
+    for number, path in sorted(catalog.find_labs(ROOT / "labs").items()):
+        settings = catalog.load_lab(path).runs()[0].settings
+        if (settings.pids_limit, settings.memory_mb) == (default.pids_limit, default.memory_mb):
+            continue
+        service = services[f"lab-{number:02d}"]
+        box = engine.sandbox(settings)
+        assert service["pids_limit"] == box["pids_limit"], number
+        assert service["mem_limit"] == box["mem_limit"] == service["memswap_limit"], number
+        assert service["command"] == [str(number)]
+        assert {key: service[key] for key in ("cap_drop", "user", "read_only", "network_mode", "image")} == \
+               {key: services["lab"][key] for key in ("cap_drop", "user", "read_only", "network_mode", "image")}
+
+
+def test_the_compose_image_installs_what_the_report_code_imports():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = sorted(dep.split("#")[0].strip() for dep in project["dependencies"]
+                    if not dep.startswith(("invoke", "docker")))
+    lines = (ROOT / "containers" / "report-requirements.txt").read_text(encoding="utf-8").splitlines()
+    assert sorted(line for line in lines if line and not line.startswith("#")) == wanted
 
 
 def test_shell_flags_carry_every_sandbox_setting():
