@@ -1,16 +1,38 @@
-"""An engine reached over TCP or through a Docker context gives the same normalized report."""
+"""An engine reached over TCP or through a Docker context gives the same normalized report.
+
+Two engines are reached over TCP: the engine under test through a loopback proxy
+(the transport alone; it runs wherever that engine has a local unix socket), and a
+second dockerd this module starts with state of its own (a really different
+engine; it needs root on Linux and `dockerd`).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import docker
 import pytest
 
 from forklab import engine as engine_module
+from forklab.settings import Settings
+from tests.conftest import ROOT, invoke_cli
 
 pytestmark = pytest.mark.docker
+
+#: How long the second dockerd may take to answer, and to stop.
+START_SECONDS = 60
+STOP_SECONDS = 60
 
 
 class TcpToUnix:
@@ -70,6 +92,170 @@ def unix_socket(engine) -> str:
     return url[len("unix://"):]
 
 
+# -- a second engine of its own ----------------------------------------------------
+
+def second_engine_problem() -> tuple[str, bool] | None:
+    """Why no second dockerd can start here, and whether CI (root, dockerd installed) has what is missing."""
+    if not sys.platform.startswith("linux"):
+        return "a second dockerd needs a Linux host", False
+    if os.geteuid() != 0:
+        return "starting a second dockerd needs root", True
+    if shutil.which("dockerd") is None:
+        return "dockerd is not installed (Debian: `apt-get install docker.io`)", True
+    return None
+
+
+def free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return probe.getsockname()[1]
+
+
+def mounts_under(folder: Path) -> list[str]:
+    """Mount points at or below FOLDER, deepest first."""
+    points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    return sorted((p for p in points if p == str(folder) or p.startswith(f"{folder}/")), key=len, reverse=True)
+
+
+def processes_naming(folder: Path) -> list[int]:
+    """Pids whose command line names FOLDER: the second dockerd, its containerd, their shims."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(folder).encode() in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
+        except OSError:
+            pass  # it ended meanwhile
+    return pids
+
+
+class SecondDockerd:
+    """A dockerd with its own data root, exec root, pidfile, config and sockets, all in one folder.
+
+    Without --containerd, dockerd starts a containerd of its own whose socket, state
+    and root are under that exec root and data root, so it never meets the first
+    engine's.  Labs run with no network and the image build needs none (the base
+    has ps and pstree), so it makes no bridge, leaves iptables and ip_forward alone.
+    """
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="forklab-engine2-"))
+        self.data_root = self.folder / "data"
+        self.log = self.folder / "dockerd.log"
+        # Its own (empty) daemon.json: the first engine's could name hosts or a data root.
+        (self.folder / "daemon.json").write_text("{}", encoding="utf-8")
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self) -> None:
+        for _ in range(3):  # the free port may be taken before dockerd binds it
+            self.url = f"tcp://127.0.0.1:{free_port()}"
+            with open(self.log, "ab") as log:
+                self.proc = subprocess.Popen(
+                    ["dockerd", "--config-file", str(self.folder / "daemon.json"),
+                     "--data-root", str(self.data_root), "--exec-root", str(self.folder / "exec"),
+                     "--pidfile", str(self.folder / "dockerd.pid"),
+                     "-H", self.url, "-H", f"unix://{self.folder}/docker.sock",
+                     "--bridge=none", "--iptables=false", "--ip-masq=false", "--ip-forward=false",
+                     "--shutdown-timeout=5"],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            if self._answers():
+                return
+            if "address already in use" not in self.log_tail():
+                break
+        pytest.fail(f"the second dockerd did not answer at {self.url}; its log ends:\n{self.log_tail()}",
+                    pytrace=False)
+
+    def _answers(self) -> bool:
+        """Poll its /_ping until it answers (True), it exits or the deadline passes (False)."""
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", int(self.url.rsplit(":", 1)[1])), timeout=2) as conn:
+                    conn.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+                    if conn.recv(64).startswith(b"HTTP/1.0 200"):
+                        return True
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return False
+
+    def log_tail(self, lines: int = 15) -> str:
+        return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> list[str]:
+        """Stop this dockerd (by its pid, nothing else), clear its folder; say what had to be forced."""
+        problems = []
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                problems.append(f"dockerd (pid {self.proc.pid}) ignored SIGTERM for {STOP_SECONDS} s: killed")
+                self.proc.kill()
+                self.proc.wait(timeout=STOP_SECONDS)
+        # A dockerd that stops cleanly stops its containerd; a killed one leaves it running.
+        pidfile = self.folder / "exec" / "containerd" / "containerd.pid"
+        pid = int(pidfile.read_text().strip() or 0) if pidfile.exists() else 0
+        if pid and pid in processes_naming(self.folder):  # not a pid used again since
+            problems.append(f"its containerd (pid {pid}) outlived it: killed")
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + STOP_SECONDS
+        while processes_naming(self.folder) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        problems += [f"pid {pid} still runs from {self.folder}" for pid in processes_naming(self.folder)]
+        for point in mounts_under(self.folder):
+            problems.append(f"{point} was left mounted: unmounted")
+            subprocess.run(["umount", "--lazy", point], check=False)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.folder.exists():
+            problems.append(f"{self.folder} could not be removed")
+        return problems
+
+
+@dataclass(frozen=True)
+class SecondEngine:
+    url: str
+    data_root: Path
+    client: docker.DockerClient
+    base: str
+
+
+def base_of(engine) -> str:
+    """The base image the kit builds lab images on with ENGINE, as `invoke lab` resolves it.
+
+    The kit chooses its tag (the offline base's depends on the engine); this makes
+    the offline base first, as `invoke base` would, if no base is there yet.
+    """
+    settings = Settings.from_config({}, ROOT)
+    return engine.resolve_base(settings.base_image, settings.mirror, lambda line: None, pull=False)
+
+
+@pytest.fixture(scope="session")
+def second_engine(engine):
+    """A second dockerd on a loopback TCP port, holding a copy of the first engine's base image."""
+    problem = second_engine_problem()
+    if problem:
+        reason, ci_has_it = problem
+        if ci_has_it and os.environ.get("FORKLAB_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"FORKLAB_REQUIRE_DOCKER=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    daemon = SecondDockerd()
+    client = None
+    try:
+        daemon.start()
+        client = docker.DockerClient(base_url=daemon.url, timeout=300)
+        base = base_of(engine)
+        # The image streams from one engine to the other; its id is kept.
+        client.images.load(engine.client.api.get_image(base))
+        assert client.images.get(base).id == engine.find_image(base).id
+        yield SecondEngine(daemon.url, daemon.data_root, client, base)
+    finally:
+        if client is not None:
+            client.close()
+        left = daemon.stop()
+    assert not left, f"the second dockerd did not stop cleanly: {left}"
+
+
 def test_lab_3_over_tcp_gives_the_same_normalized_report(engine, unix_socket, cli, monkeypatch):
     code, out, err = cli("lab", "3")
     assert code == 0, out + err
@@ -99,3 +285,36 @@ def test_a_docker_context_is_used_like_the_cli_would(engine, unix_socket, cli, m
     assert code == 0, out + err
     report = (cli.reports / "lab-01" / "report.md").read_text(encoding="utf-8")
     assert "found via the DOCKER_CONTEXT environment variable (course)" in report
+
+
+def test_lab_3_on_a_second_engine_gives_the_same_normalized_report(engine, second_engine, cli, monkeypatch):
+    first, second = engine.client.info(), second_engine.client.info()
+    # Really another daemon: a root of its own.  (Its ID may equal the first's:
+    # dockerd 20.10 derives it from /etc/docker/key.json, which both read.)
+    assert second["DockerRootDir"] == str(second_engine.data_root)
+    assert first["DockerRootDir"] != second["DockerRootDir"]
+    code, out, err = cli("lab", "3")
+    assert code == 0, out + err
+    local = (cli.reports / "lab-03" / "normalized.md").read_bytes()
+    monkeypatch.setenv("DOCKER_HOST", second_engine.url)
+    code, out, err = cli("lab", "3")
+    assert code == 0, out + err
+    assert (cli.reports / "lab-03" / "normalized.md").read_bytes() == local
+    report = (cli.reports / "lab-03" / "report.md").read_text(encoding="utf-8")
+    assert f"at `{second_engine.url}`, found via the DOCKER_HOST environment variable" in report
+    # It ran there: the second engine built the lab image it ran on, and kept no container.
+    image = json.loads((cli.reports / "lab-03" / "result.json").read_text(encoding="utf-8"))["environment"]["image"]
+    assert second_engine.client.images.get(image["id"]).id == image["id"]
+    assert engine.find_image(image["id"]) is None
+    assert second_engine.client.api.containers(all=True) == []
+
+
+def test_doctor_describes_the_second_engine(second_engine, capsys, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", second_engine.url)
+    code, out, err = invoke_cli(["doctor"], capsys)
+    assert code == 0, out + err
+    version = second_engine.client.version()
+    assert f"✓ endpoint: {second_engine.url} (found via the DOCKER_HOST environment variable)" in out
+    assert f"✓ engine: Docker Engine {version['Version']} (API {version['ApiVersion']})" in out
+    assert f"✓ base image: {second_engine.base}\n" in out
+    assert "✓ leftovers: 0 forklab container(s)" in out
