@@ -68,6 +68,8 @@ def write(settings: Settings) -> Path:
         text = env.get_template(f"{name}.j2").render(context)
         partial = settings.reports_dir / f".{name}.{uuid.uuid4().hex[:8]}"
         with uninterrupted():
-            partial.write_text(text, encoding="utf-8", newline="\n")
+            # (Path.write_text takes newline= only from Python 3.10.)
+            with open(partial, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
             os.replace(partial, settings.reports_dir / name)
     return settings.reports_dir / "index.md"
