@@ -151,10 +151,38 @@ def _default_socket() -> str:
     return "unix:///var/run/docker.sock"
 
 
-def _start_hint() -> str:
+def _start_hint(where: str = "") -> str:
+    if _names_podman(where):
+        return _podman_start_hint(where)
     if sys.platform == "darwin" or sys.platform == "win32":
         return "start Docker Desktop (or Podman Desktop) and try again"
     return "start the engine (`sudo systemctl start docker`, or `sudo dockerd &`) and try again"
+
+
+def _names_podman(where: str) -> bool:
+    """An endpoint that names Podman: its default sockets (and Podman Desktop's) all do."""
+    return "podman" in where.lower()
+
+
+def _podman_start_hint(where: str) -> str:
+    return ("start Podman's API service (`systemctl --user start podman.socket` rootless, "
+            "`sudo systemctl start podman.socket` rootful, or "
+            f"`podman system service --time=0 {where} &`) and try again")
+
+
+def _podman_sockets() -> list[str]:
+    """Podman's default API sockets that exist on this host, rootless first."""
+    if not sys.platform.startswith("linux"):
+        return []
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    found = []
+    for path in (Path(runtime) / "podman" / "podman.sock", Path("/run/podman/podman.sock")):
+        try:
+            if path.is_socket():
+                found.append(f"unix://{path}")
+        except OSError:  # a folder this user may not enter
+            pass
+    return found
 
 
 def diagnose() -> list[tuple[str, str, str]]:
@@ -169,24 +197,42 @@ def diagnose() -> list[tuple[str, str, str]]:
     if where.startswith("unix://"):
         path = Path(where[len("unix://"):])
         if not path.exists():
-            fix = ("start Docker Desktop" if sys.platform in ("darwin", "win32") else
-                   "install and start an engine (`sudo apt-get install docker.io`, then "
-                   "`sudo systemctl start docker`)")
+            # Only the platform default gives way to a Podman that is running.
+            podman = [] if os.environ.get("DOCKER_HOST") or endpoint.url else _podman_sockets()
+            if podman:
+                fix = f"Podman's API socket is {podman[0]}: `export DOCKER_HOST={podman[0]}`"
+            elif _names_podman(where):
+                fix = _podman_start_hint(where)
+            else:
+                fix = ("start Docker Desktop" if sys.platform in ("darwin", "win32") else
+                       "install and start an engine (`sudo apt-get install docker.io`, then "
+                       "`sudo systemctl start docker`)")
             rows.append(("socket", f"{path} does not exist: no engine is running there", fix))
             return rows
         if not os.access(path, os.R_OK | os.W_OK):
-            rows.append(("socket", f"{path} exists but this user may not use it",
-                         "add yourself to the `docker` group and log in again"))
+            fix = ("rootful Podman's socket is root's: run as root, or use rootless Podman "
+                   "(`systemctl --user start podman.socket`, then "
+                   "`export DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock`)"
+                   if _names_podman(where) else "add yourself to the `docker` group and log in again")
+            rows.append(("socket", f"{path} exists but this user may not use it", fix))
             return rows
     try:
         engine = Engine.connect(timeout=10)
     except EnvironmentProblem as exc:
-        rows.append(("engine", exc.message, _start_hint()))
+        rows.append(("engine", exc.message, _start_hint(where)))
         return rows
     try:
         info = engine.describe()
+        host = engine.host_facts()
+        mode = "rootless" if host["rootless"] else "rootful"
+        cgroup = f", cgroup v{host['cgroup']}" if host["cgroup"] else ""
         rows.append(("engine", f"{info['name']} {info['version']} (API {info['api_version']}), "
-                               f"{info['os']}/{info['arch']}", ""))
+                               f"{info['os']}/{info['arch']}, {mode}{cgroup}", ""))
+        if host["rootless"] and host["cgroup"] == "1":
+            # podman#6834, #13891: the container starts, its limits are silently not applied.
+            rows.append(("limits", f"rootless {info['name']} on cgroup v1 cannot apply the pids and memory "
+                                   "limits: labs run without them (each report shows the limits read inside)",
+                         "boot with cgroup v2 (`systemd.unified_cgroup_hierarchy=1`) or use a rootful engine"))
         offline = offline_base_tag(engine_arch(info["arch"]))
         from forklab.settings import DEFAULT_BASE_IMAGE
 
@@ -211,6 +257,7 @@ class Engine:
     def __init__(self, client: docker.DockerClient, endpoint: Endpoint) -> None:
         self.client = client
         self.endpoint = endpoint
+        self._version: Optional[dict] = None
 
     @classmethod
     def connect(cls, timeout: int = 120) -> "Engine":
@@ -232,15 +279,21 @@ class Engine:
                     f"no permission to use the container engine at {where}; add your user to the "
                     "`docker` group (then log in again) or run as a user who may") from None
             raise EnvironmentProblem(f"no container engine answers at {where} (found via "
-                                     f"{endpoint.source}): {_start_hint()}") from None
+                                     f"{endpoint.source}): {_start_hint(where)}") from None
         return cls(client, endpoint)
 
     def close(self) -> None:
         self.client.close()
 
+    def version(self) -> dict:
+        """The engine's /version, asked once: Podman's takes about 0.4 s (it asks runc and conmon theirs)."""
+        if self._version is None:
+            self._version = self.client.version()
+        return self._version
+
     def describe(self) -> dict:
         """The engine part of a report's environment."""
-        version = self.client.version()
+        version = self.version()
         name = "Docker Engine"
         for component in version.get("Components", []):
             if "podman" in component.get("Name", "").lower():
@@ -249,6 +302,15 @@ class Engine:
                 "os": version.get("Os"), "arch": version.get("Arch"),
                 "endpoint": self.endpoint.url or os.environ.get("DOCKER_HOST") or _default_socket(),
                 "found_via": self.endpoint.source}
+
+    def host_facts(self) -> dict:
+        """How the engine runs (for `invoke doctor`): rootless or not, and its cgroup version ("1", "2" or "").
+
+        Docker and Podman both say ``name=rootless`` among their security options.
+        """
+        info = self.client.info()
+        return {"rootless": any("name=rootless" in option for option in info.get("SecurityOptions") or []),
+                "cgroup": str(info.get("CgroupVersion") or "")}
 
     # -- images ---------------------------------------------------------------------
     def find_image(self, reference: str):
@@ -561,9 +623,24 @@ def _runner_document(out: bytes, nonce: str) -> Optional[dict]:
     return None
 
 
+#: Engine failures whose text does not say what to do, and what to do.
+KNOWN_FAILURES = (
+    # Rootful Podman asks for 1048576 open files and processes unless told otherwise;
+    # a host that withholds CAP_SYS_RESOURCE (Podman inside a container) refuses that.
+    ("error setting rlimit", "the engine asks for more open files or processes than this host lets it "
+                             "grant; for Podman, set default_ulimits = [\"nofile=N:N\", \"nproc=M:M\"] "
+                             "in containers.conf (N at most `ulimit -Hn`, M at most `ulimit -Hu` and "
+                             "kernel.pid_max) and restart it"),
+)
+
+
 def _short_reason(exc: Exception) -> str:
     text = getattr(exc, "explanation", None) or str(exc)
-    return str(text).strip().splitlines()[0][:300] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    line = str(text).strip().splitlines()[0][:300]
+    hints = [hint for marker, hint in KNOWN_FAILURES if marker in str(text)]
+    return f"{line} ({hints[0]})" if hints else line
 
 
 def host_description() -> dict:

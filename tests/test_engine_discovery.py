@@ -8,6 +8,7 @@ import pytest
 
 from forklab import engine
 from forklab.errors import EnvironmentProblem
+from tests.conftest import linux_only
 
 
 @pytest.fixture
@@ -66,3 +67,37 @@ def test_doctor_explains_a_wrong_context(docker_config, monkeypatch):
     monkeypatch.setenv("DOCKER_CONTEXT", "nope")
     [(what, finding, fix)] = engine.diagnose()
     assert what == "engine" and "does not exist" in finding and "docker context use" in fix
+
+
+def test_doctor_says_how_to_start_podman_for_a_podman_socket(docker_config, monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/podman/podman.sock")
+    rows = engine.diagnose()
+    assert rows[1][0] == "socket" and "does not exist" in rows[1][1]
+    assert f"podman system service --time=0 unix://{tmp_path}/podman/podman.sock" in rows[1][2]
+    assert "docker.io" not in rows[1][2]
+
+
+@linux_only  # Podman's default sockets are looked for on Linux
+def test_doctor_points_at_a_running_podman_when_the_default_socket_is_missing(docker_config, monkeypatch, tmp_path):
+    import socket
+
+    monkeypatch.setattr(engine, "_default_socket", lambda: f"unix://{tmp_path}/docker.sock")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    (tmp_path / "podman").mkdir()
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(tmp_path / "podman" / "podman.sock"))
+        rows = engine.diagnose()
+    assert rows[1][0] == "socket" and f"{tmp_path}/docker.sock does not exist" in rows[1][1]
+    assert rows[1][2].endswith(f"`export DOCKER_HOST=unix://{tmp_path}/podman/podman.sock`")
+
+
+def test_a_refused_rlimit_says_what_to_do_in_one_line():
+    import docker.errors
+
+    text = ("runc: runc create failed: unable to start container process: error during container init: "
+            "error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: "
+            "OCI permission denied")
+    reason = engine._short_reason(docker.errors.APIError("500 Server Error", explanation=text))
+    assert reason.startswith(text) and "\n" not in reason
+    assert "default_ulimits" in reason and "containers.conf" in reason
+    assert engine._short_reason(docker.errors.APIError("500", explanation="no such image")) == "no such image"
