@@ -352,7 +352,7 @@ class Engine:
 
     def arch(self) -> str:
         """The engine's architecture, as Docker and Debian name it (amd64, arm64)."""
-        return engine_arch(self.client.version().get("Arch"))
+        return engine_arch(self.version().get("Arch"))
 
     def build_base(self, mirror: Optional[str], say: Say, force: bool = False,
                    arch: Optional[str] = None) -> str:
@@ -386,8 +386,8 @@ class Engine:
                        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
             try:
                 if arch == native:
-                    self.client.api.import_image(src=str(archive), repository=OFFLINE_REPOSITORY,
-                                                 tag=tag.split(":")[1], changes=changes)
+                    # The tag goes in the repository name: Podman 4.3 ignores `tag` here.
+                    self.client.api.import_image(src=str(archive), repository=tag, changes=changes)
                 else:
                     # An import is stamped with the engine's architecture; a build
                     # FROM scratch takes the platform it is asked for.
