@@ -35,6 +35,14 @@ MAX_TIMEOUT_S = 600
 MAX_PIDS = 4096
 MAX_MEMORY_MB = 4096
 MAX_OUTPUT_MB = 64
+#: `docker stop -t N` for a run whose runner stepped aside: short, so a PID 1
+#: that ignores SIGTERM costs the lab 2 s, not Docker's default 10.
+DEFAULT_STOP_TIMEOUT_S = 2
+MAX_STOP_TIMEOUT_S = 30
+#: Settings only the runner acts on, with their defaults: a run whose runner
+#: steps aside (pid1: lab or init) must leave them alone.
+RUNNER_ONLY = {"stdout": "pipe", "reaper": True, "descendants": "wait", "snapshot_start": False,
+               "interval": 0}
 
 
 class _Strict(BaseModel):
@@ -70,6 +78,39 @@ class RunSettings(_Strict):
     #: A snapshot as soon as the program has started, and every `interval` seconds (0: none).
     snapshot_start: bool = False
     interval: float = Field(default=0, ge=0, le=MAX_TIMEOUT_S)
+    #: Who is PID 1.  runner (the default): the kit's runner, which observes
+    #: from inside.  lab: the runner steps aside and the lab's python is PID 1,
+    #: as in `docker run IMAGE python3 lab.py`.  init: the runner steps aside
+    #: and the engine's init is PID 1 with the lab as its child, as in
+    #: `docker run --init` (Docker's docker-init, which is tini; Podman's
+    #: catatonit).  Stepped aside, the host observes from outside through the
+    #: engine (forklab/outside.py) and stops the container at the end.
+    pid1: Literal["runner", "lab", "init"] = "runner"
+    #: pid1 lab or init: the grace period of the `docker stop -t N` that ends the run.
+    stop_timeout: Optional[int] = Field(default=None, ge=1, le=MAX_STOP_TIMEOUT_S)
+
+    @model_validator(mode="after")
+    def _runner_only(self) -> "RunSettings":
+        if self.pid1 == "runner":
+            if self.stop_timeout is not None:
+                raise ValueError("stop_timeout needs pid1: lab or init (the runner is never stopped from outside)")
+            return self
+        # What only the runner does; stepped aside, nobody would do it.
+        changed = [f"{key}: {getattr(self, key)}" for key, default in RUNNER_ONLY.items()
+                   if getattr(self, key) != default]
+        if changed:
+            raise ValueError(f"with pid1: {self.pid1} the runner steps aside, so {', '.join(changed)} "
+                             "cannot apply; remove it or use pid1: runner")
+        return self
+
+    @property
+    def stepped_aside(self) -> bool:
+        return self.pid1 != "runner"
+
+    @property
+    def stop_grace(self) -> int:
+        """Seconds `docker stop` waits between SIGTERM and SIGKILL when the run ends stepped aside."""
+        return self.stop_timeout or DEFAULT_STOP_TIMEOUT_S
 
     def runner_settings(self) -> dict:
         """The part the in-container runner needs."""
@@ -95,6 +136,8 @@ class RunOverrides(_Strict):
     output_cap_mb: Optional[float] = Field(default=None, gt=0, le=MAX_OUTPUT_MB)
     snapshot_start: Optional[bool] = None
     interval: Optional[float] = Field(default=None, ge=0, le=MAX_TIMEOUT_S)
+    pid1: Optional[Literal["runner", "lab", "init"]] = None
+    stop_timeout: Optional[int] = Field(default=None, ge=1, le=MAX_STOP_TIMEOUT_S)
 
 
 class _Check(_Strict):
@@ -186,11 +229,24 @@ class MemoryCheck(_Check):
         return self
 
 
+class StopCheck(_Check):
+    """How `docker stop` ended a run whose runner stepped aside (pid1: lab or init)."""
+
+    check: Literal["stop"]
+    #: The signal that ended the container: SIGTERM (it was heeded) or SIGKILL (it was not).
+    signal: Literal["SIGTERM", "SIGKILL"]
+    #: Whether the stop waited out its whole grace period (stop_timeout) first.
+    waited: Optional[bool] = None
+
+
 Expectation = Annotated[
     Union[LinesCheck, StateCheck, ParentCheck, AbsentCheck, ExitCheck, ReapedCheck, NoZombiesCheck,
-          ProcessesCheck, MemoryCheck],
+          ProcessesCheck, MemoryCheck, StopCheck],
     Field(discriminator="check"),
 ]
+
+#: Checks that need what only the runner sees from inside (reaps, every fork).
+NEEDS_RUNNER = ("reaped", "processes")
 
 
 class Answer(_Strict):
@@ -200,12 +256,13 @@ class Answer(_Strict):
     processes: Optional[bool] = None       # how many processes the lab made
     zombies_at: Optional[str] = None       # which roles are zombies (Z) at this checkpoint
     parent: Optional[str] = None           # ROLE@CHECKPOINT: that role's parent there
+    stop: Optional[bool] = None            # which signal ended the container at `docker stop` (pid1: lab or init)
 
     @model_validator(mode="after")
     def _one(self) -> "Answer":
         given = [key for key, value in self.model_dump().items() if value is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of lines, processes, zombies_at, parent")
+            raise ValueError("give exactly one of lines, processes, zombies_at, parent, stop")
         if self.parent is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*@[^@]+", self.parent):
             raise ValueError("parent must be ROLE@CHECKPOINT, e.g. orphan@adopted")
         if self.lines is not None:
@@ -274,6 +331,28 @@ class LabSpec(_Strict):
         if not self.expect and (not self.variants or not all(v.expect for v in self.variants)):
             raise ValueError("every run needs at least one expectation: add 'expect' "
                              "(for all variants) or give each variant its own")
+        runs = [("run", self.run, self.expect)]
+        for index, variant in enumerate(self.variants):
+            try:
+                settings = self.run.overridden(variant.run)
+            except ValidationError as exc:
+                raise ValueError(f"variants[{index}].run: "
+                                 + exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+            runs.append((f"variants[{index}]", settings, [*self.expect, *variant.expect]))
+        for where, settings, expect in runs[1:] if self.variants else runs:
+            kinds = {check.check for check in expect}
+            if "stop" in kinds and not settings.stepped_aside:
+                raise ValueError(f"{where}: a stop check needs run: {{pid1: lab}} or {{pid1: init}}")
+            needs = sorted(kinds & set(NEEDS_RUNNER))
+            if needs and settings.stepped_aside:
+                raise ValueError(f"{where}: with pid1: {settings.pid1} the host sees from outside, "
+                                 f"where {', '.join(needs)} checks cannot be seen; use state, parent or absent")
+        by_name = {variant.name: settings for variant, (_, settings, _) in zip(self.variants, runs[1:])}
+        for index, prediction in enumerate(self.predict):
+            # The run that answers: the named variant, else the first one (or the only run).
+            settings = by_name.get(prediction.variant) or (runs[1][1] if self.variants else self.run)
+            if prediction.answer.stop and not settings.stepped_aside:
+                raise ValueError(f"predict[{index}]: a stop answer needs a variant with pid1: lab or init")
         return self
 
 
@@ -334,11 +413,17 @@ class Lab:
     def runs(self) -> list["Run"]:
         """What `invoke lab N` runs: each variant, or the lab once."""
         extra = self.overrides or RunOverrides()
-        if not self.spec.variants:
-            return [Run(name="default", title=None, settings=self.spec.run.overridden(extra),
-                        expect=list(self.spec.expect))]
-        return [Run(name=v.name, title=v.title, settings=self.spec.run.overridden(v.run).overridden(extra),
-                    expect=list(self.spec.expect) + list(v.expect)) for v in self.spec.variants]
+        try:
+            if not self.spec.variants:
+                return [Run(name="default", title=None, settings=self.spec.run.overridden(extra),
+                            expect=list(self.spec.expect))]
+            return [Run(name=v.name, title=v.title, settings=self.spec.run.overridden(v.run).overridden(extra),
+                        expect=list(self.spec.expect) + list(v.expect)) for v in self.spec.variants]
+        except ValidationError as exc:
+            # lab.yaml was valid alone: the command line's options (--interval ...) do not fit it.
+            message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise UsageError(f"lab {self.number:02d}: the command-line options do not fit its runs: {message}") \
+                from None
 
     @property
     def key_checkpoint(self) -> Optional[str]:
@@ -352,7 +437,7 @@ class Lab:
 
 
 CHECK_KINDS = ("lines", "state", "parent", "absent", "exit", "reaped", "no-zombies-at-end", "processes",
-               "memory")
+               "memory", "stop")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -432,6 +517,8 @@ def _explain(error: dict) -> str:
     if kind == "union_tag_not_found":
         return f"{where}: each expectation needs a 'check' key"
     message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"] and re.match(r"^(run|variants\[\d+\]|predict\[\d+\])[.:]", message):
+        return message  # the whole file's check, and it names the place itself
     shown = error.get("input")
     if isinstance(shown, (dict, list)):
         return f"{where}: {message}"

@@ -6,6 +6,12 @@ report shows is exactly the moment the lab meant.  Outside the kit (a student
 typing ``python3 lab.py`` in a terminal) there is no runner: the call prints the
 ``ps`` rows of the lab's process group itself, so the lab still teaches.
 
+When the runner steps aside (lab.yaml ``run: {pid1: lab}`` or ``{pid1: init}``),
+the lab itself is the container's main process and the host watches from
+outside: the call writes one line to stderr and waits for SIGUSR1, which the
+host sends (``docker exec ... kill -USR1 PID``) once it has taken the snapshot.
+``python3 -m forklab.checkpoint lab.py`` starts such a lab (see the end of this file).
+
 Only the standard library is used: this file runs inside the lab image.
 """
 
@@ -22,6 +28,12 @@ import time
 
 #: Environment variable holding the runner's socket path (set only by the runner).
 SOCKET_ENV = "FORKLAB_SOCKET"
+#: When the runner steps aside: this run's secret, which starts every line meant for the host.
+HOST_ENV = "FORKLAB_HOST"
+#: ... and the pid of the lab's main process (set by ``python3 -m forklab.checkpoint``).
+MAIN_ENV = "FORKLAB_MAIN"
+#: A line on stderr for the host: this, the secret, a space and one JSON object.
+HOST_MARK = "\x1eforklab "
 
 PS_FIELDS = "pid,ppid,pgid,stat,comm,args"
 
@@ -47,6 +59,8 @@ def checkpoint(name: str, **roles: int) -> None:
     path = os.environ.get(SOCKET_ENV)
     if path:
         _ask_runner(path, name, roles)
+    elif os.environ.get(HOST_ENV) and os.environ.get(MAIN_ENV):
+        _ask_host(name, roles)
     else:
         _print_ps(name, roles)
 
@@ -91,6 +105,53 @@ def _ask_runner(path: str, name: str, roles: dict[str, int]) -> None:
     reply = _send(path, message, wait_for_reply=True)
     if not reply or not reply.get("ok"):
         raise CheckpointError((reply or {}).get("error", "the runner did not answer"))
+
+
+def _tell_host(message: str) -> None:
+    """One line on stderr that the host reads from the container's log and leaves out of the output.
+
+    One write(2) call: lines shorter than a pipe's buffer are never torn apart.
+    """
+    os.write(2, ("%s%s %s\n" % (HOST_MARK, os.environ.get(HOST_ENV, ""), message)).encode("ascii"))
+
+
+def _ask_host(name: str, roles: dict[str, int], final: bool = False) -> None:
+    """The runner stepped aside: say where we are, and wait until the host has looked.
+
+    SIGUSR1 is blocked before the line is written, so an answer that comes at
+    once is kept pending, not lost, and sigwait() takes it (a blocked signal
+    reaches even a PID 1, which otherwise ignores signals it has no handler for).
+    """
+    import json
+    import re
+    import signal
+
+    if len(name) > 64:
+        raise CheckpointError("a checkpoint needs a name of 1 to 64 characters")
+    for role in roles:
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$", role) or role == "reaper":
+            raise CheckpointError(f"role name {role!r} must be a letter followed by letters, digits, "
+                                  "'-' or '_', and not 'reaper'")
+    answer = {signal.SIGUSR1}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, answer)
+    try:
+        _tell_host(json.dumps({"op": "checkpoint", "name": name, "pid": os.getpid(), "roles": roles,
+                               "main": int(os.environ[MAIN_ENV]), "final": final}, ensure_ascii=True))
+        signal.sigwait(answer)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def _hold_at_exit() -> None:
+    """main's program is over: hold here, so the host can look a last time and then stop us.
+
+    Registered with atexit in main only; a forked child that runs its copy of
+    the atexit list is not main and goes on ending.
+    """
+    if str(os.getpid()) != os.environ.get(MAIN_ENV):
+        return
+    _flush_std_streams()
+    _ask_host("end", {}, final=True)
 
 
 def _print_ps(name: str, roles: dict[str, int]) -> None:
@@ -158,7 +219,7 @@ def _report_fork() -> None:
     global _forks_made
     nth, _forks_made = _forks_made, 0
     path = os.environ.get(SOCKET_ENV)
-    if not path:
+    if not path and not os.environ.get(HOST_ENV):
         return
     # Numbers only, written out by hand: no json import in every process.
     message = '{"op": "fork", "pid": %d, "ppid": %d, "nth": %d, "t": %r' % (
@@ -167,7 +228,10 @@ def _report_fork() -> None:
         message += ', "chaos": {"delayed": "%s", "ms": %r}' % _decision
     message += "}"
     try:
-        _send(path, message, wait_for_reply=False)
+        if path:
+            _send(path, message, wait_for_reply=False)
+        else:
+            _tell_host(message)  # the runner stepped aside: the host reads it from stderr
     except OSError:
         # The runner may be gone (a timeout is tearing everything down); the
         # fork itself must not fail because nobody is listening.
@@ -176,15 +240,22 @@ def _report_fork() -> None:
 
 
 def install_fork_reporting() -> None:
-    """Tell the runner about every fork in this process and its descendants.
+    """Tell the runner (or, when it stepped aside, the host) about every fork in this process and its descendants.
+
+    Stepped aside, main (the process ``python3 -m forklab.checkpoint`` became)
+    also holds at its exit until the host has looked and stops the container.
 
     With --chaos (FORKLAB_CHAOS="SEED:REPETITION:MAX_MS") each fork also delays
     the parent or the child, chosen and timed by a generator seeded for this
     repetition, so rare interleavings show up and a seed repeats them.
     """
     global _chaos, _chaos_max_ms
-    if not (os.environ.get(SOCKET_ENV) and hasattr(os, "register_at_fork")):
+    if not ((os.environ.get(SOCKET_ENV) or os.environ.get(MAIN_ENV)) and hasattr(os, "register_at_fork")):
         return
+    if os.environ.get(MAIN_ENV) and os.environ.get(HOST_ENV):
+        import atexit
+
+        atexit.register(_hold_at_exit)
     chaos = os.environ.get("FORKLAB_CHAOS")
     if chaos:
         import random
@@ -192,3 +263,27 @@ def install_fork_reporting() -> None:
         seed, repetition, max_ms = chaos.split(":")
         _chaos, _chaos_max_ms = random.Random(f"{seed}:{repetition}"), float(max_ms)
     os.register_at_fork(before=_count_fork, after_in_parent=_after_in_parent, after_in_child=_report_fork)
+
+
+def _become_the_lab(script: str) -> None:
+    """``python3 -m forklab.checkpoint lab.py``: the container's command when the runner steps aside.
+
+    It unpacks the lab that travels in the container's environment (as the
+    runner would), then execs ``python3 lab.py`` in this same process: the pid
+    stays, so with ``pid1: lab`` the lab's python is PID 1 itself, and with
+    ``pid1: init`` it is the init's child.  The image's sitecustomize then
+    reports every fork to the host and makes main hold at its exit.
+    """
+    from forklab.runner import ARCHIVE_ENV, _unpack_archive
+
+    archive = os.environ.pop(ARCHIVE_ENV, None)
+    if archive:
+        os.chdir(_unpack_archive(archive))
+    os.environ[MAIN_ENV] = str(os.getpid())
+    os.execvp("python3", ["python3", script])
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python3 -m forklab.checkpoint lab.py  (the runner steps aside; the host observes)")
+    _become_the_lab(sys.argv[1])

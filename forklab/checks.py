@@ -165,8 +165,30 @@ def _memory(seen: _Seen, c: catalog.MemoryCheck) -> tuple[bool, str]:
     return passed, f"{wanted}; saw {mib:.0f} MiB"
 
 
+#: A stop "waited" when it took at least this share of its grace period: docker
+#: stop sends SIGKILL only once the whole period is over, SIGTERM heeded takes milliseconds.
+WAITED_SHARE = 0.9
+
+
+def stop_waited(stop: dict) -> bool:
+    return stop["seconds"] >= WAITED_SHARE * stop["timeout_s"]
+
+
+def _stop(seen: _Seen, c: catalog.StopCheck) -> tuple[bool, str]:
+    stop = seen.result.get("stop")
+    grace = "" if c.waited is None else (" after waiting out its grace period" if c.waited
+                                         else " before its grace period was over")
+    wanted = f"expected docker stop to end the container with {c.signal}{grace}"
+    if not stop:
+        return False, f"{wanted}; the container was not stopped from outside (it ended by itself, or timed out)"
+    passed = stop["signal"] == c.signal and (c.waited is None or stop_waited(stop) == c.waited)
+    ended = f"killed by {stop['signal']}" if stop["signal"] else "ended"
+    return passed, (f"{wanted}; `docker stop -t {stop['timeout_s']}` took {stop['seconds']:.2f} s "
+                    f"and the container was {ended} (exit {stop['exit_code']})")
+
+
 _EVALUATORS: dict[str, Callable] = {
-    "processes": _processes, "memory": _memory,
+    "processes": _processes, "memory": _memory, "stop": _stop,
     "lines": _lines, "state": _state, "parent": _parent, "absent": _absent,
     "exit": _exit, "reaped": _reaped, "no-zombies-at-end": _no_zombies,
 }
@@ -182,6 +204,8 @@ _SENTENCES: dict[str, Callable] = {
     "exit": lambda c: f"{c.role} exits with " + (f"code {c.code}" if c.signal is None else c.signal),
     "reaped": lambda c: f"{c.role} is reaped by {c.by}",
     "no-zombies-at-end": lambda c: "no zombie is left at the end",
+    "stop": lambda c: f"docker stop ends the container with {c.signal}" + (
+        "" if c.waited is None else " after the whole grace period" if c.waited else " before the grace period is over"),
 }
 
 

@@ -451,6 +451,12 @@ class Engine:
         ``session`` labels every container of one `invoke` call, so an
         interrupted call can remove the ones its threads are still running.
         """
+        if run.settings.stepped_aside:
+            # lab.yaml's run: {pid1: lab} or {pid1: init}: the runner steps aside and
+            # the host observes from outside (forklab/outside.py).
+            from forklab import outside
+
+            return outside.run_lab(self, image_id, lab, run, session, repeat, chaos)
         run_id = uuid.uuid4().hex[:12]
         name = f"forklab-{lab.container_name}-{run.name}-{run_id}"
         extra = {"repeat": repeat} if repeat > 1 else {}

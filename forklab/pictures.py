@@ -55,9 +55,16 @@ def role_order(role: Optional[str], pid: int = 0) -> tuple:
     return (0 if role == "main" or role.startswith("main.") else 1, parts, pid)
 
 
+def reaper_command(run: dict) -> Optional[str]:
+    """The runner's command when it was PID 1; None when it stepped aside (PID 1 shows its own)."""
+    settings = (run.get("environment") or {}).get("run_settings") or {}
+    return RUNNER_COMMAND if settings.get("pid1", "runner") == "runner" else None
+
+
 def lives(run: dict) -> tuple[Optional[int], dict[int, Life]]:
     """(the reaper's pid, every process of the run by pid)."""
     reaper = run["roles"].get("reaper")
+    runner_command = reaper_command(run)
     found: dict[int, Life] = {}
 
     def life(pid: int, role: Optional[str]) -> Life:
@@ -83,7 +90,7 @@ def lives(run: dict) -> tuple[Optional[int], dict[int, Life]]:
         for row in snap["processes"]:
             one = life(row["pid"], row["role"])
             if row["state"] != "Z":
-                one.command = RUNNER_COMMAND if row["pid"] == reaper else row["command"]
+                one.command = runner_command if row["pid"] == reaper and runner_command else row["command"]
             if one.parent is None and row["pid"] != reaper:
                 one.parent = row["ppid"]
             if one.born_ms is None:
@@ -171,7 +178,7 @@ def text_tree(run: dict) -> list[str]:
     children = _children(reaper, found)
     if reaper not in found:
         return []
-    lines = [f"{found[reaper].role}  {RUNNER_COMMAND}"]
+    lines = [f"{found[reaper].role}  {reaper_command(run) or found[reaper].command}".rstrip()]
 
     def label(one: Life) -> str:
         text = f"{one.role}  {one.command}".rstrip()

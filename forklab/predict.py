@@ -22,6 +22,8 @@ def observe(prediction: catalog.Prediction, run: dict) -> str:
         return str(sum(1 for line in run["stdout"].splitlines() if pattern.search(line)))
     if answer.processes:
         return str(len({e["pid"] for e in run["events"] if e["event"] == "fork"}))
+    if answer.stop:
+        return (run.get("stop") or {}).get("signal") or "?"
     if answer.zombies_at is not None:
         snap = next((s for s in run["snapshots"] if s["checkpoint"] == answer.zombies_at), None)
         zombies = sorted(row["role"] for row in (snap or {}).get("processes", []) if row["state"] == "Z")

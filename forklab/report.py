@@ -32,6 +32,11 @@ def fence(text: str, info: str = "text") -> str:
     return f"{ticks}{info}\n{body}{ticks}"
 
 
+def sentence(text: str) -> str:
+    """The first letter made upper case, the rest kept (Jinja's capitalize would make "PID 1" "pid 1")."""
+    return text[:1].upper() + text[1:]
+
+
 def cell(value: object) -> str:
     """Text safe inside a Markdown table cell."""
     text = "" if value is None else str(value)
@@ -64,15 +69,19 @@ def snapshot_rows(run: dict, snapshot: dict) -> list[dict]:
     reaper = run["roles"].get("reaper")
     main = run["roles"].get("main")
     order = pictures.tree_order(run)
+    # Who forked whom: when PID 1 is the lab's main (the runner stepped aside),
+    # its own children have PID 1 as parent without having been adopted.
+    forked_by = {e["pid"]: e.get("ppid") for e in run["events"] if e["event"] == "fork"}
+    runner_command = pictures.reaper_command(run)
     rows = []
     for row in sorted(snapshot["processes"],
                       key=lambda r: (order.get(r["pid"], len(order)), pictures.role_order(r["role"], r["pid"]))):
         notes = []
         if row["state"] == "Z":
             notes.append("zombie")
-        if row["ppid"] == reaper and row["pid"] not in (main, reaper):
+        if row["ppid"] == reaper and row["pid"] not in (main, reaper) and forked_by.get(row["pid"]) != reaper:
             notes.append("adopted")
-        command = pictures.RUNNER_COMMAND if row["pid"] == reaper else row["command"]
+        command = runner_command if row["pid"] == reaper and runner_command else row["command"]
         rows.append({"role": row["role"], "pid": row["pid"], "ppid": row["ppid"],
                      "parent": row["parent_role"] or ("-" if row["ppid"] == 0 else "(outside the lab)"),
                      "state": row["state"], "command": command, "memory": mib(row["rss_kb"]),
@@ -117,11 +126,12 @@ def template_environment() -> Environment:
     env = Environment(loader=PackageLoader("forklab", "templates"), bytecode_cache=_bytecode_cache(),
                       autoescape=select_autoescape(["html", "html.j2"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(fence=fence, cell=cell, mib=mib, mib_bytes=mib_bytes, visible=normalize.visible)
+    env.filters.update(fence=fence, cell=cell, mib=mib, mib_bytes=mib_bytes, visible=normalize.visible,
+                       stop_sentence=stop_sentence, sentence=sentence)
     env.globals.update(snapshot_rows=snapshot_rows, normalized_output=normalized_output,
                        snapshot_filename=snapshot_filename, key_snapshot=key_snapshot,
                        file_prefix=file_prefix, describe_settings=describe_settings,
-                       exits_seen=exits_seen, text_tree=pictures.text_tree,
+                       exits_seen=exits_seen, stop_sentence=stop_sentence, text_tree=pictures.text_tree,
                        mermaid_tree=pictures.mermaid_tree, mermaid_timeline=pictures.mermaid_timeline,
                        svg_tree=pictures.svg_tree, svg_timeline=pictures.svg_timeline,
                        bars=text_bars, svg_bars=_svg_bars)
@@ -142,6 +152,21 @@ def file_prefix(result: dict, run: dict) -> str:
 
 def describe_settings(settings: dict) -> str:
     """How a run was set up, in words."""
+    pid1 = settings.get("pid1", "runner")
+    if pid1 != "runner":
+        who = ("PID 1 is the lab's own python (python3 lab.py), as in `docker run IMAGE python3 lab.py`"
+               if pid1 == "lab" else "PID 1 is the engine's init, as in `docker run --init` (Docker's docker-init, "
+               "which is tini; Podman's catatonit), and the lab's python (python3 lab.py) is its child")
+        grace = settings.get("stop_timeout") or 2
+        parts = [f"the runner stepped aside: {who}",
+                 "the host watched from outside through the engine: a snapshot with `docker exec ps` and /proc "
+                 "at each checkpoint, forks as the lab's fork hook reported them on stderr",
+                 "who reaped whom, and every exit status but main's, cannot be seen from outside",
+                 f"when the lab was over, main held at its exit and the host stopped the container "
+                 f"with `docker stop -t {grace}`"]
+        if settings["unbuffered"]:
+            parts.append("PYTHONUNBUFFERED=1")
+        return "; ".join(parts)
     stdout = {"pipe": "stdout is a pipe", "tty": "stdout is a terminal (pty)",
               "tty-session": "stdout is the controlling terminal of main's session"}[settings["stdout"]]
     after = ("when main exits, every other process is killed (as in a container)"
@@ -152,6 +177,20 @@ def describe_settings(settings: dict) -> str:
     if settings["unbuffered"]:
         parts.append("PYTHONUNBUFFERED=1")
     return "; ".join(parts)
+
+
+def stop_sentence(run: dict) -> str:
+    """How `docker stop` ended the run, in words that are the same in every run (no times); "" if not stopped."""
+    stop = run.get("stop")
+    if not stop:
+        return ""
+    command = f"`docker stop -t {stop['timeout_s']}`"
+    if stop["signal"] == "SIGKILL":
+        return (f"{command}: SIGTERM did not end it; stopped by SIGKILL after the {stop['timeout_s']} s "
+                f"grace period (exit {stop['exit_code']})")
+    if stop["signal"] == "SIGTERM":
+        return f"{command}: stopped by SIGTERM, within the grace period (exit {stop['exit_code']})"
+    return f"{command}: the container ended with exit {stop['exit_code']}"
 
 
 def exits_seen(run: dict) -> list[str]:

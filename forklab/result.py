@@ -73,14 +73,18 @@ def name_processes(doc: dict) -> dict[int, str]:
 
 
 def role_index(doc: dict, roles: dict[int, str]) -> dict[str, int]:
-    """role -> pid, with ``main`` and ``reaper`` always meaning the lab's first process and the runner."""
+    """role -> pid, with ``main`` and ``reaper`` always meaning the lab's first process and PID 1.
+
+    PID 1 is the runner, or, when the runner stepped aside (``reaper_pid``), the
+    init or the lab's main itself: then ``main`` and ``reaper`` are one process.
+    """
     index = {role: pid for pid, role in sorted(roles.items())}
     main_pid = (doc.get("main") or {}).get("pid")
-    runner_pid = (doc.get("environment") or {}).get("runner_pid")
+    reaper_pid = doc.get("reaper_pid") or (doc.get("environment") or {}).get("runner_pid")
     if main_pid:
         index["main"] = main_pid
-    if runner_pid:
-        index["reaper"] = runner_pid
+    if reaper_pid:
+        index["reaper"] = reaper_pid
     return index
 
 
@@ -142,6 +146,8 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
                    "container_exit": run.get("container_exit"),
                    "timed_out_on_host": bool(run.get("timed_out"))},
         "peak_processes": doc.get("peak_processes"),
+        # pid1: lab or init: how `docker stop -t N` ended the container (timeout_s, seconds, exit_code, signal).
+        "stop": doc.get("stop"),
         "oom_kills": doc.get("oom_kills"),
         "timing": {"lab_ms": doc.get("duration_ms"), "container_ms": run.get("duration_ms"),
                    "snapshot_ms": [snap.get("cost_ms") for snap in snapshots]},

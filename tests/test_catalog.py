@@ -138,3 +138,89 @@ def test_bad_lab_numbers_list_the_labs(text, expected):
         catalog.parse_number(text, {1: Path("01-fork-returns"), 3: Path("03-zombies")})
     assert expected in info.value.message
     assert "01-fork-returns, 03-zombies" in info.value.message
+
+
+# -- the runner steps aside: run: {pid1: lab} or {pid1: init} ------------------------
+
+STOPPED = """\
+number: 7
+title: A lab
+summary: What it shows.
+expect:
+  - {check: lines, match: "^hi$", count: 1}
+variants:
+  - name: inside
+    title: The runner is PID 1
+  - name: python-pid1
+    title: The lab is PID 1
+    run: {pid1: lab}
+    expect:
+      - {check: stop, signal: SIGKILL, waited: true}
+  - name: with-init
+    title: An init is PID 1
+    run: {pid1: init, stop_timeout: 3}
+    expect:
+      - {check: stop, signal: SIGTERM}
+"""
+
+
+def test_pid1_and_the_stop_check_load(tmp_path):
+    lab = catalog.load_lab(make_lab(tmp_path, STOPPED))
+    inside, python, init = lab.runs()
+    assert (inside.settings.pid1, python.settings.pid1, init.settings.pid1) == ("runner", "lab", "init")
+    assert not inside.settings.stepped_aside and python.settings.stepped_aside and init.settings.stepped_aside
+    assert (python.settings.stop_grace, init.settings.stop_grace) == (catalog.DEFAULT_STOP_TIMEOUT_S, 3)
+    assert python.expect[-1].signal == "SIGKILL" and python.expect[-1].waited is True
+    assert init.expect[-1].waited is None
+    # The runner's own settings never see pid1: its settings are a closed list.
+    assert "pid1" not in python.settings.runner_settings()
+
+
+@pytest.mark.parametrize("change, expected", [
+    ("run: {pid1: tini}\n", "run.pid1: Input should be 'runner', 'lab' or 'init' (got 'tini')"),
+    ("run: {pid1: lab, stdout: tty}\n", "run: with pid1: lab the runner steps aside, so stdout: tty cannot apply"),
+    ("run: {pid1: init, interval: 1}\n", "run: with pid1: init the runner steps aside, so interval: 1.0 cannot"),
+    ("run: {stop_timeout: 2}\n", "run: stop_timeout needs pid1: lab or init"),
+    ("run: {pid1: lab, stop_timeout: 0}\n", "run.stop_timeout: Input should be greater than or equal to 1"),
+    ("run: {pid1: lab, stop_timeout: 2.5}\n", "run.stop_timeout: Input should be a valid integer"),
+])
+def test_pid1_settings_are_checked(tmp_path, change, expected):
+    assert expected in error_of(tmp_path, GOOD + change)
+
+
+def test_a_variant_that_steps_aside_may_not_keep_runner_settings(tmp_path):
+    text = STOPPED.replace("summary: What it shows.\n", "summary: What it shows.\nrun: {reaper: false}\n")
+    message = error_of(tmp_path, text)
+    assert message.endswith("lab.yaml: variants[1].run: with pid1: lab the runner steps aside, so reaper: "
+                            "False cannot apply; remove it or use pid1: runner")
+
+
+@pytest.mark.parametrize("expect, expected", [
+    ("{check: stop, signal: SIGHUP}", "expect[1].signal: Input should be 'SIGTERM' or 'SIGKILL'"),
+    ("{check: stop, signal: SIGKILL, waited: maybe}", "expect[1].waited: Input should be a valid boolean"),
+    ("{check: stop, signal: SIGKILL, after: 2}", "expect[1].after: unknown key"),
+    ("{check: stop, signal: SIGKILL}", "variants[0]: a stop check needs run: {pid1: lab} or {pid1: init}"),
+    ("{check: reaped, role: orphan, by: reaper}",
+     "variants[1]: with pid1: lab the host sees from outside, where reaped checks cannot be seen"),
+])
+def test_stop_checks_are_checked(tmp_path, expect, expected):
+    text = STOPPED.replace('  - {check: lines, match: "^hi$", count: 1}\n',
+                           f'  - {{check: lines, match: "^hi$", count: 1}}\n  - {expect}\n')
+    assert expected in error_of(tmp_path, text)
+
+
+def test_a_stop_prediction_needs_a_variant_that_is_stopped(tmp_path):
+    asked = "predict:\n  - {ask: 'Which signal ends it?', answer: {stop: true}, variant: %s}\n"
+    catalog.load_lab(make_lab(tmp_path, STOPPED + asked % "python-pid1", "07-stopped"))
+    assert "predict[0]: a stop answer needs a variant with pid1: lab or init" in \
+        error_of(tmp_path, STOPPED + asked % "inside")
+
+
+def test_command_line_options_that_need_the_runner_are_a_usage_error(tmp_path):
+    import dataclasses
+
+    lab = catalog.load_lab(make_lab(tmp_path, STOPPED))
+    with pytest.raises(UsageError) as info:
+        dataclasses.replace(lab, overrides=catalog.RunOverrides(interval=0.5)).runs()
+    assert info.value.message == ("lab 07: the command-line options do not fit its runs: with pid1: lab the "
+                                  "runner steps aside, so interval: 0.5 cannot apply; remove it or use pid1: runner")

@@ -224,3 +224,117 @@ def test_the_index_lists_a_broken_lab_with_its_problem(tmp_path):
     assert "| 01 | Good | **not run** |" in text
     assert "| 02 | 02-broken | **invalid** |" in text and "not valid YAML" in text
     assert "invalid" in (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+
+
+# -- a run whose runner stepped aside: the lab's python is PID 1 ----------------------
+
+def stepped_aside_document(stop: dict) -> dict:
+    """What forklab/outside.py brings back for run: {pid1: lab}: main is PID 1 and reaps nothing."""
+    doc = runner_document()
+    killed = {"raw": 9, "code": None, "signal": 9, "signal_name": "SIGKILL", "core_dumped": False}
+    doc.update({
+        "environment": {**doc["environment"], "runner_pid": None, "pid1": "python3 lab.py",
+                        "runner": "stepped aside", "reaper": False},
+        "reaper_pid": 1, "main": {"pid": 1, "script": "lab.py"}, "exit": killed, "stop": stop,
+        "snapshots": [
+            {"checkpoint": "adopted", "by": ORPHAN, "t_ms": 2.0, "cost_ms": 90.0, "ps": "PID ...\n",
+             "processes": [row(1, 0), row(CHILD, 1, "Z", "[python3] <defunct>", 0), row(ORPHAN, 1)]},
+            {"checkpoint": "end", "by": 1, "t_ms": 3.0, "cost_ms": 90.0, "ps": "PID ...\n",
+             "processes": [row(1, 0), row(ORPHAN, 1, "Z", "[python3] <defunct>", 0)]}],
+        "events": [
+            {"event": "fork", "t_ms": 0.2, "pid": CHILD, "ppid": 1, "nth": 1},
+            {"event": "fork", "t_ms": 0.3, "pid": ORPHAN, "ppid": CHILD, "nth": 1},
+            {"event": "adopt", "t_ms": 1.5, "pid": ORPHAN, "by": 1, "note": "seen from outside at adopted"},
+            {"event": "exit", "t_ms": 2500.0, "pid": 1, "status": killed}],
+        "roles": {"1": "main", str(CHILD): "middle", str(ORPHAN): "orphan"},
+    })
+    return doc
+
+
+KILLED_AFTER_GRACE = {"timeout_s": 2, "seconds": 2.061, "exit_code": 137, "signal": "SIGKILL"}
+TERMINATED_AT_ONCE = {"timeout_s": 2, "seconds": 0.043, "exit_code": 143, "signal": "SIGTERM"}
+
+
+def stepped_aside(tmp_path, expect_yaml: str, stop: dict = KILLED_AFTER_GRACE) -> dict:
+    folder = tmp_path / "08-aside"
+    folder.mkdir(exist_ok=True)
+    (folder / "lab.py").write_text("", encoding="utf-8")
+    (folder / "lab.yaml").write_text(
+        "number: 8\ntitle: Aside\nsummary: PID 1 is the lab.\nkey_checkpoint: adopted\nrun: {pid1: lab}\n"
+        f"expect:\n{expect_yaml}", encoding="utf-8")
+    lab = catalog.load_lab(folder)
+    [variant] = lab.runs()
+    document = result.assemble(lab, variant, {"document": stepped_aside_document(stop), "timed_out": False,
+                                              "container_exit": stop["exit_code"]},
+                               {"host": {}, "engine": {}, "image": {}})
+    document["checks"] = checks.evaluate(variant.expect, document)
+    document["status"] = result.decide_status(document, checks.checks_main_exit(variant.expect))
+    return document
+
+
+@pytest.mark.parametrize("expect, stop, passed", [
+    ("{check: stop, signal: SIGKILL, waited: true}", KILLED_AFTER_GRACE, True),
+    ("{check: stop, signal: SIGKILL}", KILLED_AFTER_GRACE, True),
+    ("{check: stop, signal: SIGTERM}", KILLED_AFTER_GRACE, False),
+    ("{check: stop, signal: SIGKILL, waited: false}", KILLED_AFTER_GRACE, False),
+    ("{check: stop, signal: SIGTERM, waited: false}", TERMINATED_AT_ONCE, True),
+    ("{check: stop, signal: SIGTERM, waited: true}", TERMINATED_AT_ONCE, False),
+    # SIGTERM heeded, but only near the end of the grace period: not "at once".
+    ("{check: stop, signal: SIGTERM, waited: false}", {**TERMINATED_AT_ONCE, "seconds": 1.95}, False),
+])
+def test_the_stop_check_can_pass_and_fail(tmp_path, expect, stop, passed):
+    outcome = stepped_aside(tmp_path, f"  - {expect}\n", stop)["checks"][0]
+    assert outcome["passed"] is passed, outcome["detail"]
+
+
+def test_a_stop_check_says_what_it_saw(tmp_path):
+    outcome = stepped_aside(tmp_path, "  - {check: stop, signal: SIGTERM, waited: false}\n")["checks"][0]
+    assert outcome["name"] == "docker stop ends the container with SIGTERM before the grace period is over"
+    assert outcome["detail"] == ("expected docker stop to end the container with SIGTERM before its grace period "
+                                 "was over; `docker stop -t 2` took 2.06 s and the container was killed by "
+                                 "SIGKILL (exit 137)")
+
+
+def test_a_run_never_stopped_fails_its_stop_check(tmp_path):
+    document = evaluated(tmp_path, "  - {check: lines, match: '^哈哈哈$', count: 2}\n")
+    outcome = checks.evaluate([catalog.StopCheck(check="stop", signal="SIGKILL")], document)[0]
+    assert not outcome["passed"] and "was not stopped from outside" in outcome["detail"]
+
+
+def test_when_the_lab_is_pid_1_main_and_reaper_are_one_process(tmp_path):
+    document = stepped_aside(tmp_path, "  - {check: parent, checkpoint: end, role: orphan, parent: reaper}\n"
+                                       "  - {check: parent, checkpoint: end, role: orphan, parent: main}\n"
+                                       "  - {check: state, checkpoint: end, role: orphan, state: Z}\n"
+                                       "  - {check: exit, role: main, signal: SIGKILL}\n")
+    assert document["roles"]["main"] == document["roles"]["reaper"] == 1
+    assert [c["passed"] for c in document["checks"]] == [True, True, True, True]
+    assert document["status"] == "passed" and document["stop"] == KILLED_AFTER_GRACE
+
+
+def test_the_report_of_a_stepped_aside_run(tmp_path):
+    document = stepped_aside(tmp_path, "  - {check: stop, signal: SIGKILL, waited: true}\n")
+    document["environment"].update(host={"os": "Linux", "release": "6", "arch": "x86_64", "python": "3.11"},
+                                   engine={"name": "Docker Engine", "version": "20.10", "os": "linux",
+                                           "arch": "amd64", "endpoint": "unix:///x", "found_via": "test"},
+                                   image={"tag": "forklab/lab:x", "base": "b", "id": "sha256:1"})
+    files = report.render(document, [result.output_bytes({"document": stepped_aside_document({})})])
+    normalized, full = files["normalized.md"].decode("utf-8"), files["report.md"].decode("utf-8")
+    # PID 1 shows its own command, not the runner's; main's own child is not "adopted", the orphan is.
+    assert "| main | - | S | python3 lab.py |" in normalized and "forklab.runner" not in normalized
+    assert "| **middle** | main | **Z** (zombie) | [python3] <defunct> |" in normalized
+    assert "| **orphan** | main | **S** (adopted) | python3 lab.py |" in normalized
+    assert "| **orphan** | main | **Z** (zombie, adopted) | [python3] <defunct> |" in normalized
+    assert ("`docker stop -t 2`: SIGTERM did not end it; stopped by SIGKILL after the 2 s grace period "
+            "(exit 137).") in normalized
+    assert "2.06" not in normalized  # times only in the measured part
+    assert "`docker stop -t 2` took **2.06 s**" in full
+    assert "(the runner stepped aside; observed from outside)" in full
+
+
+def test_describe_settings_keeps_capitals():
+    settings = catalog.RunSettings(pid1="lab").model_dump()
+    text = report.sentence(report.describe_settings(settings))
+    assert text.startswith("The runner stepped aside: PID 1 is the lab's own python")
+    assert "who reaped whom, and every exit status but main's, cannot be seen from outside" in text
+    assert report.sentence(report.describe_settings(catalog.RunSettings(reaper=False).model_dump())) \
+        .endswith("PID 1 never reaps adopted orphans")

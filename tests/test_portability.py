@@ -44,7 +44,7 @@ def run_hidden(code: str, env: dict | None = None) -> subprocess.CompletedProces
 def test_host_modules_import_and_render_without_posix_only_modules(tmp_path):
     done = run_hidden(f"""
         import tasks
-        from forklab import catalog, checks, commands, engine, index, predict, report, result, repeat
+        from forklab import catalog, checks, commands, engine, index, outside, predict, report, result, repeat
         from pathlib import Path
         from tests.test_checks_and_report import rendered
         files = rendered(Path({str(tmp_path)!r}))
