@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import events_of, rows_at, variant
+from tests.integration.conftest import events_of, exit_of, rows_at, variant
 
 pytestmark = pytest.mark.docker
 
@@ -17,13 +17,19 @@ MIB = 1024  # rows count memory in KiB
 
 def test_lab_8_orphans_go_to_the_nearest_subreaper_or_pid_1(lab_result):
     doc = lab_result(8)
-    assert [v["variant"]["name"] for v in doc["variants"]] == ["reaper", "pid1-never-waits"]
+    assert [v["variant"]["name"] for v in doc["variants"]] == ["reaper", "pid1-never-waits", "python-pid1",
+                                                               "docker-init"]
     for run in doc["variants"]:
         pid = run["roles"]
         assert pid["reaper"] == 1
         lines = run["stdout"].splitlines()
         # No subreaper: PID 1 adopts, not the grandparent, as soon as middle dies.
-        assert lines[0] == f"孤儿进程{pid['orphan']}: 父进程{pid['middle']}死了,收养我的是1,不是祖父进程{pid['main']}"
+        if run["variant"]["name"] == "python-pid1":
+            assert pid["main"] == 1  # the grandparent is PID 1 itself
+            assert lines[0] == f"孤儿进程{pid['orphan']}: 父进程{pid['middle']}死了,收养我的是祖父进程1,因为它是 PID 1"
+        else:
+            assert pid["main"] != 1
+            assert lines[0] == f"孤儿进程{pid['orphan']}: 父进程{pid['middle']}死了,收养我的是1,不是祖父进程{pid['main']}"
         adopted = rows_at(run, "adopted")
         assert adopted["orphan"]["ppid"] == 1
         assert adopted["middle"]["state"] == "Z" and adopted["middle"]["ppid"] == pid["main"]
@@ -40,7 +46,7 @@ def test_lab_8_orphans_go_to_the_nearest_subreaper_or_pid_1(lab_result):
         assert "orphan2" not in rows_at(run, "subreaper-reaped")
         # SIGCHLD ignored: no zombie, and wait() finds no child.
         assert rows_at(run, "ignoring-sigchld")["main"]["state"] == "S"
-        assert lines[4] == "忽略 SIGCHLD 时 os.wait() 抛出 ChildProcessError: 子进程已被内核回收"
+        assert lines[4] == "忽略 SIGCHLD 时 os.waitpid() 抛出 ChildProcessError: 子进程已被内核回收"
         assert "child" not in rows_at(run, "after-child-exit")
         assert events_of(run, "exit", "orphan2") == events_of(run, "exit", "child") == []
         assert len(lines) == 5 and run["stderr"] == ""
@@ -53,6 +59,53 @@ def test_lab_8_orphans_go_to_the_nearest_subreaper_or_pid_1(lab_result):
     assert set(end) == {"reaper", "orphan"}
     assert end["orphan"]["state"] == "Z" and end["orphan"]["ppid"] == 1
     assert events_of(never, "reap", "orphan") == []
+
+
+def test_lab_8_python_as_pid_1_keeps_zombies_and_ignores_sigterm(lab_result, no_leftovers):
+    """The runner steps aside: the lab's python, or docker-init, is PID 1, watched from outside."""
+    doc = lab_result(8)
+    python, init = variant(doc, "python-pid1"), variant(doc, "docker-init")
+    for run in (python, init):
+        assert run["environment"]["container"]["runner"] == "stepped aside"
+        assert run["status"] == "passed" and run["warnings"] == []
+        # The runner is nowhere, and nothing docker exec started is among the rows.
+        for snap in run["snapshots"]:
+            assert all("forklab.runner" not in row["command"] for row in snap["processes"])
+            assert all(row["ppid"] != 0 or row["pid"] == 1 for row in snap["processes"])
+            assert "forklab.runner" not in snap["ps"]
+        # Reaps cannot be seen from outside; forks can (the fork hook reports them on stderr).
+        assert [e for e in run["events"] if e["event"] == "reap"] == []
+        assert {e["pid"] for e in run["events"] if e["event"] == "fork"} == {
+            run["roles"][role] for role in ("middle", "orphan", "subreaper", "middle2", "orphan2", "child")}
+        assert run["stderr"] == ""  # the lines for the host are not the lab's output
+    # PID 1 is the lab's python: main itself, and the orphan it adopted stays its zombie.
+    assert python["environment"]["container"]["pid1"] == "python3 lab.py"
+    end = rows_at(python, "end")
+    assert set(end) == {"main", "orphan"}
+    assert (end["main"]["pid"], end["main"]["ppid"], end["main"]["command"]) == (1, 0, "python3 lab.py")
+    orphan = python["roles"]["orphan"]
+    assert (end["orphan"]["state"], end["orphan"]["ppid"]) == ("Z", 1)
+    raw = next(s["ps"] for s in python["snapshots"] if s["checkpoint"] == "end").splitlines()
+    assert any(line.split()[:4] == ["1", "0", "1", "Ss"] and line.endswith("python3 lab.py") for line in raw)
+    assert any(line.split()[:2] == [str(orphan), "1"] and line.split()[3].startswith("Z")
+               and line.endswith("<defunct>") for line in raw)
+    [adopted] = events_of(python, "adopt", "orphan")
+    assert adopted["by"] == 1
+    # With docker-init as PID 1, main is its child, and the init reaped the orphan.
+    end = rows_at(init, "end")
+    assert set(end) == {"reaper", "main"}
+    assert end["main"]["ppid"] == 1 and end["main"]["command"] == "python3 lab.py"
+    assert end["reaper"]["command"].endswith(" -- python3 -m forklab.checkpoint lab.py")
+    assert rows_at(init, "adopted")["orphan"]["ppid"] == 1
+    # docker stop: python as PID 1 ignores SIGTERM and waits out the grace period for SIGKILL;
+    # under the init, SIGTERM reaches the lab and the stop is over long before.
+    slow, quick = python["stop"], init["stop"]
+    assert slow["timeout_s"] == quick["timeout_s"] == 2
+    assert (slow["exit_code"], slow["signal"]) == (137, "SIGKILL")
+    assert (quick["exit_code"], quick["signal"]) == (143, "SIGTERM")
+    assert slow["seconds"] >= 0.95 * slow["timeout_s"]
+    assert quick["seconds"] < slow["seconds"] / 4
+    assert exit_of(python, "main")["signal_name"] == "SIGKILL" and exit_of(init, "main")["signal_name"] == "SIGTERM"
 
 
 def test_lab_11_fork_copies_one_thread_and_start_methods_differ(lab_result):
