@@ -134,7 +134,9 @@ class SecondDockerd:
     Without --containerd, dockerd starts a containerd of its own whose socket, state
     and root are under that exec root and data root, so it never meets the first
     engine's.  Labs run with no network and the image build needs none (the base
-    has ps and pstree), so it makes no bridge, leaves iptables and ip_forward alone.
+    has ps and pstree), so it leaves iptables and ip_forward alone.  It gets a
+    bridge of its own: with --bridge=none, dockerd deletes the host's docker0
+    (the first engine's) as it starts.
     """
 
     def __init__(self) -> None:
@@ -145,8 +147,10 @@ class SecondDockerd:
         (self.folder / "daemon.json").write_text("{}", encoding="utf-8")
         self.proc: subprocess.Popen | None = None
         self.url = ""
+        self.bridge = f"fl2br{os.getpid() % 100000}"
 
     def start(self) -> None:
+        subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
         for _ in range(3):  # the free port may be taken before dockerd binds it
             self.url = f"tcp://127.0.0.1:{free_port()}"
             with open(self.log, "ab") as log:
@@ -155,7 +159,7 @@ class SecondDockerd:
                      "--data-root", str(self.data_root), "--exec-root", str(self.folder / "exec"),
                      "--pidfile", str(self.folder / "dockerd.pid"),
                      "-H", self.url, "-H", f"unix://{self.folder}/docker.sock",
-                     "--bridge=none", "--iptables=false", "--ip-masq=false", "--ip-forward=false",
+                     f"--bridge={self.bridge}", "--iptables=false", "--ip-masq=false", "--ip-forward=false",
                      "--shutdown-timeout=5"],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             if self._answers():
@@ -206,6 +210,8 @@ class SecondDockerd:
         for point in mounts_under(self.folder):
             problems.append(f"{point} was left mounted: unmounted")
             subprocess.run(["umount", "--lazy", point], check=False)
+        if Path(f"/sys/class/net/{self.bridge}").exists():
+            subprocess.run(["ip", "link", "delete", self.bridge], check=False)
         shutil.rmtree(self.folder, ignore_errors=True)
         if self.folder.exists():
             problems.append(f"{self.folder} could not be removed")
@@ -241,6 +247,7 @@ def second_engine(engine):
         pytest.skip(reason)
     daemon = SecondDockerd()
     client = None
+    interfaces = set(os.listdir("/sys/class/net"))
     try:
         daemon.start()
         client = docker.DockerClient(base_url=daemon.url, timeout=300)
@@ -254,6 +261,8 @@ def second_engine(engine):
             client.close()
         left = daemon.stop()
     assert not left, f"the second dockerd did not stop cleanly: {left}"
+    # The first engine keeps its network (docker0): builds' RUN steps need it.
+    assert set(os.listdir("/sys/class/net")) == interfaces
 
 
 def test_lab_3_over_tcp_gives_the_same_normalized_report(engine, unix_socket, cli, monkeypatch):
