@@ -85,11 +85,19 @@ def start(argument: str, term: Terminal) -> int:
     skipped = {lab.number: misfit(lab, limits) for lab in labs if misfit(lab, limits)}
     if len(labs) == 1 and skipped:
         raise UsageError(skipped[labs[0].number])
-    plan = {"labs": [lab.number for lab in labs if lab.number not in skipped],
-            "skipped": list(skipped.values()),
-            "runs": [[lab.number, variant.name] for lab in labs if lab.number not in skipped
-                     for variant in lab.runs()],
-            "next": 0, "started": time.time()}
+    # A variant whose runner steps aside (pid1: lab or init) is watched from
+    # outside, through the engine: only `invoke lab` can do that.
+    runs = [[lab.number, variant.name] for lab in labs if lab.number not in skipped
+            for variant in lab.runs() if not variant.settings.stepped_aside]
+    for lab in labs:
+        aside = [variant.name for variant in lab.runs() if variant.settings.stepped_aside]
+        if aside and lab.number not in skipped:
+            skipped[lab.number] = (f"lab {lab.number:02d}'s {', '.join(aside)} variant(s) put the runner aside "
+                                   f"and are watched through the engine: `invoke lab {lab.number}` runs them")
+    if not runs:
+        raise UsageError("; ".join(skipped.values()))
+    plan = {"labs": sorted({number for number, _ in runs}), "skipped": list(skipped.values()),
+            "runs": runs, "next": 0, "started": time.time()}
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     for stale in STATE_DIR.glob("run-*.json"):
         stale.unlink()

@@ -7,6 +7,7 @@ instead under FORKLAB_REQUIRE_COMPOSE=1 (as .ci/run sets it).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -103,3 +104,12 @@ def test_a_lab_that_needs_other_limits_is_sent_to_its_own_service(engine, compos
     assert last == ("error: lab 12 needs a pids limit of 16 (this container has 64): "
                     "run `docker compose run --rm lab-12`")
     assert not any(Path(compose_env["FORKLAB_REPORTS"]).iterdir()), "nothing is written for a refused lab"
+
+
+def test_variants_watched_through_the_engine_are_left_to_invoke(engine, compose, compose_env):
+    done = compose_run(compose, compose_env, "lab", "8")
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    result = (Path(compose_env["FORKLAB_REPORTS"]) / "lab-08" / "result.json").read_text(encoding="utf-8")
+    ran = [variant["variant"]["name"] for variant in json.loads(result)["variants"]]
+    assert ran == ["reaper", "pid1-never-waits"]
+    assert "not run here: lab 08's python-pid1, docker-init variant(s) put the runner aside" in done.stderr
