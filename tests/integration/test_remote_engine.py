@@ -284,15 +284,19 @@ def test_lab_3_over_tcp_gives_the_same_normalized_report(engine, unix_socket, cl
 def test_a_docker_context_is_used_like_the_cli_would(engine, unix_socket, cli, monkeypatch, tmp_path: Path):
     from docker.context import ContextAPI
 
+    code, out, err = cli("lab", "3")
+    assert code == 0, out + err
+    local = (cli.reports / "lab-03" / "normalized.md").read_bytes()
     (tmp_path / "docker-config").mkdir()
     (tmp_path / "docker-config" / "config.json").write_text("{}", encoding="utf-8")
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     ContextAPI.create_context("course", host=f"unix://{unix_socket}")
     monkeypatch.setenv("DOCKER_CONTEXT", "course")
-    code, out, err = cli("lab", "1")
+    code, out, err = cli("lab", "3")
     assert code == 0, out + err
-    report = (cli.reports / "lab-01" / "report.md").read_text(encoding="utf-8")
+    assert (cli.reports / "lab-03" / "normalized.md").read_bytes() == local
+    report = (cli.reports / "lab-03" / "report.md").read_text(encoding="utf-8")
     assert "found via the DOCKER_CONTEXT environment variable (course)" in report
 
 
