@@ -338,3 +338,13 @@ def test_describe_settings_keeps_capitals():
     assert "who reaped whom, and every exit status but main's, cannot be seen from outside" in text
     assert report.sentence(report.describe_settings(catalog.RunSettings(reaper=False).model_dump())) \
         .endswith("PID 1 never reaps adopted orphans")
+
+
+def test_the_report_records_both_architectures(tmp_path):
+    doc = runner_document()
+    doc["environment"]["machine"] = "aarch64"
+    files = rendered(tmp_path, doc)
+    text = files["report.md"].decode("utf-8")
+    assert "Docker Engine 20.10 (linux/amd64)" in text
+    assert "| Container OS | Debian 12, kernel 6.1, cgroup v2, aarch64 |" in text
+    assert "kernel 6.1 (aarch64)" in files["report.html"].decode("utf-8")
