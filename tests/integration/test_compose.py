@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from forklab.settings import DEFAULT_BASE_IMAGE
 from tests.conftest import ROOT
+from tests.integration.private_engine import base_of
 
 pytestmark = pytest.mark.docker
 
@@ -60,7 +60,7 @@ def compose_env(engine, tmp_path) -> dict:
         os.chown(reports, 1000, 1000)  # the image's student, as on a typical Linux desktop
     else:
         env.update(FORKLAB_UID=str(os.getuid()), FORKLAB_GID=str(os.getgid()))
-    env["FORKLAB_BASE_IMAGE"] = engine.resolve_base(DEFAULT_BASE_IMAGE, None, lambda text: None, pull=False)
+    env["FORKLAB_BASE_IMAGE"] = base_of(engine)
     env.pop("COMPOSE_PROJECT_NAME", None)
     return env
 

@@ -14,12 +14,10 @@ import os
 import re
 import resource
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,14 +26,17 @@ import pytest
 
 from forklab import engine as engine_module
 from forklab.errors import EnvironmentProblem
-from forklab.settings import Settings
-from tests.conftest import ROOT, invoke_cli
+from tests.conftest import invoke_cli
+from tests.integration.private_engine import (
+    answers_ping,
+    base_of,
+    log_tail,
+    remove_folder,
+    stop,
+)
 
 pytestmark = pytest.mark.docker
 
-#: How long the service may take to answer, and to stop.
-START_SECONDS = 60
-STOP_SECONDS = 30
 MiB = 1024 * 1024
 
 
@@ -48,24 +49,6 @@ def podman_problem() -> str | None:
     if os.geteuid() != 0:
         return "the private Podman service runs rootful: it needs root"
     return None
-
-
-def mounts_under(folder: Path) -> list[str]:
-    """Mount points at or below FOLDER, deepest first."""
-    points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
-    return sorted((p for p in points if p == str(folder) or p.startswith(f"{folder}/")), key=len, reverse=True)
-
-
-def processes_naming(folder: Path) -> list[int]:
-    """Pids whose command line names FOLDER: the service and any conmon it left."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and str(folder).encode() in (entry / "cmdline").read_bytes():
-                pids.append(int(entry.name))
-        except OSError:
-            pass  # it ended meanwhile
-    return pids
 
 
 def hard_limits(pid: int) -> dict[str, int]:
@@ -127,20 +110,17 @@ class PodmanService:
         assert not too_high, f"containers would ask for {too_high}, more than the service has: {granted}"
 
     def _answers(self) -> bool:
-        """Poll its /_ping until it answers (True), it exits or the deadline passes (False)."""
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline and self.proc.poll() is None:
+        def connect() -> socket.socket:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.settimeout(2)
             try:
-                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                    conn.settimeout(2)
-                    conn.connect(str(self.socket))
-                    conn.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
-                    if re.match(rb"HTTP/1\.[01] 200", conn.recv(64)):
-                        return True
+                conn.connect(str(self.socket))
             except OSError:
-                pass
-            time.sleep(0.05)
-        return False
+                conn.close()
+                raise
+            return conn
+
+        return answers_ping(self.proc, connect)
 
     def cli(self, *argv: str) -> str:
         """The podman CLI on the same storage (it shares the service's locks)."""
@@ -149,30 +129,13 @@ class PodmanService:
                               timeout=120, check=True)
         return done.stdout
 
-    def log_tail(self, lines: int = 15) -> str:
-        return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    def log_tail(self) -> str:
+        return log_tail(self.log)
 
     def stop(self) -> list[str]:
         """Stop this service (by its pid, nothing else), clear its folder; say what had to be forced."""
-        problems = []
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                problems.append(f"podman (pid {self.proc.pid}) ignored SIGTERM for {STOP_SECONDS} s: killed")
-                self.proc.kill()
-                self.proc.wait(timeout=STOP_SECONDS)
-        problems += [f"pid {pid} still runs from {self.folder}" for pid in processes_naming(self.folder)]
         # Podman's overlay driver mounts its own storage folder, and leaves that mount when it ends.
-        for point in mounts_under(self.folder):
-            result = subprocess.run(["umount", point], capture_output=True, text=True, check=False)
-            if result.returncode != 0:
-                problems.append(f"{point} could not be unmounted: {result.stderr.strip()}")
-        shutil.rmtree(self.folder, ignore_errors=True)
-        if self.folder.exists():
-            problems.append(f"{self.folder} could not be removed")
-        return problems
+        return stop(self.proc, "podman") + remove_folder(self.folder, mounts_expected=True)
 
 
 @dataclass(frozen=True)
@@ -181,13 +144,6 @@ class Podman:
     client: docker.DockerClient
     base: str
     service: PodmanService
-
-
-def base_of(engine) -> str:
-    """The base image `invoke lab` builds on with ENGINE (its tag is the kit's to choose);
-    made first, as `invoke base` would, where it is not there yet."""
-    settings = Settings.from_config({}, ROOT)
-    return engine.resolve_base(settings.base_image, settings.mirror, lambda line: None, pull=False)
 
 
 @pytest.fixture(scope="module")

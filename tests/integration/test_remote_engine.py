@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,14 +24,17 @@ import docker
 import pytest
 
 from forklab import engine as engine_module
-from forklab.settings import Settings
-from tests.conftest import ROOT, invoke_cli
+from tests.conftest import invoke_cli
+from tests.integration.private_engine import (
+    answers_ping,
+    base_of,
+    log_tail,
+    processes_naming,
+    remove_folder,
+    stop,
+)
 
 pytestmark = pytest.mark.docker
-
-#: How long the second dockerd may take to answer, and to stop.
-START_SECONDS = 60
-STOP_SECONDS = 60
 
 
 class TcpToUnix:
@@ -110,24 +112,6 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def mounts_under(folder: Path) -> list[str]:
-    """Mount points at or below FOLDER, deepest first."""
-    points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
-    return sorted((p for p in points if p == str(folder) or p.startswith(f"{folder}/")), key=len, reverse=True)
-
-
-def processes_naming(folder: Path) -> list[int]:
-    """Pids whose command line names FOLDER: the second dockerd, its containerd, their shims."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and str(folder).encode() in (entry / "cmdline").read_bytes():
-                pids.append(int(entry.name))
-        except OSError:
-            pass  # it ended meanwhile
-    return pids
-
-
 class SecondDockerd:
     """A dockerd with its own data root, exec root, pidfile, config and sockets, all in one folder.
 
@@ -170,52 +154,24 @@ class SecondDockerd:
                     pytrace=False)
 
     def _answers(self) -> bool:
-        """Poll its /_ping until it answers (True), it exits or the deadline passes (False)."""
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with socket.create_connection(("127.0.0.1", int(self.url.rsplit(":", 1)[1])), timeout=2) as conn:
-                    conn.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
-                    if conn.recv(64).startswith(b"HTTP/1.0 200"):
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
+        port = int(self.url.rsplit(":", 1)[1])
+        return answers_ping(self.proc, lambda: socket.create_connection(("127.0.0.1", port), timeout=2))
 
-    def log_tail(self, lines: int = 15) -> str:
-        return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    def log_tail(self) -> str:
+        return log_tail(self.log)
 
     def stop(self) -> list[str]:
         """Stop this dockerd (by its pid, nothing else), clear its folder; say what had to be forced."""
-        problems = []
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                problems.append(f"dockerd (pid {self.proc.pid}) ignored SIGTERM for {STOP_SECONDS} s: killed")
-                self.proc.kill()
-                self.proc.wait(timeout=STOP_SECONDS)
+        problems = stop(self.proc, "dockerd")
         # A dockerd that stops cleanly stops its containerd; a killed one leaves it running.
         pidfile = self.folder / "exec" / "containerd" / "containerd.pid"
         pid = int(pidfile.read_text().strip() or 0) if pidfile.exists() else 0
         if pid and pid in processes_naming(self.folder):  # not a pid used again since
             problems.append(f"its containerd (pid {pid}) outlived it: killed")
             os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + STOP_SECONDS
-        while processes_naming(self.folder) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        problems += [f"pid {pid} still runs from {self.folder}" for pid in processes_naming(self.folder)]
-        for point in mounts_under(self.folder):
-            problems.append(f"{point} was left mounted: unmounted")
-            subprocess.run(["umount", "--lazy", point], check=False)
         if Path(f"/sys/class/net/{self.bridge}").exists():
             subprocess.run(["ip", "link", "delete", self.bridge], check=False)
-        shutil.rmtree(self.folder, ignore_errors=True)
-        if self.folder.exists():
-            problems.append(f"{self.folder} could not be removed")
-        return problems
+        return problems + remove_folder(self.folder, mounts_expected=False)
 
 
 @dataclass(frozen=True)
@@ -224,16 +180,6 @@ class SecondEngine:
     data_root: Path
     client: docker.DockerClient
     base: str
-
-
-def base_of(engine) -> str:
-    """The base image the kit builds lab images on with ENGINE, as `invoke lab` resolves it.
-
-    The kit chooses its tag (the offline base's depends on the engine); this makes
-    the offline base first, as `invoke base` would, if no base is there yet.
-    """
-    settings = Settings.from_config({}, ROOT)
-    return engine.resolve_base(settings.base_image, settings.mirror, lambda line: None, pull=False)
 
 
 @pytest.fixture(scope="session")
