@@ -29,6 +29,14 @@ def base_of(engine) -> str:
     return engine.resolve_base(settings.base_image, settings.mirror, lambda line: None, pull=False)
 
 
+def copy_base(engine, client) -> str:
+    """Stream the base image from ENGINE into CLIENT's engine (no registry needed), its id kept."""
+    base = base_of(engine)
+    client.images.load(engine.client.api.get_image(base))
+    assert client.images.get(base).id == engine.find_image(base).id
+    return base
+
+
 def answers_ping(process: subprocess.Popen, connect: Callable[[], socket.socket]) -> bool:
     """Poll the engine's /_ping until it answers (True), PROCESS exits or the deadline passes (False)."""
     deadline = time.monotonic() + START_SECONDS

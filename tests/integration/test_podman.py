@@ -29,7 +29,7 @@ from forklab.errors import EnvironmentProblem
 from tests.conftest import invoke_cli
 from tests.integration.private_engine import (
     answers_ping,
-    base_of,
+    copy_base,
     log_tail,
     remove_folder,
     stop,
@@ -159,10 +159,7 @@ def podman(engine):
     try:
         service.start()
         client = docker.DockerClient(base_url=service.url, timeout=300)
-        base = base_of(engine)
-        # No registry: the image streams from one engine to the other, its id kept.
-        client.images.load(engine.client.api.get_image(base))
-        assert client.images.get(base).id == engine.find_image(base).id
+        base = copy_base(engine, client)
         yield Podman(service.url, client, base, service)
     finally:
         if client is not None:

@@ -27,7 +27,7 @@ from forklab import engine as engine_module
 from tests.conftest import invoke_cli
 from tests.integration.private_engine import (
     answers_ping,
-    base_of,
+    copy_base,
     log_tail,
     processes_naming,
     remove_folder,
@@ -197,10 +197,7 @@ def second_engine(engine):
     try:
         daemon.start()
         client = docker.DockerClient(base_url=daemon.url, timeout=300)
-        base = base_of(engine)
-        # The image streams from one engine to the other; its id is kept.
-        client.images.load(engine.client.api.get_image(base))
-        assert client.images.get(base).id == engine.find_image(base).id
+        base = copy_base(engine, client)
         yield SecondEngine(daemon.url, daemon.data_root, client, base)
     finally:
         if client is not None:
