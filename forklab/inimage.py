@@ -37,6 +37,8 @@ from forklab.settings import Settings  # noqa: E402
 LABS_DIR = Path(os.environ.get("FORKLAB_LABS_DIR", "/opt/forklab/labs"))
 REPORTS_DIR = Path(os.environ.get("FORKLAB_REPORTS_DIR", "/reports"))
 STATE_DIR = Path(os.environ.get("FORKLAB_STATE_DIR", "/tmp/forklab-inimage"))
+#: How the host names the reports folder (docker-compose.yml passes it), for messages.
+HOST_REPORTS = os.environ.get("FORKLAB_HOST_REPORTS", "./reports").rstrip("/") or "/"
 USAGE = ("usage: docker compose run --rm lab [N | N,M,... | all | list]   "
          "(e.g. `docker compose run --rm lab 3`)")
 
@@ -102,7 +104,7 @@ def start(argument: str, term: Terminal) -> int:
     for stale in STATE_DIR.glob("run-*.json"):
         stale.unlink()
     _save(plan)
-    term.say(f"running {len(plan['labs'])} lab(s) in this container; reports go to ./reports")
+    term.say(f"running {len(plan['labs'])} lab(s) in this container; reports go to {HOST_REPORTS}")
     return advance(plan, term)
 
 
@@ -172,7 +174,7 @@ def finish(plan: dict, term: Terminal) -> int:
         folder = report.write_report(chosen.reports_dir / lab.report_name, outcome.files)
         outcomes.append(outcome)
         if len(plan["labs"]) == 1:
-            term.lab_summary(outcome.document, Path("reports") / folder.name)
+            term.lab_summary(outcome.document, Path(HOST_REPORTS) / folder.name)
     index.write(chosen)
     if len(plan["labs"]) > 1:
         term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.time() - plan["started"])
@@ -230,9 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"{' '.join(args) or 'nothing'}: give one lab number, a list like 1,3,6, "
                              "`all` or `list`")
         if not os.access(REPORTS_DIR, os.W_OK):
-            raise UsageError(f"cannot write {REPORTS_DIR} (./reports on the host) as uid {os.getuid()}: "
-                             "make ./reports yours and writable, or set FORKLAB_UID and FORKLAB_GID to your "
-                             "`id -u` and `id -g`")
+            raise UsageError(f"cannot write {HOST_REPORTS} as uid {os.getuid()}: make it writable for that "
+                             "uid, or set FORKLAB_UID and FORKLAB_GID to your `id -u` and `id -g`")
         return start(args[0], term)
     except ForklabError as exc:
         term.err.print(f"[red]error:[/red] {exc.message}", markup=True)

@@ -93,7 +93,7 @@ def test_compose_run_lab_3_writes_the_same_reports_as_invoke(engine, compose, co
         sorted(p.name for p in (cli.reports / "lab-03").iterdir())
     assert (reports / "index.md").is_file() and (reports / "index.html").is_file()
     assert "found via docker compose run" in (reports / "lab-03" / "report.md").read_text(encoding="utf-8")
-    assert "passed · report: reports/lab-03/report.md" in done.stdout
+    assert f"passed · report: {reports}/lab-03/report.md" in done.stdout
     assert {c["Id"] for c in project_containers(engine)} <= before, "`run --rm` left a container"
 
 
