@@ -113,3 +113,14 @@ def test_variants_watched_through_the_engine_are_left_to_invoke(engine, compose,
     ran = [variant["variant"]["name"] for variant in json.loads(result)["variants"]]
     assert ran == ["reaper", "pid1-never-waits"]
     assert "not run here: lab 08's python-pid1, docker-init variant(s) put the runner aside" in done.stderr
+
+
+def test_a_reports_folder_the_container_cannot_write_is_one_line(engine, compose, compose_env, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o755)
+    if os.geteuid() != 0:
+        compose_env.update(FORKLAB_UID="4321", FORKLAB_GID="4321")  # a user who is not the folder's owner
+    done = compose_run(compose, {**compose_env, "FORKLAB_REPORTS": str(locked)}, "lab", "3")
+    assert done.returncode == 2, done.stdout + done.stderr[-3000:]
+    assert done.stderr.strip().splitlines()[-1].startswith(f"error: cannot write {locked} as uid ")
+    assert not any(locked.iterdir())
