@@ -46,3 +46,19 @@ def events_of(run: dict, kind: str, role: str) -> list[dict]:
 def exit_of(run: dict, role: str) -> dict:
     [event] = events_of(run, "exit", role)
     return event["status"]
+
+
+def lab_3_here_then(cli, switch) -> str:
+    """Lab 3 on the engine under test, then again after ``switch()`` points forklab elsewhere.
+
+    Both must pass with the same normalized.md, byte for byte; returns the
+    second run's report.md.
+    """
+    code, out, err = cli("lab", "3")
+    assert code == 0, out + err
+    local = (cli.reports / "lab-03" / "normalized.md").read_bytes()
+    switch()
+    code, out, err = cli("lab", "3")
+    assert code == 0, out + err
+    assert (cli.reports / "lab-03" / "normalized.md").read_bytes() == local
+    return (cli.reports / "lab-03" / "report.md").read_text(encoding="utf-8")

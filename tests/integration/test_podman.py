@@ -27,6 +27,7 @@ import pytest
 from forklab import engine as engine_module
 from forklab.errors import EnvironmentProblem
 from tests.conftest import invoke_cli
+from tests.integration.conftest import lab_3_here_then
 from tests.integration.private_engine import (
     answers_ping,
     copy_base,
@@ -169,16 +170,9 @@ def podman(engine):
 
 
 def test_lab_3_on_podman_gives_the_same_normalized_report(engine, podman, cli, monkeypatch):
-    code, out, err = cli("lab", "3")
-    assert code == 0, out + err
-    local = (cli.reports / "lab-03" / "normalized.md").read_bytes()
-    monkeypatch.setenv("DOCKER_HOST", podman.url)
-    code, out, err = cli("lab", "3")
-    assert code == 0, out + err
-    assert (cli.reports / "lab-03" / "normalized.md").read_bytes() == local
+    report = lab_3_here_then(cli, lambda: monkeypatch.setenv("DOCKER_HOST", podman.url))
     # The report names Podman, with the version its own CLI gives.
     version = podman.service.cli("version", "--format", "{{.Client.Version}}").strip()
-    report = (cli.reports / "lab-03" / "report.md").read_text(encoding="utf-8")
     assert f"| Engine | Podman {version} (linux/" in report
     assert f"at `{podman.url}`, found via the DOCKER_HOST environment variable" in report
     document = json.loads((cli.reports / "lab-03" / "result.json").read_text(encoding="utf-8"))

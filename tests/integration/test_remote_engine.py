@@ -25,6 +25,7 @@ import pytest
 
 from forklab import engine as engine_module
 from tests.conftest import invoke_cli
+from tests.integration.conftest import lab_3_here_then
 from tests.integration.private_engine import (
     answers_ping,
     copy_base,
@@ -209,37 +210,26 @@ def second_engine(engine):
 
 
 def test_lab_3_over_tcp_gives_the_same_normalized_report(engine, unix_socket, cli, monkeypatch):
-    code, out, err = cli("lab", "3")
-    assert code == 0, out + err
-    local = (cli.reports / "lab-03" / "normalized.md").read_bytes()
     proxy = TcpToUnix(unix_socket)
     try:
-        monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{proxy.port}")
-        code, out, err = cli("lab", "3")
+        report = lab_3_here_then(cli, lambda: monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{proxy.port}"))
     finally:
         proxy.close()
-    assert code == 0, out + err
-    assert (cli.reports / "lab-03" / "normalized.md").read_bytes() == local
-    report = (cli.reports / "lab-03" / "report.md").read_text(encoding="utf-8")
     assert f"at `tcp://127.0.0.1:{proxy.port}`, found via the DOCKER_HOST environment variable" in report
 
 
 def test_a_docker_context_is_used_like_the_cli_would(engine, unix_socket, cli, monkeypatch, tmp_path: Path):
     from docker.context import ContextAPI
 
-    code, out, err = cli("lab", "3")
-    assert code == 0, out + err
-    local = (cli.reports / "lab-03" / "normalized.md").read_bytes()
-    (tmp_path / "docker-config").mkdir()
-    (tmp_path / "docker-config" / "config.json").write_text("{}", encoding="utf-8")
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-    monkeypatch.delenv("DOCKER_HOST", raising=False)
-    ContextAPI.create_context("course", host=f"unix://{unix_socket}")
-    monkeypatch.setenv("DOCKER_CONTEXT", "course")
-    code, out, err = cli("lab", "3")
-    assert code == 0, out + err
-    assert (cli.reports / "lab-03" / "normalized.md").read_bytes() == local
-    report = (cli.reports / "lab-03" / "report.md").read_text(encoding="utf-8")
+    def use_a_context() -> None:
+        (tmp_path / "docker-config").mkdir()
+        (tmp_path / "docker-config" / "config.json").write_text("{}", encoding="utf-8")
+        monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+        monkeypatch.delenv("DOCKER_HOST", raising=False)
+        ContextAPI.create_context("course", host=f"unix://{unix_socket}")
+        monkeypatch.setenv("DOCKER_CONTEXT", "course")
+
+    report = lab_3_here_then(cli, use_a_context)
     assert "found via the DOCKER_CONTEXT environment variable (course)" in report
 
 
@@ -249,14 +239,7 @@ def test_lab_3_on_a_second_engine_gives_the_same_normalized_report(engine, secon
     # dockerd 20.10 derives it from /etc/docker/key.json, which both read.)
     assert second["DockerRootDir"] == str(second_engine.data_root)
     assert first["DockerRootDir"] != second["DockerRootDir"]
-    code, out, err = cli("lab", "3")
-    assert code == 0, out + err
-    local = (cli.reports / "lab-03" / "normalized.md").read_bytes()
-    monkeypatch.setenv("DOCKER_HOST", second_engine.url)
-    code, out, err = cli("lab", "3")
-    assert code == 0, out + err
-    assert (cli.reports / "lab-03" / "normalized.md").read_bytes() == local
-    report = (cli.reports / "lab-03" / "report.md").read_text(encoding="utf-8")
+    report = lab_3_here_then(cli, lambda: monkeypatch.setenv("DOCKER_HOST", second_engine.url))
     assert f"at `{second_engine.url}`, found via the DOCKER_HOST environment variable" in report
     # It ran there: the second engine built the lab image it ran on, and kept no container.
     image = json.loads((cli.reports / "lab-03" / "result.json").read_text(encoding="utf-8"))["environment"]["image"]
