@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from forklab import catalog, commands, engine  # noqa: E402
 from forklab.console import Terminal  # noqa: E402
-from forklab.settings import Settings  # noqa: E402
+from forklab.settings import ARCHITECTURES, Settings  # noqa: E402
 
 
 def build_for(connected: engine.Engine, arch: str, say) -> tuple[str, str, str]:
@@ -60,7 +60,7 @@ def without_emulation(text: bytes) -> bytes:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--arch", required=True, choices=commands.ARCHITECTURES)
+    parser.add_argument("--arch", required=True, choices=ARCHITECTURES)
     parser.add_argument("--labs", default="3", help="comma-separated lab numbers (default 3)")
     parser.add_argument("--reports", help="keep both sets of reports in this folder (default: a temporary one)")
     args = parser.parse_args()

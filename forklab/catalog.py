@@ -7,6 +7,8 @@ A lab is a folder ``labs/NN-slug/`` holding ``lab.py`` (the experiment),
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,9 @@ from pydantic import (  # noqa: F401
 )
 
 from forklab.errors import UsageError
+
+#: The container's environment variable that carries a lab (forklab/runner.py reads it).
+ARCHIVE_ENV = "FORKLAB_ARCHIVE"
 
 #: In a `lines` pattern, {pid:child} stands for the pid of the process named child.
 PID_PLACEHOLDER = re.compile(r"\{pid:([A-Za-z][A-Za-z0-9_.-]{0,31})\}")
@@ -111,6 +116,11 @@ class RunSettings(_Strict):
     def stop_grace(self) -> int:
         """Seconds `docker stop` waits between SIGTERM and SIGKILL when the run ends stepped aside."""
         return self.stop_timeout or DEFAULT_STOP_TIMEOUT_S
+
+    def runner_command(self, script: str, **extra) -> list[str]:
+        """`python3 -m forklab.runner ...` for this run (``extra``: repeat, chaos), less the interpreter."""
+        settings = json.dumps({**self.runner_settings(), **extra}, separators=(",", ":"))
+        return ["-m", "forklab.runner", "--settings", settings, script]
 
     def runner_settings(self) -> dict:
         """The part the in-container runner needs."""
@@ -393,6 +403,12 @@ class Lab:
             return self.script_name, self.archive
         files = [p for p in sorted(self.path.rglob("*")) if p.is_file() and _ships(p.relative_to(self.path))]
         return "lab.py", pack([(p.relative_to(self.path).as_posix(), p.read_bytes()) for p in files])
+
+    def shipped(self) -> tuple[str, dict[str, str]]:
+        """The lab as its container receives it: the file to run, and the environment that
+        carries the archive (forklab/runner.py unpacks it to /tmp/lab)."""
+        script, archive = self.program()
+        return script, {ARCHIVE_ENV: base64.b64encode(archive).decode("ascii")}
 
     @property
     def container_name(self) -> str:

@@ -242,11 +242,9 @@ def build(settings: Settings, term: Terminal) -> int:
     return 0
 
 
-#: What `invoke base --arch` takes: Docker's and Debian's names for the same machines.
-ARCHITECTURES = ("amd64", "arm64")
-
-
 def base(settings: Settings, term: Terminal, force: bool, arch: str = "") -> int:
+    from forklab.settings import ARCHITECTURES
+
     if arch and arch not in ARCHITECTURES:
         raise UsageError(f"--arch {arch}: not one of {', '.join(ARCHITECTURES)}")
     engine_module, engine = _connect()
@@ -389,12 +387,10 @@ def shell(settings: Settings, number_text: str, term: Terminal) -> int:
         tag, _, _ = _image(engine, settings, term)
     finally:
         engine.close()
-    import base64
-
-    _, archive = lab.program()
+    _, shipped = lab.shipped()
     command = ["docker", "run", "--rm", "-it", "--label", f"{engine_module.LABEL}=true",
                *engine_module.docker_run_flags(lab.spec.run),
-               "--env", "FORKLAB_ARCHIVE=" + base64.b64encode(archive).decode("ascii"),
+               *[arg for name, value in shipped.items() for arg in ("--env", f"{name}={value}")],
                tag, "python3", "-m", "forklab.runner", "--shell", "lab.py"]
     term.say(f"lab {lab.number:02d} in {tag}; try `python3 lab.py`, leave with `exit`")
     try:

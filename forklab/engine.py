@@ -9,7 +9,6 @@ works against Docker Desktop's VM, Podman and a remote DOCKER_HOST.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
@@ -34,6 +33,7 @@ from docker.context import ContextAPI
 
 from forklab import catalog
 from forklab.errors import EnvironmentProblem
+from forklab.settings import debian_arch
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -233,7 +233,7 @@ def diagnose() -> list[tuple[str, str, str]]:
             rows.append(("limits", f"rootless {info['name']} on cgroup v1 cannot apply the pids and memory "
                                    "limits: labs run without them (each report shows the limits read inside)",
                          "boot with cgroup v2 (`systemd.unified_cgroup_hierarchy=1`) or use a rootful engine"))
-        offline = offline_base_tag(engine_arch(info["arch"]))
+        offline = offline_base_tag(engine.arch())
         from forklab.settings import DEFAULT_BASE_IMAGE
 
         bases = [tag for tag in (DEFAULT_BASE_IMAGE, offline) if engine.find_image(tag)]
@@ -352,7 +352,7 @@ class Engine:
 
     def arch(self) -> str:
         """The engine's architecture, as Docker and Debian name it (amd64, arm64)."""
-        return engine_arch(self.version().get("Arch"))
+        return debian_arch(self.version().get("Arch"))
 
     def build_base(self, mirror: Optional[str], say: Say, force: bool = False,
                    arch: Optional[str] = None) -> str:
@@ -457,21 +457,17 @@ class Engine:
             from forklab import outside
 
             return outside.run_lab(self, image_id, lab, run, session, repeat, chaos)
-        run_id = uuid.uuid4().hex[:12]
-        name = f"forklab-{lab.container_name}-{run.name}-{run_id}"
+        name, labels = container_identity(lab, run, session)
         extra = {"repeat": repeat} if repeat > 1 else {}
         if chaos:
             extra["chaos"] = chaos
-        settings = json.dumps({**run.settings.runner_settings(), **extra}, separators=(",", ":"))
         nonce = uuid.uuid4().hex
         # The lab travels in the container's environment: nothing is mounted, so
         # this works with any engine, local or remote, and an edited lab needs no
         # new image.
-        script, archive = lab.program()
-        environment = {"FORKLAB_NONCE": nonce, "FORKLAB_ARCHIVE": base64.b64encode(archive).decode("ascii")}
-        command = ["python3", "-m", "forklab.runner", "--settings", settings, script]
-        labels = {LABEL: "true", RUN_LABEL: run_id, LAB_LABEL: lab.report_name, VARIANT_LABEL: run.name,
-                  SESSION_LABEL: session}
+        script, shipped = lab.shipped()
+        environment = {"FORKLAB_NONCE": nonce, **shipped}
+        command = ["python3", *run.settings.runner_command(script, **extra)]
         started = time.monotonic()
         timed_out = False
         try:
@@ -550,6 +546,14 @@ class Engine:
         return containers, removed_images
 
 
+def container_identity(lab: catalog.Lab, run: catalog.Run, session: str) -> tuple[str, dict]:
+    """A new container's name and labels: `invoke clean` and an interrupted call find it by them."""
+    run_id = uuid.uuid4().hex[:12]
+    labels = {LABEL: "true", RUN_LABEL: run_id, LAB_LABEL: lab.report_name, VARIANT_LABEL: run.name,
+              SESSION_LABEL: session}
+    return f"forklab-{lab.container_name}-{run.name}-{run_id}", labels
+
+
 # -- inputs, hashes and the build context ------------------------------------------
 
 def build_context_files() -> list[tuple[str, bytes]]:
@@ -575,13 +579,7 @@ def inputs_digest(files: list[tuple[str, bytes]], base: str, base_id: str) -> st
     return digest.hexdigest()
 
 
-def engine_arch(reported: Optional[str]) -> str:
-    """amd64 or arm64 from what an engine reports (Docker says amd64, some say x86_64 or aarch64)."""
-    name = (reported or "").lower()
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(name, name or "amd64")
-
-
-def offline_base_tag(arch: str = "amd64") -> str:
+def offline_base_tag(arch: str) -> str:
     """The offline base's tag: the suite, the architecture and a hash of the recipe."""
     recipe = f"{OFFLINE_SUITE} minbase {arch} {' '.join(OFFLINE_PACKAGES)} host-ca"
     digest = hashlib.sha256(recipe.encode()).hexdigest()[:8]
@@ -600,8 +598,7 @@ def offline_base_problem() -> Optional[str]:
     return "install mmdebstrap (`sudo apt-get install mmdebstrap`) and try again"
 
 
-def _bootstrap_command(archive: Path, root: Path, mirror: Optional[str],
-                       arch: str = "amd64") -> list[list[str]]:
+def _bootstrap_command(archive: Path, root: Path, mirror: Optional[str], arch: str) -> list[list[str]]:
     packages = ",".join(OFFLINE_PACKAGES)
     tail = [mirror] if mirror else []
     ca = HOST_CA_BUNDLE.is_file()

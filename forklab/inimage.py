@@ -32,7 +32,7 @@ if DEPENDENCIES.is_dir() and str(DEPENDENCIES) not in sys.path:
 from forklab import catalog, commands, index, report, result  # noqa: E402
 from forklab.console import Terminal  # noqa: E402
 from forklab.errors import ForklabError, UsageError  # noqa: E402
-from forklab.settings import Settings  # noqa: E402
+from forklab.settings import Settings, debian_arch  # noqa: E402
 
 LABS_DIR = Path(os.environ.get("FORKLAB_LABS_DIR", "/opt/forklab/labs"))
 REPORTS_DIR = Path(os.environ.get("FORKLAB_REPORTS_DIR", "/reports"))
@@ -52,9 +52,9 @@ def effective_limits() -> dict:
     """This container's pids and memory limits, read as the runner reads them."""
     from forklab.runner import _cgroup_limit
 
+    memory = _cgroup_limit("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
     return {"pids": _cgroup_limit("/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max"),
-            "memory_mb": (lambda b: b // 1048576 if b else None)(
-                _cgroup_limit("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"))}
+            "memory_mb": memory // 1048576 if memory else None}
 
 
 def misfit(lab: catalog.Lab, limits: dict) -> str:
@@ -84,7 +84,7 @@ def start(argument: str, term: Terminal) -> int:
     found = catalog.find_labs(LABS_DIR)
     labs = [catalog.load_lab(found[number]) for number in numbers]  # every lab.yaml checked first
     limits = effective_limits()
-    skipped = {lab.number: misfit(lab, limits) for lab in labs if misfit(lab, limits)}
+    skipped = {lab.number: reason for lab in labs if (reason := misfit(lab, limits))}
     if len(labs) == 1 and skipped:
         raise UsageError(skipped[labs[0].number])
     # A variant whose runner steps aside (pid1: lab or init) is watched from
@@ -115,20 +115,15 @@ def advance(plan: dict, term: Terminal) -> int:
     number, variant_name = plan["runs"][plan["next"]]
     lab = catalog.load_lab(catalog.find_labs(LABS_DIR)[number])
     variant = next(v for v in lab.runs() if v.name == variant_name)
-    script, archive = lab.program()
-    import base64
-
+    script, shipped = lab.shipped()
     nonce = uuid.uuid4().hex
-    env = {**os.environ, "FORKLAB_NONCE": nonce,
-           "FORKLAB_ARCHIVE": base64.b64encode(archive).decode("ascii")}
+    env = {**os.environ, "FORKLAB_NONCE": nonce, **shipped}
     plan["nonces"] = {**plan.get("nonces", {}), str(plan["next"]): nonce}
     plan["times"] = {**plan.get("times", {}), str(plan["next"]): time.time()}
     _save(plan)
     then = [sys.executable, "-m", "forklab.inimage", "--continue"]
-    argv = [sys.executable, "-m", "forklab.runner",
-            "--settings", json.dumps(variant.settings.runner_settings(), separators=(",", ":")),
-            "--result-file", str(STATE_DIR / f"run-{plan['next']}.json"),
-            "--then", json.dumps(then), script]
+    argv = [sys.executable, *variant.settings.runner_command(script),
+            "--result-file", str(STATE_DIR / f"run-{plan['next']}.json"), "--then", json.dumps(then)]
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, argv, env)
@@ -192,8 +187,7 @@ def _document(position: int, plan: dict):
 
 
 def _environment() -> dict:
-    machine = os.uname().machine
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+    arch = debian_arch(os.uname().machine)
     return {"host": {"os": "the host of docker compose", "release": "(not visible inside; no Python used)",
                      "arch": arch, "python": "none"},
             "engine": {"name": "Docker Compose's engine", "version": "(version not visible inside)",
@@ -213,10 +207,6 @@ def _load() -> dict:
     return json.loads((STATE_DIR / "plan.json").read_text(encoding="utf-8"))
 
 
-def list_labs(term: Terminal) -> int:
-    return commands.list_labs(settings(), term)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     term = Terminal()
@@ -227,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             term.out.print(USAGE)
             return 0
         if args == ["list"]:
-            return list_labs(term)
+            return commands.list_labs(settings(), term)
         if len(args) != 1:
             raise UsageError(f"{' '.join(args) or 'nothing'}: give one lab number, a list like 1,3,6, "
                              "`all` or `list`")

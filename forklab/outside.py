@@ -34,7 +34,6 @@ every step waits for a line, an exec or the container.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import threading
@@ -52,7 +51,6 @@ from forklab.errors import EnvironmentProblem, UsageError
 
 SCHEMA = "forklab.runner/1"
 PS_FIELDS = "pid,ppid,pgid,stat,comm,args"
-ARCHIVE_ENV = "FORKLAB_ARCHIVE"
 ROLE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 #: What the report says could not be observed from outside.
 UNOBSERVED = ("reap", "exit (but main's)")
@@ -151,17 +149,13 @@ class _Observer:
 
     # -- the container -------------------------------------------------------------
     def run(self, image_id: str) -> dict:
-        run_id = uuid.uuid4().hex[:12]
-        name = f"forklab-{self.lab.container_name}-{self.run_.name}-{run_id}"
-        script, archive = self.lab.program()
+        name, labels = engine_module.container_identity(self.lab, self.run_, self.session)
+        script, shipped = self.lab.shipped()
         self.script = script
-        environment = {HOST_ENV: self.mark[len(HOST_MARK):-1].decode("ascii"),
-                       ARCHIVE_ENV: base64.b64encode(archive).decode("ascii"), "PYTHONIOENCODING": "utf-8"}
+        environment = {HOST_ENV: self.mark[len(HOST_MARK):-1].decode("ascii"), **shipped,
+                       "PYTHONIOENCODING": "utf-8"}
         if self.settings.unbuffered:
             environment["PYTHONUNBUFFERED"] = "1"
-        labels = {engine_module.LABEL: "true", engine_module.RUN_LABEL: run_id,
-                  engine_module.LAB_LABEL: self.lab.report_name, engine_module.VARIANT_LABEL: self.run_.name,
-                  engine_module.SESSION_LABEL: self.session}
         box = {**engine_module.sandbox(self.settings), "init": self.settings.pid1 == "init"}
         started = time.monotonic()
         cancelled = engine_module.CANCELLED

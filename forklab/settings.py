@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
 
+#: The architectures the offline base can be made for, as Docker and Debian name them.
+ARCHITECTURES = ("amd64", "arm64")
+
 #: The official image the lab image builds on by default, pinned.
 DEFAULT_BASE_IMAGE = "python:3.11.13-slim-bookworm"
 
@@ -16,6 +19,12 @@ DEFAULTS = {
     "base_image": DEFAULT_BASE_IMAGE,
     "mirror": "",  # a Debian mirror for `invoke base`; empty means mmdebstrap's default
 }
+
+
+def debian_arch(machine: Optional[str]) -> str:
+    """amd64 or arm64 from a machine or engine's name for it (x86_64, aarch64, amd64, ...)."""
+    name = (machine or "").lower()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(name, name or "amd64")
 
 
 @dataclass(frozen=True)

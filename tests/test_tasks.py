@@ -6,6 +6,7 @@ import pytest
 
 import tasks
 from forklab import catalog, engine
+from forklab.settings import debian_arch
 from tests.conftest import ROOT
 
 
@@ -150,8 +151,8 @@ def test_the_offline_base_recipe_takes_the_architecture(tmp_path, monkeypatch):
     assert any(arg.startswith("--include=") and "python3-pip" in arg for arg in command)
     assert engine.offline_base_tag("arm64") != engine.offline_base_tag("amd64")
     assert "-arm64-" in engine.offline_base_tag("arm64")
-    assert engine.engine_arch("x86_64") == "amd64" and engine.engine_arch("aarch64") == "arm64"
-    assert engine.engine_arch("arm64") == "arm64"
+    assert debian_arch("x86_64") == "amd64" and debian_arch("aarch64") == "arm64"
+    assert debian_arch("arm64") == "arm64"
 
 
 def test_the_offline_base_carries_the_hosts_trust_store_when_there_is_one(tmp_path, monkeypatch):
@@ -161,10 +162,10 @@ def test_the_offline_base_carries_the_hosts_trust_store_when_there_is_one(tmp_pa
     assert f"{engine.BASE_CA_DIR}/{engine.HOST_CA_BUNDLE.name}" in dockerfile
     bundle = tmp_path / "ca.crt"
     monkeypatch.setattr(engine, "HOST_CA_BUNDLE", bundle)
-    [without] = engine._bootstrap_command(tmp_path / "rootfs.tar", tmp_path / "root", None)
+    [without] = engine._bootstrap_command(tmp_path / "rootfs.tar", tmp_path / "root", None, "amd64")
     assert not any("customize-hook" in arg for arg in without)
     bundle.write_text("certificate", encoding="utf-8")
-    [with_ca] = engine._bootstrap_command(tmp_path / "rootfs.tar", tmp_path / "root", None)
+    [with_ca] = engine._bootstrap_command(tmp_path / "rootfs.tar", tmp_path / "root", None, "amd64")
     assert f"--customize-hook=copy-in {bundle} {engine.BASE_CA_DIR}" in with_ca
 
 
