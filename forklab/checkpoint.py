@@ -123,15 +123,13 @@ def _ask_host(name: str, roles: dict[str, int], final: bool = False) -> None:
     reaches even a PID 1, which otherwise ignores signals it has no handler for).
     """
     import json
-    import re
     import signal
 
-    if len(name) > 64:
-        raise CheckpointError("a checkpoint needs a name of 1 to 64 characters")
-    for role in roles:
-        if not re.match(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$", role) or role == "reaper":
-            raise CheckpointError(f"role name {role!r} must be a letter followed by letters, digits, "
-                                  "'-' or '_', and not 'reaper'")
+    from forklab.runner import check_request
+
+    error = check_request(name, roles)
+    if error:
+        raise CheckpointError(error)
     answer = {signal.SIGUSR1}
     before = signal.pthread_sigmask(signal.SIG_BLOCK, answer)
     try:

@@ -51,7 +51,7 @@ from forklab.errors import EnvironmentProblem, UsageError
 
 SCHEMA = "forklab.runner/1"
 PS_FIELDS = "pid,ppid,pgid,stat,comm,args"
-ROLE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+ROLE_PATTERN = re.compile(catalog.ROLE)
 #: What the report says could not be observed from outside.
 UNOBSERVED = ("reap", "exit (but main's)")
 #: The container's signal numbers are Linux's, whatever the host is: exit 128+N means killed by N.

@@ -617,7 +617,7 @@ class Runner:
         if op != "checkpoint":
             raise ValueError(f"unknown request {op!r}")
         name, roles = message.get("name"), message.get("roles") or {}
-        error = self.check_request(name, roles)
+        error = check_request(name, roles)
         if error is None:
             self.wait_until_asleep(caller)
             self.snapshot(name, by=caller, roles=roles)
@@ -641,20 +641,6 @@ class Runner:
             if stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"R":
                 return
             time.sleep(0.0002)
-
-    def check_request(self, name: object, roles: object) -> str | None:
-        if not isinstance(name, str) or not name or len(name) > 64:
-            return "a checkpoint needs a name of 1 to 64 characters"
-        if not isinstance(roles, dict):
-            return "roles must map names to pids"
-        for role, pid in roles.items():
-            if not isinstance(role, str) or not ROLE_PATTERN.match(role):
-                return f"role name {role!r} must be a letter followed by letters, digits, '-' or '_'"
-            if role in RESERVED_ROLES:
-                return f"role name {role!r} is the runner's own"
-            if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
-                return f"role {role!r} must be given a pid"
-        return None
 
     def name_role(self, pid: int, role: str) -> None:
         for other, existing in self.roles.items():
@@ -738,6 +724,22 @@ class Runner:
             "peak_processes": self.peak_processes,
             "oom_kills": _difference(oom_kills(), self.oom_kills_before),
         }
+
+
+def check_request(name: object, roles: object) -> str | None:
+    """What is wrong with a checkpoint's name and roles, or None (the runner's and, stepped aside, checkpoint()'s rule)."""
+    if not isinstance(name, str) or not name or len(name) > 64:
+        return "a checkpoint needs a name of 1 to 64 characters"
+    if not isinstance(roles, dict):
+        return "roles must map names to pids"
+    for role, pid in roles.items():
+        if not isinstance(role, str) or not ROLE_PATTERN.match(role):
+            return f"role name {role!r} must be a letter followed by letters, digits, '-' or '_'"
+        if role in RESERVED_ROLES:
+            return f"role name {role!r} is the runner's own"
+        if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+            return f"role {role!r} must be given a pid"
+    return None
 
 
 def _difference(after: int | None, before: int | None) -> int | None:
