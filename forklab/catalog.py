@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import stat
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, List, Literal, Optional, Union
@@ -388,6 +391,17 @@ class Lab:
     archive: Optional[bytes] = None
     #: Changes to every run's settings from the command line (--timeout, --pids, ...).
     overrides: Optional[RunOverrides] = None
+    #: `invoke run`: the report folder's name, when another script already has the plain one.
+    report_as: Optional[str] = None
+
+    @property
+    def source_id(self) -> str:
+        """`invoke run`: a fingerprint of the script's path (as given, symlinks not followed),
+        kept in result.json so two scripts of one name never share a report folder.
+        A hash, not the path: reports are handed in and should not carry home folders."""
+        import hashlib
+
+        return hashlib.sha256(os.path.abspath(self.path).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
     @property
     def number(self) -> int:
@@ -398,17 +412,16 @@ class Lab:
         return "lab" if self.script_name is None else "run"
 
     def program(self) -> tuple[str, bytes]:
-        """(the file to run, a tar archive of the files it needs), sent along with each container."""
+        """(the file to run, a compressed tar archive of the files it needs), sent along with each container."""
         if self.archive is not None:
-            return self.script_name, self.archive
-        files = [p for p in sorted(self.path.rglob("*")) if p.is_file() and _ships(p.relative_to(self.path))]
-        return "lab.py", pack([(p.relative_to(self.path).as_posix(), p.read_bytes()) for p in files])
+            return self.script_name or "lab.py", self.archive
+        return "lab.py", pack(lab_files(self.path), compress=True)
 
     def shipped(self) -> tuple[str, dict[str, str]]:
         """The lab as its container receives it: the file to run, and the environment that
         carries the archive (forklab/runner.py unpacks it to /tmp/lab)."""
         script, archive = self.program()
-        return script, {ARCHIVE_ENV: base64.b64encode(archive).decode("ascii")}
+        return script, archive_environment(archive)
 
     @property
     def container_name(self) -> str:
@@ -420,11 +433,11 @@ class Lab:
 
     @property
     def report_name(self) -> str:
-        """reports/lab-03, or reports/run-fork-bomb for `invoke run fork_bomb.py`."""
+        """reports/lab-03, or reports/run-fork-bomb for `invoke run fork_bomb.py`
+        (``report_as`` when `invoke run` had to tell two scripts of one name apart)."""
         if self.script_name is None:
             return f"lab-{self.number:02d}"
-        stem = self.path.stem if self.path.is_file() else self.path.name
-        return "run-" + (re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-").lower() or "script")
+        return self.report_as or run_report_name(self.path)
 
     def runs(self) -> list["Run"]:
         """What `invoke lab N` runs: each variant, or the lab once."""
@@ -544,12 +557,13 @@ def _explain(error: dict) -> str:
 def load_lab(path: Path) -> Lab:
     """Read and validate ``path/lab.yaml``; errors name the file and the key."""
     yaml_path = path / "lab.yaml"
-    if not (path / "lab.py").is_file():
+    folder = Path(os.path.realpath(path))
+    if not (path / "lab.py").exists() and not (path / "lab.py").is_symlink():
         raise UsageError(f"{path / 'lab.py'}: missing; every lab folder needs its program")
+    if not yaml_path.exists() and not yaml_path.is_symlink():
+        raise UsageError(f"{yaml_path}: missing; copy one from another lab and edit it")
     try:
-        text = yaml_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{yaml_path}: missing; copy one from another lab and edit it") from None
+        text = read_file(yaml_path, folder, MAX_LAB_YAML_BYTES, "a lab.yaml may hold").decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{yaml_path}: not UTF-8 text") from None
     try:
@@ -571,11 +585,27 @@ def load_lab(path: Path) -> Lab:
     if match and int(match.group(1)) != spec.number:
         raise UsageError(f"{yaml_path}: number: {spec.number} does not match the folder "
                          f"name {path.name}; make them agree")
-    return Lab(path=path, spec=spec)
+    # Packed now, so a link out of the folder or an oversized lab is refused
+    # before anything runs (and `invoke labs` checks every lab first).
+    files = lab_files(path)
+    if "lab.py" not in dict(files):
+        raise UsageError(f"{path / 'lab.py'}: not a regular file; every lab folder needs its program")
+    return Lab(path=path, spec=spec, archive=pack(files, compress=True))
 
 
-#: `invoke run` sends the script in the container's environment; keep it small.
+#: What travels with a container, at most: `invoke run`'s script (and the files
+#: beside a folder's main.py), and a lab folder's lab.py and the files it ships.
+#: Checked on the host before anything starts, on the files' sizes as they are
+#: on disk: the archive is compressed, but random data does not compress.
 MAX_SCRIPT_BYTES = 256 * 1024
+MAX_LAB_BYTES = 1024 * 1024
+#: lab.yaml is read whole; a real one is a few KiB.
+MAX_LAB_YAML_BYTES = 256 * 1024
+#: The archive travels base64-encoded in the container's environment, cut into
+#: variables of this many characters: Linux refuses any one environment string
+#: over 128 KiB (MAX_ARG_STRLEN), and all of them together over a quarter of the
+#: stack limit (2 MiB with the usual 8 MiB), which MAX_LAB_BYTES keeps well under.
+ARCHIVE_PART_CHARS = 96 * 1024
 
 
 #: Text files get LF line endings on the way in: a Windows checkout may have CRLF.
@@ -588,8 +618,109 @@ def _ships(relative: Path) -> bool:
                 or relative.suffix == ".pyc" or any(part.startswith(".") for part in relative.parts))
 
 
-def pack(files: list[tuple[str, bytes]]) -> bytes:
-    """A tar archive of (name, bytes), the same bytes for the same files."""
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _inside(path: Path, folder: Path) -> Path:
+    """``path``'s real location, refused unless it lies inside ``folder`` (already resolved).
+
+    A symbolic link may point anywhere on the host (``ln -s /etc/shadow``); what
+    it points to must never be read, shipped into a container or written into a report.
+    """
+    try:
+        target = Path(os.path.realpath(path))
+    except OSError as exc:  # a loop of links
+        raise UsageError(f"{path}: cannot follow this symbolic link ({exc.strerror}); remove it") from None
+    if target != folder and folder not in target.parents:
+        raise UsageError(f"{path}: a symbolic link to {target}, outside {folder}; forklab sends only "
+                         "files that are inside the folder: copy the file in or remove the link")
+    return target
+
+
+def read_file(path: Path, folder: Path, limit: int, what: str = "") -> bytes:
+    """The bytes of a regular file inside ``folder``: its type and size are checked before it is read.
+
+    /dev/zero, a FIFO or an 8 GB sparse file is refused in one line instead of
+    filling memory or waiting forever.
+    """
+    target = _inside(path, folder)
+    try:
+        info = os.stat(target)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"{path}: {_kind(info.st_mode)}, not a regular file; give a file")
+    if info.st_size > limit:
+        raise UsageError(f"{path}: {_size(info.st_size)} is more than {what or 'forklab reads'} "
+                         f"({_size(limit)})")
+    try:
+        with open(target, "rb") as handle:
+            data = handle.read(limit + 1)  # a file that grows while it is read stops at the limit
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read ({exc.strerror})") from None
+    if len(data) > limit:
+        raise UsageError(f"{path}: more than {what or 'forklab reads'} ({_size(limit)})")
+    return data
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{-(-count // 1024)} KiB"
+
+
+def folder_files(folder: Path, limit: int, what: str, keep=lambda relative: True) -> list[tuple[str, bytes]]:
+    """(path inside the folder, bytes) for every file of ``folder`` that ``keep`` accepts, in order.
+
+    Symbolic links are checked, never blindly followed: one that points outside
+    the folder is refused, one to a folder inside is skipped (its files are
+    already here).  Anything that is not a regular file is refused, and the
+    total size is checked against ``limit`` before each file is read.
+    """
+    root = Path(os.path.realpath(folder))
+    found: list[tuple[str, bytes]] = []
+    total = 0
+    for where, folders, files in os.walk(root, followlinks=False):
+        here = Path(where)
+        folders[:] = sorted(name for name in folders if keep(Path(os.path.relpath(here / name, root)))
+                            and "__pycache__" != name and not name.startswith("."))
+        for name in list(folders):
+            if (here / name).is_symlink():
+                _inside(here / name, root)
+                folders.remove(name)
+        for name in sorted(files):
+            path = here / name
+            relative = Path(os.path.relpath(path, root))
+            if not keep(relative) or name.startswith(".") or name.endswith(".pyc"):
+                continue
+            target = _inside(path, root)
+            try:
+                size = os.stat(target).st_size
+            except OSError as exc:
+                raise UsageError(f"{path}: cannot be read ({exc.strerror})") from None
+            total += size
+            if total > limit:
+                raise UsageError(f"{folder}: its files come to more than {what} ({_size(limit)}); "
+                                 "keep large data files out of it")
+            found.append((relative.as_posix(), read_file(path, root, limit, what)))
+    return found
+
+
+def lab_files(folder: Path) -> list[tuple[str, bytes]]:
+    """What of a lab folder travels with its container: lab.py and the files beside it, not its lessons."""
+    return folder_files(folder, MAX_LAB_BYTES, "a lab folder may hold", keep=_ships)
+
+
+def pack(files: list[tuple[str, bytes]], compress: bool = False) -> bytes:
+    """A tar archive of (name, bytes), the same bytes for the same files (gzip-compressed if asked)."""
+    import gzip
     import io
     import tarfile
 
@@ -601,36 +732,68 @@ def pack(files: list[tuple[str, bytes]]) -> bytes:
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    if not compress:
+        return buffer.getvalue()
+    return gzip.compress(buffer.getvalue(), compresslevel=6, mtime=0)
 
 
-def load_script(path: Path, overrides: RunOverrides, expect_exit: Optional[int]) -> Lab:
-    """`invoke run PATH`: a Python file, or a folder with main.py, made into a one-off lab."""
-    if not path.exists():
+def archive_environment(archive: bytes) -> dict[str, str]:
+    """The environment that carries an archive into a container: FORKLAB_ARCHIVE holds the number
+    of parts, FORKLAB_ARCHIVE_0, _1, ... the base64 text (forklab/runner.py ``take_archive``)."""
+    text = base64.b64encode(archive).decode("ascii")
+    parts = [text[at:at + ARCHIVE_PART_CHARS] for at in range(0, len(text), ARCHIVE_PART_CHARS)] or [""]
+    return {ARCHIVE_ENV: str(len(parts)), **{f"{ARCHIVE_ENV}_{index}": part for index, part in enumerate(parts)}}
+
+
+def run_report_name(path: Path) -> str:
+    """reports/run-NAME for `invoke run PATH`: the file's own name (a link's, not its target's),
+    letters and digits of any script kept, so ``ünï€.py`` is ``run-ünï`` and not ``run-n``."""
+    stem = path.stem if path.suffix == ".py" else path.name
+    text = unicodedata.normalize("NFC", stem).casefold()
+    slug = re.sub(r"[^\w]+|_+", "-", text).strip("-")[:48].strip("-")
+    return "run-" + (slug or "script")
+
+
+def load_script(path: Path, overrides: RunOverrides, expect_exit: Union[int, str, None] = None) -> Lab:
+    """`invoke run PATH`: a Python file, or a folder with main.py, made into a one-off lab.
+
+    Nothing is read before its type, size and place are checked: only regular
+    files inside the script's folder, MAX_SCRIPT_BYTES in all.
+    """
+    if not path.exists() and not path.is_symlink():
         raise UsageError(f"{path}: no such file or folder")
     if path.is_dir():
-        if not (path / "main.py").is_file():
+        main = path / "main.py"
+        if not main.exists() and not main.is_symlink():
             raise UsageError(f"{path}: a folder must hold a main.py to run")
-        main, files = path / "main.py", sorted(p for p in path.rglob("*") if p.is_file()
-                                                and "__pycache__" not in p.parts and not p.name.startswith("."))
+        files = folder_files(path, MAX_SCRIPT_BYTES, "`invoke run` sends")
+        script = "main.py"
+        if script not in dict(files):
+            raise UsageError(f"{main}: not a regular file; a folder must hold a main.py to run")
+        source = dict(files)[script]
     else:
         if path.suffix != ".py":
             raise UsageError(f"{path}: not a Python file; give a .py file or a folder with main.py")
-        main, files = path, [path]
-    source = main.read_bytes()
+        folder = Path(os.path.realpath(path.parent))
+        source = read_file(path, folder, MAX_SCRIPT_BYTES, "`invoke run` sends")
+        # Inside the container the script keeps its own name (a link's, not its target's).
+        script = path.name
+        files = [(script, source)]
     if b"\0" in source:
-        raise UsageError(f"{main}: not Python source (it holds NUL bytes)")
-    size = sum(p.stat().st_size for p in files)
-    if size > MAX_SCRIPT_BYTES:
-        raise UsageError(f"{path}: {size // 1024} KiB is more than `invoke run` sends "
-                         f"({MAX_SCRIPT_BYTES // 1024} KiB); run the script alone, not its data")
-    archive = pack([(file.name if file == path else file.relative_to(path).as_posix(), file.read_bytes())
-                    for file in files])
-    expect = [ExitCheck(check="exit", role="main", code=expect_exit,
-                        says=f"the script exits with code {expect_exit}")] if expect_exit is not None else []
+        raise UsageError(f"{path}: not Python source (it holds NUL bytes)")
+    archive = pack(files, compress=True)
+    # The script is expected to end well (exit 0) unless --expect-exit names the
+    # code or signal it is meant to end with: a crash is never reported as passed.
+    if isinstance(expect_exit, str):
+        expect = [ExitCheck(check="exit", role="main", signal=expect_exit,
+                            says=f"the script is killed by {expect_exit}")]
+    else:
+        code = 0 if expect_exit is None else expect_exit
+        expect = [ExitCheck(check="exit", role="main", code=code, says=f"the script exits with code {code}")]
     spec = LabSpec.model_construct(
         number=0, title=path.name, summary=f"{path.name}, run in the lab sandbox with `invoke run`.",
         claims=[], run=RunSettings(snapshot_start=True), key_checkpoint=None, pid_patterns=[],
         output_order="fixed", expect=expect, variants=[], predict=[])
-    return Lab(path=path.resolve(), spec=spec, script_name=main.name if main == path else "main.py",
-               archive=archive, overrides=overrides)
+    # Not resolved: a link is named after itself (reports/run-link), not after what it points to.
+    return Lab(path=Path(os.path.abspath(path)), spec=spec, script_name=script, archive=archive,
+               overrides=overrides)

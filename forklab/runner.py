@@ -52,7 +52,9 @@ DEFAULTS = {"timeout": 20.0, "stdout": "pipe", "reaper": True, "unbuffered": Fal
 #: The host passes a per-run secret here; the document carries it back, so
 #: nothing a lab prints or writes can pass for the runner's document.
 NONCE_ENV = "FORKLAB_NONCE"
-#: For `invoke run`: the script's files, as a base64 tar archive.
+#: The lab's files, as a gzip tar archive in base64, cut into parts: this
+#: variable holds the number of parts, FORKLAB_ARCHIVE_0, _1, ... the text
+#: (no one environment string may exceed 128 KiB).
 ARCHIVE_ENV = "FORKLAB_ARCHIVE"
 #: --chaos: "SEED:REPETITION:MAX_MS", read by the fork hooks in checkpoint.py.
 CHAOS_ENV = "FORKLAB_CHAOS"
@@ -174,6 +176,15 @@ def _status_field(name: str) -> str | None:
     return None
 
 
+def _filesystem_bytes(path: str) -> int | None:
+    """The size of the file system mounted at ``path`` (a tmpfs's size= option), or None."""
+    try:
+        info = os.statvfs(path)
+    except OSError:
+        return None
+    return info.f_blocks * info.f_frsize
+
+
 def _root_is_read_only() -> bool | None:
     try:
         with open("/proc/self/mounts", encoding="utf-8") as f:
@@ -205,6 +216,14 @@ def _prctl(option: int, value: int) -> bool:
         return libc.prctl(option, value, 0, 0, 0) == 0
     except (ImportError, OSError, AttributeError):
         return False
+
+
+def take_archive(environ=os.environ) -> str | None:
+    """The archive's base64 text, its parts removed from ``environ`` (nothing the lab starts should carry them)."""
+    count = environ.pop(ARCHIVE_ENV, None)
+    if count is None:
+        return None
+    return "".join(environ.pop(f"{ARCHIVE_ENV}_{index}", "") for index in range(int(count)))
 
 
 def _unpack_archive(encoded: str) -> str:
@@ -688,6 +707,8 @@ class Runner:
                                               "/sys/fs/cgroup/memory/memory.limit_in_bytes"),
                 "timeout_s": self.settings["timeout"],
                 "output_cap_bytes": self.settings["output_cap"],
+                # The places a lab can write to (the root is read-only), with their sizes.
+                "writable_bytes": {path: _filesystem_bytes(path) for path in ("/tmp", "/dev/shm")},
             },
             "read_only_root": _root_is_read_only(),
             "network_interfaces": sorted(os.listdir("/sys/class/net")) if os.path.isdir("/sys/class/net") else [],
@@ -765,7 +786,7 @@ def main(argv: list[str] | None = None) -> int:
     # process, the runner's /proc files (environ, fd/1) are closed to the lab's
     # processes although they share its uid.
     nonce = os.environ.pop(NONCE_ENV, None)
-    archive = os.environ.pop(ARCHIVE_ENV, None)
+    archive = take_archive()
     _prctl(PR_SET_DUMPABLE, 0)
     if args.shell:
         os.chdir(_unpack_archive(archive) if archive else "/tmp")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import os
+import shutil
+import tarfile
+from pathlib import Path
+
 import pytest
 
 import tasks
 from forklab import catalog, engine
 from forklab.settings import debian_arch
-from tests.conftest import ROOT
+from tests.conftest import ROOT, linux_only
 
 
 def test_the_pinned_task_names_exist():
@@ -119,7 +126,8 @@ def test_labs_refuses_a_bad_selection_before_running_anything(cli):
     ("folder/", ["run", "{path}"], "a folder must hold a main.py to run"),
     ("binary.py", ["run", "{path}"], "not Python source (it holds NUL bytes)"),
     ("huge.py", ["run", "{path}"], "is more than `invoke run` sends"),
-    (None, ["run", "x.py", "--expect-exit", "300"], "--expect-exit 300: not an exit code"),
+    (None, ["run", "x.py", "--expect-exit", "300"], "--expect-exit 300: give an exit code (0 to 255) or a signal"),
+    (None, ["run", "x.py", "--expect-exit", "SIGNOPE"], "--expect-exit SIGNOPE: give an exit code"),
     (None, ["lab", "3", "--pids", "100000"], "--pids 100000: input should be less than or equal to 4096"),
     (None, ["lab", "3", "--timeout", "soon"], "--timeout soon: not a number"),
     (None, ["lab", "3", "--memory", "8"], "--memory 8: input should be greater than or equal to 32"),
@@ -173,3 +181,138 @@ def test_base_refuses_an_unknown_architecture(cli):
     code, out, err = cli("base", "--arch", "sparc")
     assert code == 2
     assert err.strip() == "forklab: --arch sparc: not one of amd64, arm64"
+
+
+# -- hostile input on the host: nothing is read before it is checked ------------------
+
+def _script_in(tmp_path, make: str):
+    """A script (or folder) that tries to read something it should not; returns its path."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the host's secret\n", encoding="utf-8")
+    if make == "link-out.py":
+        (folder / make).symlink_to(secret)
+        return folder / make
+    if make == "dev-zero.py":
+        (folder / make).symlink_to("/dev/zero")
+        return folder / make
+    if make == "fifo.py":
+        os.mkfifo(folder / make)
+        return folder / make
+    if make == "sparse.py":
+        with open(folder / make, "wb") as handle:
+            handle.truncate(8 * 1024 ** 3)  # 8 GB, no blocks on disk
+        return folder / make
+    if make == "folder-link-out":
+        (folder / "main.py").write_text("print('hi')\n", encoding="utf-8")
+        (folder / "data.txt").symlink_to(secret)
+        return folder
+    if make == "folder-dir-link-out":
+        (folder / "main.py").write_text("print('hi')\n", encoding="utf-8")
+        (folder / "etc").symlink_to(tmp_path)
+        return folder
+    if make == "folder-fifo":
+        (folder / "main.py").write_text("print('hi')\n", encoding="utf-8")
+        os.mkfifo(folder / "pipe")
+        return folder
+    if make == "folder-too-big":
+        (folder / "main.py").write_text("print('hi')\n", encoding="utf-8")
+        (folder / "data.bin").write_bytes(os.urandom(catalog.MAX_SCRIPT_BYTES))
+        return folder
+    raise AssertionError(make)
+
+
+@linux_only
+@pytest.mark.parametrize("make, expected", [
+    ("link-out.py", "a symbolic link to {secret}, outside"),
+    ("dev-zero.py", "a symbolic link to /dev/zero, outside"),
+    ("fifo.py", "a named pipe (FIFO), not a regular file"),
+    ("sparse.py", "8.0 GiB"),
+    ("folder-link-out", "a symbolic link to {secret}, outside"),
+    ("folder-dir-link-out", "outside"),
+    ("folder-fifo", "a named pipe (FIFO), not a regular file"),
+    ("folder-too-big", "its files come to more than `invoke run` sends (256 KiB)"),
+])
+def test_run_refuses_what_it_must_not_read_in_one_line(cli, tmp_path, make, expected):
+    path = _script_in(tmp_path, make)
+    code, out, err = cli("run", str(path))
+    assert code == 2, (out, err)
+    assert expected.replace("{secret}", str(tmp_path / "secret.txt")) in err, err
+    assert err.startswith("forklab: ") and err.count("\n") == 1 and "Traceback" not in err + out
+    assert "the host's secret" not in err + out
+    assert not cli.reports.exists()
+
+
+@linux_only
+def test_a_link_inside_the_folder_is_sent_under_its_own_name(tmp_path):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "real.py").write_text("print('real')\n", encoding="utf-8")
+    (folder / "link.py").symlink_to(folder / "real.py")
+    lab = catalog.load_script(folder / "link.py", catalog.RunOverrides())
+    script, archive = lab.program()
+    assert script == "link.py" and lab.report_name == "run-link"
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        assert tar.getnames() == ["link.py"] and tar.extractfile("link.py").read() == b"print('real')\n"
+
+
+@linux_only
+@pytest.mark.parametrize("make", ["file-link-out", "yaml-link-out", "dir-link-out", "fifo", "too-big"])
+def test_a_lab_folder_that_reaches_outside_is_refused_before_anything_runs(cli, tmp_path, make):
+    labs = tmp_path / "labs"
+    folder = labs / "13-hostile"
+    shutil.copytree(ROOT / "labs" / "01-fork-returns", folder)
+    for lesson in folder.glob("README*"):
+        lesson.unlink()
+    text = (folder / "lab.yaml").read_text(encoding="utf-8").replace("number: 1\n", "number: 13\n")
+    (folder / "lab.yaml").write_text(text, encoding="utf-8")
+    secret = tmp_path / "shadow"
+    secret.write_text("root:the host's secret\n", encoding="utf-8")
+    if make == "file-link-out":
+        (folder / "shadow").symlink_to(secret)
+    elif make == "yaml-link-out":
+        (folder / "lab.yaml").unlink()
+        (folder / "lab.yaml").symlink_to(secret)
+    elif make == "dir-link-out":
+        (folder / "etc").symlink_to(tmp_path)
+    elif make == "fifo":
+        os.mkfifo(folder / "pipe")
+    elif make == "too-big":
+        (folder / "data.bin").write_bytes(os.urandom(catalog.MAX_LAB_BYTES + 1))
+    code, out, err = cli("lab", "13", labs=labs)
+    assert code == 2, (out, err)
+    assert err.startswith("forklab: ") and err.count("\n") == 1 and "Traceback" not in err + out
+    assert "the host's secret" not in err + out
+    assert {"file-link-out": "outside", "yaml-link-out": "outside", "dir-link-out": "outside",
+            "fifo": "not a regular file", "too-big": "more than a lab folder may hold (1.0 MiB)"}[make] in err
+    assert not cli.reports.exists()
+
+
+def test_a_lab_just_under_the_limit_is_packed_and_travels_in_parts(tmp_path):
+    labs = tmp_path / "labs"
+    folder = labs / "13-big"
+    shutil.copytree(ROOT / "labs" / "01-fork-returns", folder)
+    for lesson in folder.glob("README*"):
+        lesson.unlink()
+    text = (folder / "lab.yaml").read_text(encoding="utf-8").replace("number: 1\n", "number: 13\n")
+    (folder / "lab.yaml").write_text(text, encoding="utf-8")
+    used = sum(p.stat().st_size for p in folder.iterdir())
+    (folder / "data.bin").write_bytes(os.urandom(catalog.MAX_LAB_BYTES - used))
+    lab = catalog.load_lab(folder)
+    script, environment = lab.shipped()
+    parts = int(environment[catalog.ARCHIVE_ENV])
+    assert parts > 1 and all(len(environment[f"{catalog.ARCHIVE_ENV}_{i}"]) <= catalog.ARCHIVE_PART_CHARS
+                             for i in range(parts))
+    from forklab import runner
+
+    text = runner.take_archive(dict(environment))
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(text))) as tar:
+        assert len(tar.extractfile("data.bin").read()) == catalog.MAX_LAB_BYTES - used
+
+
+def test_run_report_names_keep_the_script_s_own_name():
+    assert catalog.run_report_name(Path("ünï€.py")) == "run-ünï"
+    assert catalog.run_report_name(Path("fork_bomb.py")) == "run-fork-bomb"
+    assert catalog.run_report_name(Path("我的程序.py")) == "run-我的程序"
+    assert catalog.run_report_name(Path("€€€.py")) == "run-script"
