@@ -93,7 +93,10 @@ def sandbox(run: catalog.RunSettings) -> dict:
         "security_opt": ["no-new-privileges"],
         "user": "1000:1000",
         "read_only": True,
-        "tmpfs": {"/tmp": "rw,nosuid,nodev,noexec,size=64m,mode=1777"},
+        # The only writable places: /tmp for the lab's files, and a small /dev/shm
+        # for POSIX semaphores (multiprocessing's locks), not the engine's 64 MiB.
+        "tmpfs": {"/tmp": "rw,nosuid,nodev,noexec,size=64m,mode=1777",
+                  "/dev/shm": "rw,nosuid,nodev,noexec,size=4m,mode=1777"},
         # The runner is PID 1: it is the reaper the labs observe.
         "init": False,
         "hostname": "forklab",

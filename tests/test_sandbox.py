@@ -73,7 +73,9 @@ def test_shell_flags_carry_every_sandbox_setting():
     assert pairs["--memory"] == "100m" and pairs["--memory-swap"] == "100m"
     assert pairs["--network"] == "none" and pairs["--user"] == "1000:1000"
     assert pairs["--cap-drop"] == "ALL" and pairs["--security-opt"] == "no-new-privileges"
-    assert "--read-only" in flags and pairs["--tmpfs"].startswith("/tmp:")
+    mounts = [flags[i + 1] for i, flag in enumerate(flags) if flag == "--tmpfs"]
+    assert "--read-only" in flags and [m.split(":")[0] for m in mounts] == ["/tmp", "/dev/shm"]
+    assert all("size=" in m and "noexec" in m for m in mounts)
 
 
 def test_a_lab_may_loosen_limits_visibly():
