@@ -19,6 +19,9 @@ from forklab.pictures import text_tree
 TREE_LINES = 20
 from forklab.report import snapshot_rows
 
+#: How many of the last stderr lines a crash shows in the terminal (half as many of stdout).
+TAIL_LINES = 6
+
 
 class Terminal:
     def __init__(self) -> None:
@@ -94,11 +97,18 @@ class Terminal:
         for warning in result["warnings"]:
             self.out.print(f"  [yellow]{escape(warning)}[/yellow]")
         status = result.get("exit") or {}
-        if result["status"] == "error" and status:
+        if status and (status.get("signal") or status.get("code")) and result["status"] != "passed":
+            # A crash needs its cause at hand: how main ended, then the end of what it printed.
             how = (f"was killed by {status['signal_name']}" if status.get("signal")
                    else f"exited with code {status.get('code')}")
-            last = visible((result["stderr"].strip().splitlines() or [""])[-1])
-            self.out.print(f"  [red]the lab's main process {how}[/red]" + (f": {escape(last)}" if last else ""))
+            who = "the script" if lab.get("kind") == "run" else "the lab's main process"
+            self.out.print(f"  [red]{who} {how}[/red]")
+            for name, count in (("stdout", TAIL_LINES // 2), ("stderr", TAIL_LINES)):
+                lines = result[name].rstrip("\n").splitlines()[-count:]
+                if lines:
+                    self.out.print(f"  [dim]last lines of {name}:[/dim]")
+                    for line in lines:
+                        self.out.print(f"    {escape(visible(line))}", highlight=False)
         if result["runner"]["status"] not in ("finished", "timeout") and result["runner"].get("error"):
             last = result["runner"]["error"].strip().splitlines()[-1]
             self.out.print(f"  [red]the runner failed: {escape(last)}[/red]")
