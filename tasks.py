@@ -103,7 +103,7 @@ def verify(c, only="", jobs="2"):
 
 @task(name="run", help={"path": "a Python file, or a folder with main.py", "tty": "stdout is a terminal",
                         "interval": "also take a snapshot every this many seconds",
-                        "expect_exit": "fail unless the script exits with this code", **LIMITS_HELP})
+                        "expect_exit": "the exit code (or signal, e.g. SIGKILL) the script should end with; default 0", **LIMITS_HELP})
 def run_(c, path, timeout="", pids="", memory="", output_cap="", interval="", tty=False, expect_exit=""):
     """Run any Python script in the lab sandbox, with snapshots; report in reports/run-NAME/."""
     _run(c, lambda s, t: _commands().run_script(

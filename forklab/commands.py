@@ -125,10 +125,11 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
 def _checked(lab: catalog.Lab, variant: catalog.Run, record: dict, environment: dict) -> dict:
     """One run's result document, with its checks evaluated and its status decided."""
     run = result.assemble(lab, variant, record, environment)
+    if lab.kind == "run":
+        # Which script this report belongs to, so another of the same name never replaces it.
+        run["lab"]["source_id"] = lab.source_id
     run["checks"] = checks.evaluate(variant.expect, run)
-    # A script run with `invoke run` may exit as it likes (unless --expect-exit).
-    main_checked = checks.checks_main_exit(variant.expect) or lab.script_name is not None
-    run["status"] = result.decide_status(run, main_checked)
+    run["status"] = result.decide_status(run, checks.checks_main_exit(variant.expect))
     return run
 
 
@@ -158,8 +159,54 @@ def _report_folder(settings: Settings, lab: catalog.Lab):
     return settings.reports_dir / lab.report_name
 
 
-def _write(settings: Settings, outcome: LabOutcome):
-    return report.write_report(_report_folder(settings, outcome.lab), outcome.files)
+def _write(settings: Settings, outcome: LabOutcome, folder=None):
+    return _writing(lambda: report.write_report(folder or _report_folder(settings, outcome.lab), outcome.files),
+                    settings)
+
+
+def _write_index(settings: Settings):
+    return _writing(lambda: index.write(settings), settings)
+
+
+#: errno values that mean the disk (or the user's quota) is full: the environment's fault.
+_DISK_FULL = {28, 122}  # ENOSPC, EDQUOT
+
+
+def _writing(action: Callable, settings: Settings):
+    """Write reports; a reports folder that cannot take them is one line, not a traceback.
+
+    write_report builds each report beside the old one and swaps it in whole, so
+    whatever fails here leaves the previous report as it was.
+    """
+    try:
+        return action()
+    except OSError as exc:
+        where = exc.filename or settings.reports_dir
+        if exc.errno in _DISK_FULL:
+            raise EnvironmentProblem(f"{where}: the disk is full ({exc.strerror}); free some space and run "
+                                     "again (the previous report is kept)") from None
+        raise UsageError(f"{where}: reports cannot be written there ({exc.strerror}); make "
+                         f"{settings.reports_dir} a folder you can write to, or set forklab.reports_dir "
+                         "(INVOKE_FORKLAB_REPORTS_DIR)") from None
+
+
+def reports_ready(settings: Settings) -> None:
+    """Before anything runs: the reports folder is a folder this user can write in.
+
+    A run takes seconds to minutes; finding out afterwards that its report has
+    nowhere to go would waste it.  (A disk that fills up during the run is
+    caught when the report is written.)
+    """
+    import tempfile
+
+    folder = settings.reports_dir
+
+    def probe() -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+
+    _writing(probe, settings)
 
 
 #: Command-line options that change a run's limits, and the lab.yaml key each sets.
@@ -275,6 +322,7 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
         chaos_settings = {"seed": _count(seed, "--seed", 0, 2**31) if seed else
                           int.from_bytes(os.urandom(4), "big") % 2**31, "max_ms": CHAOS_MAX_MS}
     [lab] = _select(settings, [number_text])
+    reports_ready(settings)
     guesses = None
     if predict or answers:
         from forklab import predict as predictions
@@ -291,10 +339,10 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
         outcome.document["predictions"] = predictions.score(lab.spec.predict, guesses, outcome.runs)
         outcome.files = report.render(outcome.document, outcome.outputs)
     if times > 1 or chaos_settings:
-        folder = report.write_report(settings.reports_dir / f"{lab.report_name}-repeat", outcome.files)
+        folder = _write(settings, outcome, settings.reports_dir / f"{lab.report_name}-repeat")
     else:
         folder = _write(settings, outcome)
-        index.write(settings)
+        _write_index(settings)
     term.lab_summary(outcome.document, folder)
     return _code([outcome])
 
@@ -313,27 +361,59 @@ def run_script(settings: Settings, path_text: str, extra: catalog.RunOverrides,
     """
     from pathlib import Path
 
-    code = None
-    if expect_exit not in ("", None):
-        try:
-            code = int(expect_exit)
-        except ValueError:
-            raise UsageError(f"--expect-exit {expect_exit}: not an exit code (0 to 255)") from None
-        if not 0 <= code <= 255:
-            raise UsageError(f"--expect-exit {expect_exit}: not an exit code (0 to 255)")
-    lab = catalog.load_script(Path(path_text).expanduser(), extra, code)
+    expected = _expected_exit(expect_exit)
+    lab = catalog.load_script(Path(path_text).expanduser(), extra, expected)
+    reports_ready(settings)
+    lab = _own_report_folder(settings, lab)
     [outcome] = _execute(settings, [lab], term)
     folder = _write(settings, outcome)
     term.lab_summary(outcome.document, folder)
     return _code([outcome])
 
 
+def _expected_exit(text: str):
+    """--expect-exit: an exit code (0 to 255) or a signal's name (SIGKILL); 0 when not given."""
+    import signal
+
+    text = str(text or "").strip()
+    if not text:
+        return 0
+    if text.isdigit() and 0 <= int(text) <= 255:
+        return int(text)
+    name = text.upper() if text.upper().startswith("SIG") else "SIG" + text.upper()
+    if name in signal.Signals.__members__ or name in ("SIGKILL", "SIGTERM", "SIGSEGV", "SIGABRT", "SIGINT"):
+        return name
+    raise UsageError(f"--expect-exit {text}: give an exit code (0 to 255) or a signal (e.g. SIGKILL)")
+
+
+def _own_report_folder(settings: Settings, lab: catalog.Lab) -> catalog.Lab:
+    """reports/run-NAME, or run-NAME-2, ... when another script of the same name already has it.
+
+    Each run report records which script it belongs to (a fingerprint of its
+    path), so `invoke run a/test.py` and `invoke run b/test.py` keep a report each.
+    """
+    import dataclasses
+
+    plain = lab.report_name
+    for number in range(1, 1000):
+        name = plain if number == 1 else f"{plain}-{number}"
+        try:
+            saved = json.loads((settings.reports_dir / name / "result.json").read_text(encoding="utf-8"))
+            owner = (saved.get("lab") or {}).get("source_id")
+        except (OSError, ValueError, AttributeError):
+            owner = None  # no report there yet (or one that says nothing of its script)
+        if owner in (None, lab.source_id):
+            return dataclasses.replace(lab, report_as=name)
+    raise UsageError(f"{settings.reports_dir}: too many reports named {plain}; remove some")
+
+
 def run_labs(settings: Settings, numbers: list[str], jobs: int, term: Terminal) -> int:
     """`invoke labs [N ...]`: several labs at once; each report is written as its lab completes."""
     labs = _select(settings, numbers)
+    reports_ready(settings)
     started = time.monotonic()
     outcomes = _execute(settings, labs, term, jobs, on_done=lambda outcome: _write(settings, outcome))
-    index.write(settings)
+    _write_index(settings)
     term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.monotonic() - started)
     return _code(outcomes)
 
@@ -345,11 +425,12 @@ def regenerate(settings: Settings, jobs: int, term: Terminal) -> int:
     the previous reports as they were.
     """
     labs = _select(settings, [])
+    reports_ready(settings)
     started = time.monotonic()
     outcomes = _execute(settings, labs, term, jobs)
     for outcome in outcomes:
         _write(settings, outcome)
-    path = index.write(settings)
+    path = _write_index(settings)
     term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.monotonic() - started)
     term.out.print(f"index: {path}")
     return _code(outcomes)

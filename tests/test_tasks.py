@@ -316,3 +316,70 @@ def test_run_report_names_keep_the_script_s_own_name():
     assert catalog.run_report_name(Path("fork_bomb.py")) == "run-fork-bomb"
     assert catalog.run_report_name(Path("我的程序.py")) == "run-我的程序"
     assert catalog.run_report_name(Path("€€€.py")) == "run-script"
+
+
+# -- where reports go ------------------------------------------------------------------
+
+def test_a_reports_folder_that_is_a_file_is_refused_before_anything_runs(cli, monkeypatch, tmp_path):
+    blocker = tmp_path / "reports-file"
+    blocker.write_text("not a folder\n", encoding="utf-8")
+    monkeypatch.setenv("INVOKE_FORKLAB_REPORTS_DIR", str(blocker))
+    for argv in (["lab", "3"], ["labs", "--only", "1"], ["run", str(ROOT / "tests" / "hostile" / "daemon.py")]):
+        code, out, err = cli(*argv)
+        assert code == 2, (argv, out, err)
+        assert err.startswith(f"forklab: {blocker}") and "reports cannot be written there" in err
+        assert err.count("\n") == 1 and "Traceback" not in err + out
+    assert blocker.read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_a_full_disk_while_writing_is_exit_3_and_keeps_the_previous_report(tmp_path, monkeypatch):
+    import errno
+
+    from forklab import commands
+    from forklab.errors import EnvironmentProblem
+    from forklab.settings import Settings
+
+    settings = Settings.from_config({"reports_dir": str(tmp_path / "reports")}, ROOT)
+    folder = settings.reports_dir / "lab-03"
+    folder.mkdir(parents=True)
+    (folder / "report.md").write_text("the previous report\n", encoding="utf-8")
+    real_open = open
+
+    def full_disk(path, mode="r", *args, **kwargs):
+        if "w" in mode and ".lab-03.new-" in str(path):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", full_disk)
+    outcome = commands.LabOutcome(catalog.load_lab(ROOT / "labs" / "03-zombies-and-orphans"),
+                                  files={"report.md": b"new\n"})
+    with pytest.raises(EnvironmentProblem) as caught:
+        commands._write(settings, outcome)
+    monkeypatch.setattr("builtins.open", real_open)
+    assert caught.value.exit_code == 3 and "the disk is full" in caught.value.message
+    assert (folder / "report.md").read_text(encoding="utf-8") == "the previous report\n"
+    assert sorted(p.name for p in settings.reports_dir.iterdir()) == ["lab-03"]
+
+
+def test_two_scripts_of_one_name_keep_a_report_each(tmp_path):
+    import json
+
+    from forklab import commands
+    from forklab.settings import Settings
+
+    settings = Settings.from_config({"reports_dir": str(tmp_path / "reports")}, ROOT)
+    first, second = tmp_path / "a" / "test.py", tmp_path / "b" / "test.py"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_text("print('hi')\n", encoding="utf-8")
+
+    def claim(path):
+        lab = commands._own_report_folder(settings, catalog.load_script(path, catalog.RunOverrides()))
+        folder = settings.reports_dir / lab.report_name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "result.json").write_text(json.dumps({"lab": {"source_id": lab.source_id}}), encoding="utf-8")
+        return lab.report_name
+
+    assert claim(first) == "run-test"
+    assert claim(second) == "run-test-2"
+    assert claim(first) == "run-test" and claim(second) == "run-test-2"
