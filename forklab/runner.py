@@ -176,6 +176,17 @@ def _status_field(name: str) -> str | None:
     return None
 
 
+def _core_limit() -> int | None:
+    """RLIMIT_CORE's soft limit in bytes (0: no core files), or None when unlimited or unknown."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_CORE)
+    except (ImportError, OSError, ValueError):
+        return None
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
 def _filesystem_bytes(path: str) -> int | None:
     """The size of the file system mounted at ``path`` (a tmpfs's size= option), or None."""
     try:
@@ -707,6 +718,7 @@ class Runner:
                                               "/sys/fs/cgroup/memory/memory.limit_in_bytes"),
                 "timeout_s": self.settings["timeout"],
                 "output_cap_bytes": self.settings["output_cap"],
+                "core_bytes": _core_limit(),
                 # The places a lab can write to (the root is read-only), with their sizes.
                 "writable_bytes": {path: _filesystem_bytes(path) for path in ("/tmp", "/dev/shm")},
             },
