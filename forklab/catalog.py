@@ -57,13 +57,54 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class Claim(_Strict):
-    """A sentence from the tutorial and what the lab found."""
+CLAIM_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+#: Every claim the labs test, each with one verdict, beside the lab folders.
+CLAIMS_FILE = "claims.yaml"
 
+
+class SharedClaim(_Strict):
+    """One sentence and its one verdict (labs/claims.yaml)."""
+
+    id: str = Field(pattern=CLAIM_ID, max_length=48)
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
     verdict: Literal["true", "false", "partly"]
+    why: str = Field(min_length=1)
+    #: Where the sentence was read, when not in the tutorial the labs come from.
+    source: Optional[str] = None
+
+
+class Claim(_Strict):
+    """A claim a lab tests: ``id`` of one in labs/claims.yaml and what this lab's run shows
+    (``shows``), or, for a lab's own claim, the whole of it (zh, en, verdict, why).
+
+    Once the lab is loaded every claim is whole: the shared sentence, its one
+    verdict and why, and this lab's ``shows``.
+    """
+
+    id: Optional[str] = Field(default=None, pattern=CLAIM_ID, max_length=48)
+    zh: Optional[str] = Field(default=None, min_length=1)
+    en: Optional[str] = Field(default=None, min_length=1)
+    verdict: Optional[Literal["true", "false", "partly"]] = None
     why: str = ""
+    shows: str = ""
+    source: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _whole_or_referred(self) -> "Claim":
+        given = [key for key in ("zh", "en", "verdict") if getattr(self, key) is not None]
+        if not given and self.id is None:
+            raise ValueError("give the id of a claim in labs/claims.yaml (and what this lab shows), "
+                             "or a claim of the lab's own: zh, en, verdict and why")
+        if given and len(given) < 3:
+            missing = sorted({"zh", "en", "verdict"} - set(given))
+            raise ValueError(f"a claim of the lab's own needs zh, en and verdict; missing {', '.join(missing)}")
+        return self
+
+    @property
+    def referred(self) -> bool:
+        """Only an id (and what this lab shows): the rest is in labs/claims.yaml."""
+        return self.zh is None
 
 
 class RunSettings(_Strict):
@@ -585,12 +626,71 @@ def load_lab(path: Path) -> Lab:
     if match and int(match.group(1)) != spec.number:
         raise UsageError(f"{yaml_path}: number: {spec.number} does not match the folder "
                          f"name {path.name}; make them agree")
+    spec = spec.model_copy(update={"claims": _whole_claims(spec.claims, path.parent, yaml_path)})
     # Packed now, so a link out of the folder or an oversized lab is refused
     # before anything runs (and `invoke labs` checks every lab first).
     files = lab_files(path)
     if "lab.py" not in dict(files):
         raise UsageError(f"{path / 'lab.py'}: not a regular file; every lab folder needs its program")
     return Lab(path=path, spec=spec, archive=pack(files, compress=True))
+
+
+_SHARED_CLAIMS: dict = {}
+
+
+def shared_claims(labs_dir: Path) -> dict[str, SharedClaim]:
+    """labs/claims.yaml by id ({} when there is none), read once per content."""
+    path = labs_dir / CLAIMS_FILE
+    if not path.exists() and not path.is_symlink():
+        return {}
+    raw = read_file(path, Path(os.path.realpath(labs_dir)), MAX_LAB_YAML_BYTES, "a claims.yaml may hold")
+    if raw in _SHARED_CLAIMS:
+        return _SHARED_CLAIMS[raw]
+    try:
+        data = yaml.load(raw.decode("utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, list):
+        raise UsageError(f"{path}: must be a list of claims (id, zh, en, verdict, why)")
+    claims: dict[str, SharedClaim] = {}
+    sentences: dict[str, str] = {}
+    for index, item in enumerate(data):
+        try:
+            claim = SharedClaim.model_validate(item)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            raise UsageError(f"{path}: [{index}]{'.' if error['loc'] else ''}{_where(error['loc'])}: "
+                             f"{_explain(error).split(': ', 1)[-1]}") from None
+        if claim.id in claims:
+            raise UsageError(f"{path}: the id {claim.id!r} is given twice")
+        if claim.zh in sentences:
+            raise UsageError(f"{path}: claims {sentences[claim.zh]!r} and {claim.id!r} quote the same "
+                             "sentence; a sentence has one claim and one verdict")
+        claims[claim.id], sentences[claim.zh] = claim, claim.id
+    _SHARED_CLAIMS[raw] = claims
+    return claims
+
+
+def _whole_claims(claims: list, labs_dir: Path, yaml_path: Path) -> list:
+    """A lab's claims made whole from labs/claims.yaml; a sentence that has a home there must be referred to."""
+    shared = shared_claims(labs_dir)
+    by_sentence = {claim.zh: claim for claim in shared.values()}
+    whole = []
+    for index, claim in enumerate(claims):
+        if claim.referred:
+            home = shared.get(claim.id)
+            if home is None:
+                known = ", ".join(sorted(shared)) or f"none: {labs_dir / CLAIMS_FILE} is missing"
+                raise UsageError(f"{yaml_path}: claims[{index}].id: no claim {claim.id!r} in "
+                                 f"{labs_dir / CLAIMS_FILE}; the ids are {known}")
+            whole.append(Claim(**{**home.model_dump(), "shows": claim.shows}))
+            continue
+        home = by_sentence.get(claim.zh) or shared.get(claim.id or "")
+        if home is not None:
+            raise UsageError(f"{yaml_path}: claims[{index}]: this claim is {home.id!r} in "
+                             f"{labs_dir / CLAIMS_FILE}; write `- id: {home.id}` and what this lab shows")
+        whole.append(claim)
+    return whole
 
 
 #: What travels with a container, at most: `invoke run`'s script (and the files

@@ -98,6 +98,7 @@ def test_a_lab_travels_as_an_archive_without_its_lessons(tmp_path):
 
     folder = tmp_path / "03-zombies-and-orphans"
     shutil.copytree(ROOT / "labs" / "03-zombies-and-orphans", folder)
+    shutil.copy(ROOT / "labs" / "claims.yaml", tmp_path)
     script, archive = catalog.load_lab(folder).program()
     assert script == "lab.py"
     assert sorted(tarfile.open(fileobj=io.BytesIO(archive)).getnames()) == ["lab.py", "lab.yaml"]
@@ -263,6 +264,7 @@ def test_a_lab_folder_that_reaches_outside_is_refused_before_anything_runs(cli, 
     labs = tmp_path / "labs"
     folder = labs / "13-hostile"
     shutil.copytree(ROOT / "labs" / "01-fork-returns", folder)
+    shutil.copy(ROOT / "labs" / "claims.yaml", labs)
     for lesson in folder.glob("README*"):
         lesson.unlink()
     text = (folder / "lab.yaml").read_text(encoding="utf-8").replace("number: 1\n", "number: 13\n")
@@ -293,6 +295,7 @@ def test_a_lab_just_under_the_limit_is_packed_and_travels_in_parts(tmp_path):
     labs = tmp_path / "labs"
     folder = labs / "13-big"
     shutil.copytree(ROOT / "labs" / "01-fork-returns", folder)
+    shutil.copy(ROOT / "labs" / "claims.yaml", labs)
     for lesson in folder.glob("README*"):
         lesson.unlink()
     text = (folder / "lab.yaml").read_text(encoding="utf-8").replace("number: 1\n", "number: 13\n")

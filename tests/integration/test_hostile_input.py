@@ -71,6 +71,7 @@ def test_a_lab_folder_of_exactly_the_limit_runs(cli, tmp_path, no_leftovers):
     labs = tmp_path / "labs"
     folder = labs / "13-big"
     shutil.copytree(ROOT / "labs" / "01-fork-returns", folder, ignore=shutil.ignore_patterns("README*"))
+    shutil.copy(ROOT / "labs" / "claims.yaml", labs)
     text = (folder / "lab.yaml").read_text(encoding="utf-8").replace("number: 1\n", "number: 13\n")
     (folder / "lab.yaml").write_text(text, encoding="utf-8")
     used = sum(path.stat().st_size for path in folder.iterdir())
