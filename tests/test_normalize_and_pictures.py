@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from forklab import normalize, pictures
 from tests.test_checks_and_report import (
     CHILD,
@@ -84,3 +86,37 @@ def test_a_parent_that_reaped_its_child_is_named(tmp_path):
     lines = pictures.text_tree(document)
     child = next(line for line in lines if "child " in line or line.strip().startswith(("├── child", "└── child")))
     assert "zombie at zombie" in child and "reaped by parent" in child
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("\x1b]0;PWNED\x07\x1b[2J", "\\x1b]0;PWNED\\x07\\x1b[2J"),  # a window title, a cleared screen
+    ("abc\rX\x08\x00\x7f", "abc\\x0dX\\x08\\x00\\x7f"),
+    ("\x85 \x9b31m", "\\x85 \\x9b31m"),  # C1 controls: NEL, and CSI, which some terminals obey
+    ("txt\u202eexe.bat", "txt\\u202eexe.bat"),  # shows as "txttab.exe" when not written out
+    ("\u202a\u202b\u202c\u202d \u2066\u2067\u2068\u2069 \u200e\u200f\u061c",
+     "\\u202a\\u202b\\u202c\\u202d \\u2066\\u2067\\u2068\\u2069 \\u200e\\u200f\\u061c"),
+    ("line\u2028para\u2029", "line\\u2028para\\u2029"),
+    ("pass\u200bword \ufeff \u2060 \u00ad \u3164", "pass\\u200bword \\ufeff \\u2060 \\xad \\u3164"),
+    ("a\u200db", "a\\u200db"),  # a joiner between letters hides there
+    ("\ufe0f\u2764\ufe0f\ufe0f", "\\ufe0f\u2764\ufe0f\\ufe0f"),  # a selector with nothing to select
+    ("ok\U000e0049\U000e0047\U000e004e", "ok\\U000e0049\\U000e0047\\U000e004e"),  # invisible tag letters
+    ("\udcff", "\\udcff"),  # a lone surrogate, which UTF-8 cannot encode
+])
+def test_controls_bidi_and_invisible_characters_are_written_out(text, shown):
+    assert normalize.visible(text) == shown
+    assert normalize.visible(shown) == shown  # written out once: a second pass changes nothing
+
+
+@pytest.mark.parametrize("text", [
+    "我是子进程8,我的父进程是7\n僵尸进程\t✓ ✗ 「状态」　全角",
+    "😀 👩\u200d💻 \u2764\ufe0f \u2764\ufe0f\u200d\U0001f525 \U0001f408\u200d\u2b1b 👍🏽 1\ufe0f\u20e3",
+    "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",  # Scotland's flag
+    "葛\U000e0100",  # a variant of a Chinese character
+])
+def test_chinese_text_and_emoji_stay_as_they_are(text):
+    assert normalize.visible(text) == text
+
+
+def test_one_line_writes_newlines_and_tabs_out_too():
+    assert normalize.one_line("a\nb\tc\x1b") == "a\\nb\\tc\\x1b"
+    assert normalize.visible("a\nb\tc") == "a\nb\tc"
