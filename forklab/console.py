@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from forklab.normalize import visible
+from forklab.normalize import one_line, visible
 from forklab.pictures import text_tree
 
 #: The terminal shows this much of a tree; the report has all of it.
@@ -21,6 +21,12 @@ from forklab.report import snapshot_rows
 
 #: How many of the last stderr lines a crash shows in the terminal (half as many of stdout).
 TAIL_LINES = 6
+
+
+def shown(text: object) -> str:
+    """A name, a command or a sentence from a run, as the terminal prints it: on one
+    line, its control characters written out (never executed), Rich's markup escaped."""
+    return escape(one_line("" if text is None else str(text)))
 
 
 class Terminal:
@@ -48,39 +54,39 @@ class Terminal:
     def lab_summary(self, result: dict, folder: Path) -> None:
         lab = result["lab"]
         heading = f"Run · {lab['title']}" if lab.get("kind") == "run" else f"Lab {lab['number']:02d} · {lab['title']}"
-        self.out.print(f"[bold]{escape(heading)}[/bold]")
+        self.out.print(f"[bold]{shown(heading)}[/bold]")
         if result.get("predictions"):
             right = sum(1 for p in result["predictions"] if p["right"])
             self.out.print(f"  your predictions: {right} of {len(result['predictions'])} right")
             for p in result["predictions"]:
                 mark = "[green]✓[/green]" if p["right"] else "[red]✗[/red]"
-                self.out.print(f"  {mark} {escape(p['ask'])} you said {escape(p['predicted'] or '(nothing)')}; "
-                               f"the run shows {escape(p['observed'])}")
+                self.out.print(f"  {mark} {shown(p['ask'])} you said {shown(p['predicted'] or '(nothing)')}; "
+                               f"the run shows {shown(p['observed'])}")
         if result.get("repeat"):
             self.repeat_summary(result["repeat"])
         else:
             for check in result["checks"]:
                 mark = "[green]✓[/green]" if check["passed"] else "[red]✗[/red]"
-                self.out.print(f"  {mark} {escape(check['name'])}")
+                self.out.print(f"  {mark} {shown(check['name'])}")
                 if not check["passed"]:
-                    self.out.print(f"      [red]{escape(check['detail'])}[/red]")
+                    self.out.print(f"      [red]{shown(check['detail'])}[/red]")
         key = next((s for s in result["snapshots"] if s["checkpoint"] == lab.get("key_checkpoint")), None)
         if key is not None:
-            table = Table(title=f"snapshot '{key['checkpoint']}'", title_justify="left",
+            table = Table(title=f"snapshot '{shown(key['checkpoint'])}'", title_justify="left",
                           show_edge=False, box=None, pad_edge=False)
             for column in ("role", "parent", "state", "command"):
                 table.add_column(column)
             for row in snapshot_rows(result, key):
                 state = row["state"] + (f" ({', '.join(row['notes'])})" if row["notes"] else "")
                 style = "yellow" if row["notes"] else None
-                table.add_row(escape(row["role"] or ""), escape(row["parent"]), state,
-                              escape(visible(row["command"])), style=style)
+                table.add_row(shown(row["role"]), shown(row["parent"]), shown(state),
+                              shown(row["command"]), style=style)
             self.out.print(table)
         else:
             # No snapshot to show: the tree of who forked whom is the key moment.
             lines = text_tree(result)
             for line in lines[:TREE_LINES]:
-                self.out.print(f"  {escape(visible(line))}")
+                self.out.print(f"  {escape(line)}")  # text_tree writes every line out visibly
             if len(lines) > TREE_LINES:
                 self.out.print(f"  ... and {len(lines) - TREE_LINES} more processes: see the report")
         limits = (result["environment"].get("container") or {}).get("limits") or {}
@@ -95,7 +101,7 @@ class Terminal:
             if result["truncated"].get(name):
                 self.out.print(f"  [yellow]{name} was cut: {result['truncated'][name]} bytes dropped[/yellow]")
         for warning in result["warnings"]:
-            self.out.print(f"  [yellow]{escape(warning)}[/yellow]")
+            self.out.print(f"  [yellow]{shown(warning)}[/yellow]")
         status = result.get("exit") or {}
         if status and (status.get("signal") or status.get("code")) and result["status"] != "passed":
             # A crash needs its cause at hand: how main ended, then the end of what it printed.
@@ -111,7 +117,7 @@ class Terminal:
                         self.out.print(f"    {escape(visible(line))}", highlight=False)
         if result["runner"]["status"] not in ("finished", "timeout") and result["runner"].get("error"):
             last = result["runner"]["error"].strip().splitlines()[-1]
-            self.out.print(f"  [red]the runner failed: {escape(last)}[/red]")
+            self.out.print(f"  [red]the runner failed: {shown(last)}[/red]")
         colour = "green" if result["status"] == "passed" else "red"
         report = folder / "report.md"
         try:
@@ -127,11 +133,11 @@ class Terminal:
         self.out.print(f"  repeated {rep['count']} times{chaos}")
         for variant in rep["variants"]:
             if len(rep["variants"]) > 1:
-                self.out.print(f"  [bold]{escape(variant['variant'])}[/bold]")
+                self.out.print(f"  [bold]{shown(variant['variant'])}[/bold]")
             for check in variant["checks"]:
                 colour = "green" if check["passed"] == variant["runs"] else "red"
                 self.out.print(f"  [{colour}]{check['passed']:>4} of {variant['runs']}[/{colour}]  "
-                               f"{escape(check['name'])}")
+                               f"{shown(check['name'])}")
             self.out.print("  first line:")
             for row in variant["first_lines"]:
                 self.out.print(f"    {bar(row['count'], variant['runs'], 20)} {row['count']:>4}  "
@@ -153,7 +159,7 @@ class Terminal:
         for lab, document, lab_seconds in rows:
             passed = sum(1 for check in document["checks"] if check["passed"])
             colour = "green" if document["status"] == "passed" else "red"
-            table.add_row(f"{lab.number:02d}", escape(lab.spec.title),
+            table.add_row(f"{lab.number:02d}", shown(lab.spec.title),
                           f"[{colour}]{document['status']}[/{colour}]",
                           f"{passed} of {len(document['checks'])}", f"{lab_seconds:.1f} s")
         self.out.print(table)

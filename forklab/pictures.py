@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Optional
 
+from forklab.normalize import one_line
+
 RUNNER_COMMAND = "python3 -m forklab.runner"
 
 
@@ -178,11 +180,13 @@ def text_tree(run: dict) -> list[str]:
     children = _children(reaper, found)
     if reaper not in found:
         return []
-    lines = [f"{found[reaper].role}  {reaper_command(run) or found[reaper].command}".rstrip()]
+    # One line per process: a newline in a command or a checkpoint's name,
+    # written out, cannot forge the next branch.
+    lines = [one_line(f"{found[reaper].role}  {reaper_command(run) or found[reaper].command}".rstrip())]
 
     def label(one: Life) -> str:
         text = f"{one.role}  {one.command}".rstrip()
-        return text + (" · " + " · ".join(one.fate) if one.fate else "")
+        return one_line(text + (" · " + " · ".join(one.fate) if one.fate else ""))
 
     def walk(pid: int, prefix: str) -> None:
         kids = children.get(pid, [])
@@ -198,7 +202,11 @@ def text_tree(run: dict) -> list[str]:
 # -- Mermaid ------------------------------------------------------------------------
 
 def _mermaid_text(text: str) -> str:
-    return re.sub(r'["<>#]', lambda m: {'"': "'", "<": "‹", ">": "›", "#": "♯"}[m.group()], text)
+    """Text for a quoted Mermaid label, on one line, with look-alikes for what Mermaid or
+    the browser would interpret: the quote, entity codes (#quot;), tags and character
+    references (&#x202e; would become a bidi override)."""
+    return re.sub(r'["<>#&]', lambda m: {'"': "'", "<": "‹", ">": "›", "#": "♯", "&": "＆"}[m.group()],
+                  one_line(text))
 
 
 def mermaid_tree(run: dict) -> str:
@@ -239,6 +247,11 @@ def mermaid_timeline(run: dict) -> str:
 
 
 # -- SVG ----------------------------------------------------------------------------
+
+def _svg_text(text: str) -> str:
+    """Text for an SVG label, title or attribute: one line, controls written out, markup escaped."""
+    return escape(one_line(text))
+
 
 def svg_tree(run: dict) -> str:
     """The process tree as inline SVG: one box (class "process") per process."""
@@ -285,12 +298,14 @@ def svg_tree(run: dict) -> str:
     for one, _ in ordered(reaper, found):
         x, y = xy(one.pid)
         kind = "zombie" if one.zombie_at else ("adopted" if one.adopted_by else "")
-        note = ", ".join(one.fate) if one.pid != reaper else "PID 1, the reaper"
+        # Shortened once written out, so that no escape is cut in two.
+        note = one_line(", ".join(one.fate) if one.pid != reaper else "PID 1, the reaper")
         note = escape(note if len(note) <= 32 else note[:31] + "…")
-        title = escape(f"{one.role}: {one.command}" + (" · " + " · ".join(one.fate) if one.fate else ""))
-        parts.append(f'<g class="process {kind}" data-role="{escape(one.role)}"><title>{title}</title>'
+        title = _svg_text(f"{one.role}: {one.command}" + (" · " + " · ".join(one.fate) if one.fate else ""))
+        role = _svg_text(one.role)
+        parts.append(f'<g class="process {kind}" data-role="{role}"><title>{title}</title>'
                      f'<rect x="{x:.0f}" y="{y:.0f}" width="{box_w}" height="{box_h}" rx="6" />'
-                     f'<text x="{x + 8:.0f}" y="{y + 18:.0f}" class="role">{escape(one.role)}</text>'
+                     f'<text x="{x + 8:.0f}" y="{y + 18:.0f}" class="role">{role}</text>'
                      f'<text x="{x + 8:.0f}" y="{y + 36:.0f}" class="note">{note}</text></g>')
     parts.append("</svg>")
     return "".join(parts)
@@ -326,18 +341,19 @@ def svg_timeline(run: dict) -> str:
              f'{height}" width="{label_w + plot_w + 20}" role="img" aria-label="timeline">']
     for snap in run["snapshots"]:
         parts.append(f'<g class="checkpoint"><line x1="{x(snap["t_ms"]):.1f}" y1="{top - 6}" '
-                     f'x2="{x(snap["t_ms"]):.1f}" y2="{height - 24}" /><title>{escape(snap["checkpoint"])}'
+                     f'x2="{x(snap["t_ms"]):.1f}" y2="{height - 24}" /><title>{_svg_text(snap["checkpoint"])}'
                      f' at {snap["t_ms"]:.0f} ms</title></g>')
     for index, one in enumerate(rows):
         y = top + index * row_h
         start, stop, gone = _span(one, end)
-        parts.append(f'<g class="life" data-role="{escape(one.role)}">'
-                     f'<text x="4" y="{y + 15}" class="role">{escape(one.role)}</text>'
+        role = _svg_text(one.role)
+        parts.append(f'<g class="life" data-role="{role}">'
+                     f'<text x="4" y="{y + 15}" class="role">{role}</text>'
                      f'<rect class="running" x="{x(start):.1f}" y="{y + 4}" width="{max(x(stop) - x(start), 2):.1f}" '
-                     f'height="{row_h - 8}"><title>{escape(one.role)} running {start:.0f}–{stop:.0f} ms</title></rect>')
+                     f'height="{row_h - 8}"><title>{role} running {start:.0f}–{stop:.0f} ms</title></rect>')
         if gone is not None:
             parts.append(f'<rect class="zombie" x="{x(stop):.1f}" y="{y + 4}" width="{max(x(gone) - x(stop), 2):.1f}" '
-                         f'height="{row_h - 8}"><title>{escape(one.role)} zombie {stop:.0f}–{gone:.0f} ms'
+                         f'height="{row_h - 8}"><title>{role} zombie {stop:.0f}–{gone:.0f} ms'
                          f'</title></rect>')
         parts.append("</g>")
     parts.append(f'<text x="{label_w}" y="{height - 8}" class="axis">0 ms</text>'

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Optional
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from forklab import normalize, pictures
 
@@ -37,13 +38,63 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+_BACKTICKS = re.compile(r"`+")
+# An ampersand that would start a character reference (&lt; or &#x202e;): a
+# lab could spell a bidi override that way and have the renderer make it.
+_REFERENCE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+
+
+def _markdown_plain(text: str, table: bool) -> str:
+    text = text.replace("\\", "\\\\")
+    if table:
+        text = text.replace("|", "\\|")
+    # GitHub drops what looks like an HTML tag (<defunct>, <built-in function getpid>).
+    return _REFERENCE.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _markdown_text(value: object, table: bool) -> str:
+    """Text shown as itself on one Markdown line: no tag, character reference or
+    stray backtick in it is interpreted; code spans written in it stay code."""
+    text = " ".join(normalize.visible("" if value is None else str(value)).split())
+    out, at = [], 0
+    while True:
+        opening = _BACKTICKS.search(text, at)
+        if opening is None:
+            break
+        out.append(_markdown_plain(text[at:opening.start()], table))
+        ticks = opening.group()
+        closing = re.compile(f"(?<!`){ticks}(?!`)").search(text, opening.end())
+        if closing:
+            span = text[opening.start():closing.end()]
+            # Inside a code span nothing is interpreted but a table's pipe.
+            out.append(span.replace("|", "\\|") if table else span)
+            at = closing.end()
+        else:
+            out.append("\\`" * len(ticks))  # one that never closes would swallow the rest of the line
+            at = opening.end()
+    out.append(_markdown_plain(text[at:], table))
+    return "".join(out)
+
+
 def cell(value: object) -> str:
     """Text safe inside a Markdown table cell."""
-    text = "" if value is None else str(value)
-    text = text.replace("\\", "\\\\").replace("|", "\\|")
-    if text.count("`") % 2:
-        text = text.replace("`", "\\`")  # an odd one would open a code span that never closes
-    return " ".join(text.split())
+    return _markdown_text(value, table=True)
+
+
+def inline(value: object) -> str:
+    """Text safe on a Markdown line outside a table (a heading, a list item)."""
+    return _markdown_text(value, table=False)
+
+
+def code(value: object) -> str:
+    """A name (a checkpoint's, a variant's) as an inline code span that no backtick in it can end."""
+    text = normalize.one_line("" if value is None else str(value))
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    ticks = "`" * (longest + 1)
+    # A code span loses one space at each end when it has one at both, so a
+    # name that starts or ends with a backtick or a space is padded.
+    pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
 def mib(kb: Optional[int]) -> str:
@@ -119,15 +170,33 @@ def _bytecode_cache():
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None  # a read-only home: compile every time
-    return FileSystemBytecodeCache(str(folder))
+    # The compiled code depends on the environment's settings (finalize, below),
+    # which the cache's key leaves out: the name keeps code compiled without it
+    # (an earlier forklab's) from being loaded.
+    return FileSystemBytecodeCache(str(folder), pattern="__jinja2_%s.shown.cache")
+
+
+def _shown(value: object) -> object:
+    """What every ``{{ ... }}`` in a template prints: text with its controls written out.
+
+    This is the one place the report files (Markdown and HTML) make text
+    visible; ``visible`` leaves text it already made visible as it is, so values
+    a filter (cell, code) or a picture has handled pass unchanged.
+    """
+    if isinstance(value, Markup):
+        return Markup(normalize.visible(str(value)))
+    if isinstance(value, str):
+        return normalize.visible(value)
+    return value
 
 
 def template_environment() -> Environment:
     env = Environment(loader=PackageLoader("forklab", "templates"), bytecode_cache=_bytecode_cache(),
                       autoescape=select_autoescape(["html", "html.j2"]), undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(fence=fence, cell=cell, mib=mib, mib_bytes=mib_bytes, visible=normalize.visible,
-                       stop_sentence=stop_sentence, sentence=sentence)
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_shown)
+    env.filters.update(fence=fence, cell=cell, inline=inline, code=code, mib=mib, mib_bytes=mib_bytes,
+                       visible=normalize.visible, one_line=normalize.one_line, stop_sentence=stop_sentence,
+                       sentence=sentence)
     env.globals.update(snapshot_rows=snapshot_rows, normalized_output=normalized_output,
                        snapshot_filename=snapshot_filename, key_snapshot=key_snapshot,
                        file_prefix=file_prefix, describe_settings=describe_settings,

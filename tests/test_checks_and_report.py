@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -152,9 +154,131 @@ def rendered(tmp_path, doc=None) -> dict[str, bytes]:
     return report.render(document, [result.output_bytes({"document": doc or runner_document()})])
 
 
+# -- text from the lab that could act instead of showing ------------------------------
+
+# A command line (argv) that sets the terminal's title, clears the screen, moves
+# back over what was written, reverses the text after it, starts HTML and a
+# character reference, splits a table cell and forges a second line.
+HOSTILE_ARGV = ("python3 -c pass \x1b]0;PWNED\x07\x1b[2J\r\x08 \u202eexe.txt\u202c \u2066iso\u2069 \x9b1m "
+                "<b>bold</b> &#x202e; a|b `tick\n└── reaper  forged")
+# A zombie's command is its comm, which prctl(PR_SET_NAME) sets to anything.
+HOSTILE_COMM = "[\x1b[2J\u202e\x07] <defunct>"
+# A checkpoint's name is any string of up to 64 characters the lab chooses.
+HOSTILE_NAME = "we`ird | <b>\x1b[2J\u202e\nname"
+# Raw control, bidi and invisible characters: none may reach a report (newline and tab may).
+RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def hostile_document() -> dict:
+    doc = runner_document()
+    zombie, adopted = doc["snapshots"][0], doc["snapshots"][1]
+    zombie["processes"][2]["command"] = HOSTILE_COMM
+    zombie["processes"][3]["command"] = HOSTILE_ARGV
+    adopted["checkpoint"] = HOSTILE_NAME
+    adopted["processes"].append(row(CHILD, MAIN, "Z", HOSTILE_COMM, 0))
+    doc["stdout"] = "bidi: \u202etxt.exe\u202c, isolated \u2067x\u2069, \u200bhidden\n"
+    return doc
+
+
+def unescaped_pipes(line: str) -> int:
+    """How many cell borders a GitHub table row has (a backslash escapes the next character)."""
+    count, escaped = 0, False
+    for char in line:
+        count += char == "|" and not escaped
+        escaped = char == "\\" and not escaped
+    return count
+
+
+def test_markdown_cells_show_text_as_itself():
+    assert report.cell("[python3] <defunct>") == "[python3] &lt;defunct&gt;"
+    assert report.cell("a|b \\d") == "a\\|b \\\\d"
+    assert report.cell("&#x202e; & &amp; AT&T") == "&amp;#x202e; & &amp;amp; AT&T"
+    assert report.cell("one ` tick") == "one \\` tick"
+    assert report.cell("`python3 lab.py | cat` <x>") == "`python3 lab.py \\| cat` &lt;x&gt;"  # code stays code
+    # Written out, then the backslash doubled so that GitHub shows one: \x1b[2J.
+    assert report.cell("\x1b[2J\r\n\u202e") == "\\\\x1b[2J\\\\x0d \\\\u202e"
+    assert report.inline("`a | b` | <c>") == "`a | b` | &lt;c&gt;"
+
+
+def test_names_become_code_spans_no_backtick_can_end():
+    assert report.code("zombie") == "`zombie`"
+    assert report.code("a`b") == "``a`b``"
+    assert report.code("`x``") == "``` `x`` ```"
+    assert report.code("a\nb\x1b") == "`a\\nb\\x1b`"
+
+
+def test_control_characters_from_argv_and_names_never_reach_the_report(tmp_path):
+    files = rendered(tmp_path, hostile_document())
+    for name in ("normalized.md", "report.md", "report.html"):
+        text = files[name].decode("utf-8")
+        raw = RAW.search(text)
+        assert raw is None, f"{name} holds {raw.group()!r} at {text[raw.start() - 40:raw.end() + 40]!r}"
+        assert "\\x1b]0;PWNED\\x07\\x1b[2J\\x0d\\x08 \\u202eexe.txt\\u202c \\u2066iso\\u2069 \\x9b1m" in text
+        assert "bidi: \\u202etxt.exe\\u202c, isolated \\u2067x\\u2069, \\u200bhidden" in text
+    # The raw logs keep what was printed, byte for byte.
+    assert files["stdout.log"].decode("utf-8").startswith("bidi: \u202etxt.exe\u202c")
+
+
+def test_commands_and_names_cannot_break_markdown_or_html(tmp_path):
+    files = rendered(tmp_path, hostile_document())
+    normalized = files["normalized.md"].decode("utf-8")
+    # Each snapshot row keeps its four cells; the command's newline and pipe stay inside its cell.
+    rows = [line for line in normalized.splitlines() if line.startswith("| ") and "PWNED" in line]
+    assert rows and all(unescaped_pipes(line) == 5 for line in rows)
+    assert rows[0].endswith(" &lt;b&gt;bold&lt;/b&gt; &amp;#x202e; a\\|b \\`tick └── reaper forged |")
+    assert "| **child** | parent | **Z** (zombie) | [\\\\x1b[2J\\\\u202e\\\\x07] &lt;defunct&gt; |" in normalized
+    # The checkpoint's name is one heading, its backtick inside a longer code span.
+    assert "### 2. ``we`ird | <b>\\x1b[2J\\u202e\\nname`` (asked by orphan)\n" in normalized
+    # In the text tree the command's newline is written out: one line per process.
+    tree = normalized.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    assert len(tree) == 5 and "\\n└── reaper  forged" in tree[4]
+    html = files["report.html"].decode("utf-8")
+    assert "<b>" not in html and "&lt;b&gt;bold&lt;/b&gt; &amp;#x202e;" in html
+    assert "<code>we`ird | &lt;b&gt;\\x1b[2J\\u202e\\nname</code>" in html
+
+
+def test_the_terminal_writes_controls_out(tmp_path):
+    from rich.console import Console
+
+    from forklab.console import Terminal
+
+    document = evaluated(tmp_path, "  - {check: state, checkpoint: zombie, role: child, state: Z}\n",
+                         hostile_document())
+    seen = []
+    for key in ("zombie", HOSTILE_NAME, None):  # a snapshot table, a hostile title, the text tree
+        document["lab"]["key_checkpoint"] = key
+        term = Terminal()
+        term.out = Console(file=io.StringIO(), width=200, highlight=False, soft_wrap=True)
+        term.lab_summary(document, tmp_path)
+        seen.append(term.out.file.getvalue())
+    for text in seen:
+        assert RAW.search(text) is None, text
+    assert "\\x1b]0;PWNED\\x07\\x1b[2J\\x0d\\x08 \\u202eexe.txt" in seen[0]
+    assert "snapshot 'we`ird | <b>\\x1b[2J\\u202e\\nname'" in seen[1]
+    assert "\\n└── reaper  forged" in seen[2]
+
+
+def test_the_index_writes_titles_out(tmp_path):
+    from forklab import index
+    from forklab.settings import Settings
+
+    lab = tmp_path / "labs" / "01-odd"
+    lab.mkdir(parents=True)
+    (lab / "lab.py").write_text("", encoding="utf-8")
+    (lab / "lab.yaml").write_text('number: 1\ntitle: "<b>odd\\e[2J\\u202e"\nsummary: s\n'
+                                  "expect: [{check: no-zombies-at-end}]\n", encoding="utf-8")
+    settings = Settings.from_config({"labs_dir": str(tmp_path / "labs"), "reports_dir": str(tmp_path / "reports")},
+                                    tmp_path)
+    markdown = index.write(settings).read_text(encoding="utf-8")
+    html = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "| 01 | &lt;b&gt;odd\\\\x1b[2J\\\\u202e | **not run** |" in markdown
+    assert "<td>&lt;b&gt;odd\\x1b[2J\\u202e</td>" in html
+    assert RAW.search(markdown) is None and RAW.search(html) is None
+
+
 def test_report_marks_the_zombie_and_the_adopted_orphan(tmp_path):
     text = rendered(tmp_path)["report.md"].decode("utf-8")
-    assert "| **child** | parent | **Z** (zombie) | [python3] <defunct> |" in text
+    assert "| **child** | parent | **Z** (zombie) | [python3] &lt;defunct&gt; |" in text
     assert "| **orphan** | reaper | **S** (adopted) | python3 lab.py |" in text
     assert "## Key moment: `zombie`" in text
     assert "└── parent  python3 lab.py · exit 0 · reaped by reaper" in text
@@ -321,9 +445,9 @@ def test_the_report_of_a_stepped_aside_run(tmp_path):
     normalized, full = files["normalized.md"].decode("utf-8"), files["report.md"].decode("utf-8")
     # PID 1 shows its own command, not the runner's; main's own child is not "adopted", the orphan is.
     assert "| main | - | S | python3 lab.py |" in normalized and "forklab.runner" not in normalized
-    assert "| **middle** | main | **Z** (zombie) | [python3] <defunct> |" in normalized
+    assert "| **middle** | main | **Z** (zombie) | [python3] &lt;defunct&gt; |" in normalized
     assert "| **orphan** | main | **S** (adopted) | python3 lab.py |" in normalized
-    assert "| **orphan** | main | **Z** (zombie, adopted) | [python3] <defunct> |" in normalized
+    assert "| **orphan** | main | **Z** (zombie, adopted) | [python3] &lt;defunct&gt; |" in normalized
     assert ("`docker stop -t 2`: SIGTERM did not end it; stopped by SIGKILL after the 2 s grace period "
             "(exit 137).") in normalized
     assert "2.06" not in normalized  # times only in the measured part

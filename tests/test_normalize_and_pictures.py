@@ -11,8 +11,10 @@ from tests.test_checks_and_report import (
     CHILD,
     MAIN,
     ORPHAN,
+    RAW,
     RUNNER,
     evaluated,
+    hostile_document,
     rendered,
     runner_document,
 )
@@ -120,3 +122,21 @@ def test_chinese_text_and_emoji_stay_as_they_are(text):
 def test_one_line_writes_newlines_and_tabs_out_too():
     assert normalize.one_line("a\nb\tc\x1b") == "a\\nb\\tc\\x1b"
     assert normalize.visible("a\nb\tc") == "a\nb\tc"
+
+
+def test_pictures_write_hostile_commands_and_names_out(tmp_path):
+    document = evaluated(tmp_path, "  - {check: no-zombies-at-end}\n", hostile_document())
+    processes = len(pictures.lives(document)[1])
+    tree = pictures.text_tree(document)
+    assert len(tree) == processes  # a newline in argv cannot add a branch
+    assert any("\\x1b]0;PWNED\\x07" in line and "\\n└── reaper  forged" in line for line in tree)
+    mermaid = pictures.mermaid_tree(document)
+    # One statement a line; the name's quote-free, tag-free, reference-free label stays in its node.
+    assert all(line == "flowchart TD" or line.startswith("    ") for line in mermaid.splitlines())
+    assert "zombie at we`ird | ‹b›\\x1b[2J\\u202e\\nname" in mermaid
+    assert all(line.startswith(("gantt", "    ")) for line in pictures.mermaid_timeline(document).splitlines())
+    svg = pictures.svg_tree(document) + pictures.svg_timeline(document)
+    assert "PWNED\\x07" in svg and "&lt;b&gt;bold&lt;/b&gt; &amp;#x202e;" in svg and "<b>" not in svg
+    for text in (*tree, mermaid, pictures.mermaid_timeline(document), svg):
+        assert RAW.search(text) is None
+    assert "<title>we`ird | &lt;b&gt;\\x1b[2J\\u202e\\nname at " in svg  # a checkpoint on the timeline
