@@ -116,3 +116,33 @@ def test_a_daemon_is_adopted_and_waited_for(hostile):
     assert "daemon in session" in result["stdout"] and result["stdout"].rstrip().endswith("parent 1")
     adopted = [e for e in result["events"] if e["event"] == "adopt"]
     assert adopted and all(e["by_role"] == "reaper" for e in adopted)
+
+
+def test_controls_in_argv_comm_names_and_output_are_written_out(hostile, cli):
+    import re
+
+    from forklab.pictures import text_tree
+
+    code, result, report, html = hostile("control_characters")
+    assert code == 0 and result["status"] == "passed"
+    # result.json keeps what the processes held; the reports write it out.
+    [named] = [s for s in result["snapshots"] if s["checkpoint"] == "we`ird | <b>\x1b[2J\u202e\nname"]
+    rows = {row["role"]: row for row in named["processes"]}
+    assert "\x1b]0;PWNED\x07\x1b[2J \r\x08 \u202eexe.txt" in rows["execs"]["command"]
+    assert rows["dies"]["state"] == "Z" and rows["dies"]["command"] == "[\x1b[2J\u202e\x07] <defunct>"
+    folder = cli.reports / "run-control-characters"
+    assert "\u202etxt.exe".encode() in (folder / "stdout.log").read_bytes()  # the log stays byte for byte
+    normalized = (folder / "normalized.md").read_text(encoding="utf-8")
+    tree = text_tree(result)
+    raw = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+    for text in (report, normalized, html, "\n".join(tree)):
+        assert raw.search(text) is None, text[max(raw.search(text).start() - 80, 0):][:160]
+        assert "\\x1b]0;PWNED\\x07\\x1b[2J \\x0d\\x08 \\u202eexe.txt \\u2066iso\\u2069" in text
+    for text in (report, normalized, html):
+        assert "bidi: \\u202etxt.exe\\u202c, isolated \\u2067x\\u2069, \\u200bhidden, C1 \\x9b31m" in text
+    assert len(tree) == 4  # reaper, main, execs, dies: the newline in argv added no branch
+    assert "`tick two\\nlines " in tree[2] and tree[2].endswith(" · reaped by main")
+    # GitHub shows a Markdown cell's \\ as one backslash, and &lt; as <.
+    assert "| **dies** | main | **Z** (zombie) | [\\\\x1b[2J\\\\u202e\\\\x07] &lt;defunct&gt; |" in normalized
+    assert "### 2. ``we`ird | <b>\\x1b[2J\\u202e\\nname`` (asked by main)\n" in normalized
+    assert "<code>[\\x1b[2J\\u202e\\x07] &lt;defunct&gt;</code>" in html and "<b>" not in html
