@@ -123,6 +123,7 @@ _JOINER, _FLAG, _TAGS, _CANCEL_TAG = "\u200d", "\U0001f3f4", range(0xE0020, 0xE0
 _IN_EMOJI = [(0x200D, 0x200D), (0xFE00, 0xFE0F), (0xE0020, 0xE007F), (0xE0100, 0xE01EF)]
 _MAYBE = re.compile(_char_class(_IN_EMOJI))
 _ALWAYS = re.compile(_char_class(_without(_HIDDEN_RANGES, _IN_EMOJI)))
+_ASCII_CONTROLS = re.compile(_char_class([(0x00, 0x08), (0x0B, 0x1F), (0x7F, 0x7F)]))
 # A selector after a space selects nothing: it is only hiding there.
 _SPACES = " \t\n\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 
@@ -169,6 +170,9 @@ def visible(text: str) -> str:
     ``visible(visible(text)) == visible(text)``: the report's templates can make
     everything they print visible without undoing what a filter already did.
     """
+    if text.isascii():
+        # Only C0 controls and DEL can be there: one quick pass over megabytes of output.
+        return _ASCII_CONTROLS.sub(_escaped, text)
     # Joiners and selectors first, judged by their neighbours as the lab printed them.
     text = _MAYBE.sub(_in_context, text)
     return _ALWAYS.sub(_escaped, text)
