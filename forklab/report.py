@@ -200,7 +200,7 @@ def template_environment() -> Environment:
     env.globals.update(snapshot_rows=snapshot_rows, normalized_output=normalized_output,
                        snapshot_filename=snapshot_filename, key_snapshot=key_snapshot,
                        file_prefix=file_prefix, describe_settings=describe_settings,
-                       exits_seen=exits_seen, stop_sentence=stop_sentence, text_tree=pictures.text_tree,
+                       exits_seen=exits_seen, stop_sentence=stop_sentence, limits_text=limits_text, text_tree=pictures.text_tree,
                        mermaid_tree=pictures.mermaid_tree, mermaid_timeline=pictures.mermaid_timeline,
                        svg_tree=pictures.svg_tree, svg_timeline=pictures.svg_timeline,
                        bars=text_bars, svg_bars=_svg_bars)
@@ -246,6 +246,24 @@ def describe_settings(settings: dict) -> str:
     if settings["unbuffered"]:
         parts.append("PYTHONUNBUFFERED=1")
     return "; ".join(parts)
+
+
+def limits_text(box: dict) -> str:
+    """The container's limits as read inside it, in one line: pids, memory, time, where it may write, core files."""
+    limits = box.get("limits") or {}
+    parts = [f"pids {limits['pids'] if limits.get('pids') is not None else 'unlimited'}",
+             f"memory {mib_bytes(limits['memory_bytes']) if limits.get('memory_bytes') else 'unlimited'}",
+             f"time {limits.get('timeout_s', '?')} s"]
+    writable = limits.get("writable_bytes") or {}
+    if writable:
+        places = ", ".join(f"{path} {mib_bytes(size)}" for path, size in writable.items() if size is not None)
+        read_only = box.get("read_only_root")
+        parts.append(f"writable {places}" + ("; the rest read-only" if read_only else ""))
+    if "core_bytes" in limits:
+        parts.append("core files off (RLIMIT_CORE 0)" if limits["core_bytes"] == 0 else
+                     f"core files up to {mib_bytes(limits['core_bytes'])}" if limits["core_bytes"] else
+                     "core files unlimited")
+    return ", ".join(parts)
 
 
 def stop_sentence(run: dict) -> str:

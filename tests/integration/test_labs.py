@@ -55,7 +55,7 @@ def test_lab_3_shows_the_zombie_child_and_the_adopted_orphan(engine, no_leftover
     assert line.split()[3] == "Z" and line.endswith("[python3] <defunct>")
 
     report = (cli.reports / "lab-03" / "report.md").read_text(encoding="utf-8")
-    assert "| **child** | parent | **Z** (zombie) | [python3] <defunct> |" in report
+    assert "| **child** | parent | **Z** (zombie) | [python3] &lt;defunct&gt; |" in report
     assert "| **orphan** | reaper | **S** (adopted) |" in report
     assert "Z (zombie)" in out and "passed" in out
 
