@@ -9,7 +9,10 @@ of ``child`` and ``orphan``.  Raw pids stay in the document.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Optional
+
+from forklab.runner import MAX_NTH
 
 SCHEMA = "forklab.result/1"
 
@@ -35,6 +38,13 @@ def _seen_pids(doc: dict) -> set[int]:
     return pids
 
 
+def _nth(value: object) -> Optional[int]:
+    """A fork's number as the fork hook counts it (1, 2, ...), or None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_NTH:  # as the runner keeps it
+        return None
+    return value
+
+
 def name_processes(doc: dict) -> dict[int, str]:
     """pid -> role for every process the runner saw.
 
@@ -42,28 +52,46 @@ def name_processes(doc: dict) -> dict[int, str]:
     ``main.2`` is the child of main's second fork, ``main.2.1`` the child of
     that child's first fork, so names are the same from run to run.
     What the tree cannot place is ``unnamed-N``, by pid.
+
+    Two children of one parent never share a name: a number already taken,
+    missing or absurd gives the child the lowest number its parent's other
+    children leave free, in the order the forks were reported.
     """
     roles = _int_keys(doc.get("roles", {}))
-    forks = [e for e in doc.get("events", []) if e["event"] == "fork" and e.get("ppid")]
-    tree_names: dict[int, str] = {}
     runner_pid = (doc.get("environment") or {}).get("runner_pid")
     main_pid = (doc.get("main") or {}).get("pid")
+    children: dict[int, list[dict]] = {}
+    reported: set[int] = set()
+    for event in doc.get("events", []):
+        pid, ppid = event.get("pid"), event.get("ppid")
+        if event.get("event") != "fork" or not ppid or pid in (main_pid, runner_pid) \
+                or ppid == runner_pid or pid in reported:
+            continue
+        reported.add(pid)  # a process is forked once: its first report counts
+        children.setdefault(ppid, []).append(event)
+    tree_names: dict[int, str] = {}
     if main_pid:
         tree_names[main_pid] = "main"
-    # A parent's forks are named in the order it made them ("nth", counted by the
-    # fork hook in the parent), not in the order its children got to run.
-    forks.sort(key=lambda e: (e.get("nth") is None, e.get("nth") or 0, e["t_ms"], e["pid"]))
-    children_seen: dict[int, int] = {}
-    pending = [e for e in forks if e["pid"] != main_pid and e["ppid"] != runner_pid]
-    while pending:
-        placed = [e for e in pending if e["ppid"] in tree_names]
-        if not placed:
-            break
-        for event in placed:
-            children_seen[event["ppid"]] = children_seen.get(event["ppid"], 0) + 1
-            nth = event.get("nth") or children_seen[event["ppid"]]
-            tree_names[event["pid"]] = f"{tree_names[event['ppid']]}.{nth}"
-        pending = [e for e in pending if e not in placed]
+    parents = [main_pid] if main_pid else []
+    for parent in parents:  # grows as children are named: breadth first, each pid once
+        kids = sorted((e for e in children.get(parent, []) if e["pid"] not in tree_names),
+                      key=lambda e: (e.get("t_ms") or 0, e["pid"]))
+        # A parent's forks are named in the order it made them ("nth", counted by
+        # the fork hook in the parent), not in the order its children got to run.
+        numbers: dict[int, int] = {}
+        taken: set[int] = set()
+        for event in kids:
+            nth = _nth(event.get("nth"))
+            if nth is not None and nth not in taken:
+                numbers[event["pid"]] = nth
+                taken.add(nth)
+        free = (n for n in itertools.count(1) if n not in taken)
+        for event in kids:
+            if event["pid"] not in numbers:
+                numbers[event["pid"]] = next(free)
+        for event in kids:
+            tree_names[event["pid"]] = f"{tree_names[parent]}.{numbers[event['pid']]}"
+            parents.append(event["pid"])
     for pid, name in tree_names.items():
         roles.setdefault(pid, name)
     unnamed = sorted(_seen_pids(doc) - set(roles))
@@ -144,7 +172,11 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
         "runner": {"status": doc.get("status", "missing"), "error": doc.get("error"),
                    "stderr": run.get("runner_stderr", ""),
                    "container_exit": run.get("container_exit"),
-                   "timed_out_on_host": bool(run.get("timed_out"))},
+                   "timed_out_on_host": bool(run.get("timed_out")),
+                   # What the checkpoint socket turned away; the warnings say it in words.
+                   "skipped_snapshots": doc.get("skipped_snapshots", 0),
+                   "dropped_fork_reports": doc.get("dropped_fork_reports", 0),
+                   "refused_requests": dict(doc.get("refused_requests") or {})},
         "peak_processes": doc.get("peak_processes"),
         # pid1: lab or init: how `docker stop -t N` ended the container (timeout_s, seconds, exit_code, signal).
         "stop": doc.get("stop"),

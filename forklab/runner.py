@@ -5,8 +5,10 @@ in one single-threaded loop (threads and fork do not mix):
 
 * reads the lab's stdout and stderr from two pipes (or stdout from a pty), kept apart;
 * answers ``checkpoint()`` calls on a Unix socket: each call blocks the caller
-  while the runner takes a snapshot (raw ``ps`` text plus rows parsed from /proc);
-* hears about every fork from the image's sitecustomize hook;
+  while the runner takes a snapshot (raw ``ps`` text plus rows parsed from /proc),
+  up to MAX_SNAPSHOTS of them; the runner itself never waits on the socket;
+* hears about every fork from the image's sitecustomize hook, and keeps a
+  report only if the kernel bears out who sent it and who its parent is;
 * is the reaper: as PID 1 or as a child subreaper it adopts orphans, records
   each adoption and reap, and waits for every descendant before it reports;
 * kills everything when the lab's time is up.
@@ -46,6 +48,28 @@ PR_SET_CHILD_SUBREAPER = 36
 SCAN_INTERVAL = 0.05
 #: After a kill, how long to wait for the dead to be reaped.
 KILL_GRACE = 2.0
+#: At most this many snapshots per run, besides the "end" one, which is always
+#: taken.  Each costs the host a file and a section in every report; a lab that
+#: calls checkpoint() in a loop gets its calls answered (it goes on) and counted
+#: beyond this, without a snapshot.
+MAX_SNAPSHOTS = 200
+#: The checkpoint socket: a request is one JSON line of at most REQUEST_CAP
+#: bytes, sent whole within REQUEST_DEADLINE seconds of connecting; at most
+#: MAX_CONNECTIONS stay open at once (a newcomer beyond that pushes out the
+#: oldest).  The runner never waits for a connection: it reads what is there
+#: and goes on, so nothing a lab does to the socket can hold up its loop, its
+#: deadline or its document.
+REQUEST_CAP = 64 * 1024
+REQUEST_DEADLINE = 1.0
+MAX_CONNECTIONS = 128
+#: The longest a snapshot's ps may take; within the lab's time it also gets no
+#: more than the time left.  The "end" snapshot comes after the lab's time and
+#: gets END_PS_LIMIT.
+PS_LIMIT = 10.0
+END_PS_LIMIT = 2.0
+#: A fork's number ("nth", the parent's count) above this is no count a process
+#: could reach in one run; the report keeps no number then.
+MAX_NTH = 10**9
 DEFAULTS = {"timeout": 20.0, "stdout": "pipe", "reaper": True, "unbuffered": False,
             "descendants": "wait", "output_cap": 4 * 1024 * 1024,
             "snapshot_start": False, "interval": 0.0}
@@ -107,6 +131,17 @@ def read_process_table() -> list[dict]:
                      "private_kb": _private_kb(pid) if state != "Z" else 0})
     rows.sort(key=lambda r: r["pid"])
     return rows
+
+
+def _state_and_parent(pid: int) -> tuple[str, int] | None:
+    """A process's state letter and its parent's pid, from /proc; None once it is gone (reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        fields = stat[stat.rfind(b")") + 2:].split()
+        return fields[0].decode("ascii", "replace"), int(fields[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _take_controlling_terminal() -> None:
@@ -287,6 +322,20 @@ def _become_subreaper() -> bool:
     return _prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
+class _Request:
+    """One connection to the checkpoint socket, read a piece at a time as its bytes come."""
+
+    __slots__ = ("sock", "caller", "parent", "data", "deadline")
+
+    def __init__(self, sock: socket.socket, caller: int, parent: int | None, deadline: float) -> None:
+        self.sock = sock
+        # The kernel's word on who connected, and that process's parent when it connected.
+        self.caller = caller
+        self.parent = parent
+        self.data = b""
+        self.deadline = deadline
+
+
 class Runner:
     def __init__(self, script: str, settings: dict, chaos: str | None = None) -> None:
         unknown = set(settings) - set(DEFAULTS)
@@ -304,6 +353,7 @@ class Runner:
         # a timeout turns it on so the killed are always collected.
         self.reaping = bool(self.settings["reaper"])
         self.roles: dict[int, str] = {self.pid: "reaper"}
+        self.holders: dict[str, int] = {"reaper": self.pid}
         self.events: list[dict] = []
         self.snapshots: list[dict] = []
         self.warnings: list[str] = []
@@ -317,6 +367,18 @@ class Runner:
         self.torn_down = False
         self.main_exit_recorded = False
         self.open_streams: dict[int, str] = {}
+        self.deadline = self.t0 + float(self.settings["timeout"])
+        # The checkpoint socket: open connections in the order they came (so a
+        # parent's fork report is read before its child's), and what was refused.
+        self.selector: selectors.BaseSelector | None = None
+        self.requests: list[_Request] = []
+        self.refused: dict[str, int] = {}
+        self.skipped_snapshots = 0
+        # Fork reports: the pids that made one, the ones that did not hold up,
+        # and a parent for every pid the runner knows (reported or seen in /proc).
+        self.fork_reported: set[int] = set()
+        self.dropped_fork_reports = 0
+        self.parent_of: dict[int, int] = {}
 
     # -- time ---------------------------------------------------------------
     def ms(self, t: float | None = None) -> float:
@@ -374,6 +436,8 @@ class Runner:
         self.main_process = proc
         self.main_pid = proc.pid
         self.roles[proc.pid] = "main"
+        self.holders["main"] = proc.pid
+        self.parent_of[proc.pid] = self.pid
         self.events.append({"event": "fork", "t_ms": self.ms(), "pid": proc.pid,
                             "ppid": self.pid, "note": "runner started " + " ".join(command)})
         self.open_streams = {out_read: "stdout", err_read: "stderr"}
@@ -397,7 +461,8 @@ class Runner:
             selector.register(fd, selectors.EVENT_READ, name)
         selector.register(self.listener, selectors.EVENT_READ, "socket")
         selector.register(wake_read, selectors.EVENT_READ, "wake")
-        deadline = self.t0 + float(self.settings["timeout"])
+        self.selector = selector
+        deadline = self.deadline
         interval = float(self.settings["interval"] or 0)
         next_tick, ticks = time.monotonic() + interval, 0
         if self.settings["snapshot_start"]:
@@ -411,9 +476,10 @@ class Runner:
                                      "every remaining process was killed")
                 self.kill_all()
                 break
+            socket_ready = False
             for key, _ in selector.select(min(SCAN_INTERVAL, deadline - now)):
-                if key.data == "socket":
-                    self.serve_requests()
+                if key.data == "socket" or isinstance(key.data, _Request):
+                    socket_ready = True
                 elif key.data == "wake":
                     try:
                         os.read(wake_read, 4096)
@@ -421,6 +487,10 @@ class Runner:
                         pass
                 elif not self.read_stream(key.fd):
                     selector.unregister(key.fd)
+            # After the output: what a lab printed before its checkpoint is read first.
+            if socket_ready:
+                self.serve_socket()
+            self.close_late_requests()
             if self.settings["descendants"] == "kill":
                 self.tear_down_if_main_exited()
             self.reap()
@@ -429,6 +499,7 @@ class Runner:
             rows = read_process_table()
             self.note_adoptions(rows)
             self.note_peak(rows)
+            self.note_parents(rows)
             if self.finished(rows):
                 break
             if interval and time.monotonic() >= next_tick:
@@ -436,9 +507,9 @@ class Runner:
                 self.snapshot(f"every-{interval:g}s-{ticks}", by=self.pid, roles={})
                 next_tick = time.monotonic() + interval
 
-        self.serve_requests()  # fork reports that arrived at the very end
+        self.serve_socket(final=True)  # fork reports that arrived at the very end
         self.drain_streams()
-        self.snapshot("end", by=self.pid, roles={})
+        self.snapshot("end", by=self.pid, roles={}, end=True)
         return self.document()
 
     def _signalled(self, number: int, frame: object) -> None:
@@ -609,49 +680,199 @@ class Runner:
                     self.record_reap(pid, status)
 
     # -- the checkpoint socket ------------------------------------------------
-    def serve_requests(self) -> None:
-        while True:
+    def serve_socket(self, final: bool = False) -> None:
+        """Take new connections, then read every open one, oldest first, without waiting for any.
+
+        A request is handled once its line is whole.  ``final`` (the lab is
+        over) hears the fork reports that came at the very end; a checkpoint
+        found then has no caller left to answer.
+        """
+        self.accept_requests(unbounded=final)
+        for request in list(self.requests):
+            if not final and time.monotonic() >= self.deadline:
+                return  # the loop kills everything next; what is left is read in the final round
+            self.read_request(request, final)
+        if final:
+            for request in list(self.requests):
+                self.refuse(request, "unfinished")
+
+    def accept_requests(self, unbounded: bool = False) -> None:
+        # A lab that connects in a loop must not keep the runner here: at most
+        # MAX_CONNECTIONS each round, the rest wait for the next.  The final
+        # round takes them all (no process is left to make more).
+        accepted = 0
+        while unbounded or accepted < MAX_CONNECTIONS:
+            accepted += 1
             try:
                 conn, _ = self.listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            with conn:
-                conn.setblocking(True)
-                conn.settimeout(2.0)
-                try:
-                    self.serve(conn)
-                except (OSError, ValueError) as exc:
-                    self.warnings.append(f"a checkpoint request could not be read: {exc}")
+            except OSError:
+                return  # out of file descriptors: the connection waits in the queue
+            if len(self.requests) >= MAX_CONNECTIONS:
+                # Room for the newcomer: the oldest has had the longest to send
+                # its line.  A crowd of silent connections so pushes out only
+                # its own, and a checkpoint that comes after it still gets in.
+                oldest = self.requests[0]
+                self.read_request(oldest)
+                if oldest in self.requests:
+                    self.refuse(oldest, "crowded")
+            conn.setblocking(False)
+            # The kernel tells us who connected; the message cannot lie about it.
+            creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            caller = struct.unpack("3i", creds)[0]
+            # Its parent, read now: the sooner, the likelier the caller is still there to ask.
+            known = _state_and_parent(caller)
+            request = _Request(conn, caller, known[1] if known else None,
+                               time.monotonic() + REQUEST_DEADLINE)
+            self.requests.append(request)
+            if self.selector is not None:
+                self.selector.register(conn, selectors.EVENT_READ, request)
 
-    def serve(self, conn: socket.socket) -> None:
-        # The kernel tells us who is calling; the message cannot lie about it.
-        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        caller = struct.unpack("3i", creds)[0]
-        data = b""
-        while not data.endswith(b"\n") and len(data) < 65536:
-            chunk = conn.recv(65536)
-            if not chunk:
+    def read_request(self, request: _Request, final: bool = False) -> None:
+        """Read what this connection has sent; handle its line once it is whole."""
+        ended = False
+        while b"\n" not in request.data and len(request.data) <= REQUEST_CAP:
+            try:
+                chunk = request.sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
                 break
-            data += chunk
-        message = json.loads(data.decode("utf-8"))
-        op = message.get("op")
+            except OSError:
+                chunk = b""  # reset by a caller that is gone
+            if not chunk:
+                ended = True
+                break
+            request.data += chunk
+        line, newline, _ = request.data.partition(b"\n")
+        if len(line) > REQUEST_CAP:
+            self.refuse(request, "too_long")
+        elif newline or (ended and line):
+            self.handle(request, line, final)
+        elif ended or final:
+            self.refuse(request, "unfinished")
+
+    def close_late_requests(self) -> None:
+        """Close every connection that has had REQUEST_DEADLINE seconds and sent no whole line."""
+        now = time.monotonic()
+        for request in [r for r in self.requests if r.deadline <= now]:
+            self.refuse(request, "unfinished")
+
+    def refuse(self, request: _Request, reason: str) -> None:
+        self.refused[reason] = self.refused.get(reason, 0) + 1
+        self.close_request(request)
+
+    def close_request(self, request: _Request) -> None:
+        if self.selector is not None:
+            try:
+                self.selector.unregister(request.sock)
+            except (KeyError, ValueError):
+                pass
+        request.sock.close()
+        self.requests.remove(request)
+
+    def answer(self, request: _Request, reply: dict) -> None:
+        # The reply is a few dozen bytes: it fits the socket's buffer whether
+        # or not the caller ever reads it, so sending never waits.
+        try:
+            request.sock.send((json.dumps(reply) + "\n").encode())
+        except OSError:
+            pass
+        self.close_request(request)
+
+    def handle(self, request: _Request, line: bytes, final: bool) -> None:
+        try:
+            message = json.loads(line.decode("utf-8"))
+            op = message.get("op")
+        except (ValueError, AttributeError, RecursionError):  # RecursionError: "[[[[..." nested too deep
+            self.refuse(request, "unreadable")
+            return
         if op == "fork":
-            ppid, t, nth = message.get("ppid"), message.get("t"), message.get("nth")
-            event = {"event": "fork", "t_ms": self.ms(t if isinstance(t, float) else None),
-                     "pid": caller, "ppid": ppid if isinstance(ppid, int) else None,
-                     "nth": nth if isinstance(nth, int) and not isinstance(nth, bool) else None}
-            if isinstance(message.get("chaos"), dict):
-                event["chaos"] = {k: message["chaos"].get(k) for k in ("delayed", "ms")}
-            self.events.append(event)
+            self.note_fork(request.caller, request.parent, message)
+            self.close_request(request)
             return
         if op != "checkpoint":
-            raise ValueError(f"unknown request {op!r}")
+            self.refuse(request, "unreadable")
+            return
+        if final:
+            self.refuse(request, "late")
+            return
         name, roles = message.get("name"), message.get("roles") or {}
         error = check_request(name, roles)
+        reply = {"ok": error is None, "error": error}
         if error is None:
-            self.wait_until_asleep(caller)
-            self.snapshot(name, by=caller, roles=roles)
-        conn.sendall((json.dumps({"ok": error is None, "error": error}) + "\n").encode())
+            for role, pid in roles.items():
+                self.name_role(pid, role)
+            if self.room_for_snapshot():
+                self.wait_until_asleep(request.caller, min(1.0, max(self.deadline - time.monotonic(), 0)))
+                self.snapshot(name, by=request.caller, roles={})
+            else:
+                reply["skipped"] = True
+        self.answer(request, reply)
+
+    # -- fork reports ---------------------------------------------------------
+    def note_fork(self, caller: int, parent: int | None, message: dict) -> None:
+        """Record the fork a child reports, if the report holds up against what the kernel says."""
+        ppid, t, nth = message.get("ppid"), message.get("t"), message.get("nth")
+        if not self.fork_report_holds(caller, parent, ppid):
+            self.dropped_fork_reports += 1
+            return
+        self.fork_reported.add(caller)
+        self.parent_of[caller] = ppid
+        # The child's own clock reading, unless it is not a moment of this run.
+        moment = t if isinstance(t, float) and self.t0 <= t <= time.monotonic() else None
+        event = {"event": "fork", "t_ms": self.ms(moment), "pid": caller, "ppid": ppid,
+                 "nth": nth if isinstance(nth, int) and not isinstance(nth, bool) and 0 < nth <= MAX_NTH
+                 else None}
+        chaos = message.get("chaos")
+        if self.chaos and isinstance(chaos, dict) and chaos.get("delayed") in ("parent", "child") \
+                and isinstance(chaos.get("ms"), (int, float)) and 0 <= chaos["ms"] <= 60_000:
+            event["chaos"] = {"delayed": chaos["delayed"], "ms": chaos["ms"]}
+        self.events.append(event)
+
+    def fork_report_holds(self, caller: int, parent: int | None, ppid: object) -> bool:
+        """Whether ``caller`` (the kernel's word) may say it was forked by ``ppid`` (its own word).
+
+        ``parent`` is the caller's parent when it connected (None if it was
+        already gone).  A child reports its fork once, from its fork hook, and
+        names the process that forked it; main is the runner's child and never
+        reports.  When the caller is still there its report must name its real
+        parent, with one exception: a parent that exited before the child's
+        hook ran has handed the child to a reaper (the runner, PID 1, or a
+        subreaper above the parent), so then the named parent must be gone and
+        the reaper above it.  A caller that is gone cannot be asked; its report
+        must at least name a process the runner knows.
+        """
+        if caller in (self.pid, self.main_pid) or caller in self.fork_reported:
+            return False
+        if isinstance(ppid, bool) or not isinstance(ppid, int) or ppid <= 0 or ppid in (caller, self.pid):
+            return False
+        if parent is None:
+            known = _state_and_parent(caller)
+            parent = known[1] if known else None
+        if parent == ppid:
+            return True
+        if ppid not in self.parent_of:
+            return False
+        if parent is None:
+            return True
+        named = _state_and_parent(ppid)
+        if named is not None and named[0] not in ("Z", "X"):
+            return False  # the named parent still runs, yet it is not the caller's parent
+        return parent in (self.pid, 1) or parent in self.ancestors(ppid)
+
+    def ancestors(self, pid: int) -> set[int]:
+        found: set[int] = set()
+        while pid in self.parent_of and pid not in found:
+            found.add(pid)
+            pid = self.parent_of[pid]
+        found.add(pid)
+        found.discard(self.pid)
+        return found
+
+    def note_parents(self, rows: list[dict]) -> None:
+        """Remember the first parent seen for every process of the lab (fork reports are checked against them)."""
+        for row in self.descendants(rows):
+            self.parent_of.setdefault(row["pid"], row["ppid"])
 
     @staticmethod
     def wait_until_asleep(pid: int, limit: float = 1.0) -> None:
@@ -673,20 +894,37 @@ class Runner:
             time.sleep(0.0002)
 
     def name_role(self, pid: int, role: str) -> None:
-        for other, existing in self.roles.items():
-            if existing == role and other != pid:
-                self.warnings.append(f"role {role!r} was given to two processes")
-                break
+        # The role's last holder, looked up rather than searched for: a lab may
+        # name thousands of pids, and each checkpoint must stay quick.
+        holder = self.holders.get(role)
+        if holder is not None and holder != pid and self.roles.get(holder) == role:
+            warning = f"role {role!r} was given to two processes"
+            if warning not in self.warnings:  # a lab that does it in a loop says it once
+                self.warnings.append(warning)
         self.roles[pid] = role
+        self.holders[role] = pid
 
     # -- snapshots ------------------------------------------------------------
-    def snapshot(self, name: str, by: int, roles: dict) -> None:
+    def room_for_snapshot(self) -> bool:
+        """Whether one more snapshot fits under MAX_SNAPSHOTS; a "no" is counted."""
+        if len(self.snapshots) < MAX_SNAPSHOTS:
+            return True
+        self.skipped_snapshots += 1
+        return False
+
+    def snapshot(self, name: str, by: int, roles: dict, end: bool = False) -> None:
+        """Take a snapshot: ``end`` is the last one, always taken; the others only while there is room."""
+        if not end and not self.room_for_snapshot():
+            return
         started = time.monotonic()
         for role, pid in roles.items():
             self.name_role(pid, role)
+        # ps may be slow (a busy machine, a full process table): it gets no
+        # more than the lab's time left, so the runner keeps its deadline.
+        limit = END_PS_LIMIT if end else min(PS_LIMIT, max(self.deadline - started, 0.05))
         try:
             ps = subprocess.run(["ps", "-eo", PS_FIELDS], stdin=subprocess.DEVNULL,
-                                capture_output=True, timeout=10)
+                                capture_output=True, timeout=limit)
             raw = ps.stdout.decode("utf-8", "replace")
         except (OSError, subprocess.SubprocessError) as exc:
             # A fork bomb at the pids limit leaves no room even for ps.
@@ -739,6 +977,26 @@ class Runner:
         # surrogateescape keeps bytes that are not UTF-8 recoverable on the host.
         return data.decode("utf-8", "surrogateescape")
 
+    def socket_warnings(self) -> list[str]:
+        """One warning for each kind of thing the checkpoint socket turned away, with its count."""
+        warnings = []
+        if self.skipped_snapshots:
+            warnings.append(f"{self.skipped_snapshots} snapshots beyond the first {MAX_SNAPSHOTS} were not "
+                            "taken (their checkpoint calls returned at once); the end snapshot was")
+        if self.dropped_fork_reports:
+            warnings.append(f"{self.dropped_fork_reports} fork reports were dropped: their sender had already "
+                            "reported its fork, was main, or named a parent the kernel does not confirm")
+        texts = {
+            "unfinished": f"sent no whole request within {REQUEST_DEADLINE:g} s and were closed",
+            "too_long": f"sent a request longer than {REQUEST_CAP // 1024} KiB and were closed",
+            "crowded": f"were closed unanswered to make room ({MAX_CONNECTIONS} were open at once)",
+            "unreadable": "sent something other than a checkpoint or a fork report",
+            "late": "asked for a checkpoint when the lab was over and got no answer",
+        }
+        for reason, count in sorted(self.refused.items()):
+            warnings.append(f"{count} connections to the checkpoint socket {texts.get(reason, reason)}")
+        return warnings
+
     def document(self) -> dict:
         return {
             "schema": SCHEMA,
@@ -752,7 +1010,11 @@ class Runner:
             "snapshots": self.snapshots,
             "events": sorted(self.events, key=lambda e: e["t_ms"]),
             "roles": {str(pid): role for pid, role in sorted(self.roles.items())},
-            "warnings": self.warnings,
+            "warnings": self.warnings + self.socket_warnings(),
+            # What the checkpoint socket turned away (see MAX_SNAPSHOTS and REQUEST_CAP).
+            "skipped_snapshots": self.skipped_snapshots,
+            "dropped_fork_reports": self.dropped_fork_reports,
+            "refused_requests": dict(sorted(self.refused.items())),
             "duration_ms": self.ms(),
             "peak_processes": self.peak_processes,
             "oom_kills": _difference(oom_kills(), self.oom_kills_before),

@@ -244,3 +244,134 @@ def test_the_runner_can_hand_its_process_to_the_next_step(tmp_path):
     document = json.loads(result_file.read_text(encoding="ascii"))
     assert document["status"] == "finished" and document["stdout"].startswith("hello from ")
     assert not list(tmp_path.glob("*.partial"))
+
+
+HOSTILE = ROOT / "tests" / "hostile"
+
+
+def test_connections_that_send_nothing_cannot_hold_up_the_runner(tmp_path):
+    # Before, the runner waited up to 2 s on each connection in turn: 300 silent
+    # ones kept it from its deadline for ten minutes, and from its document.
+    doc = run_runner(tmp_path, """\
+        import os, socket
+        print("holding 300 connections", flush=True)
+        held = []
+        for _ in range(300):
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            connection.connect(os.environ["FORKLAB_SOCKET"])
+            held.append(connection)
+        while True:
+            pass
+    """, timeout=2)
+    assert doc["status"] == "timeout"
+    assert doc["stdout"] == "holding 300 connections\n"
+    assert doc["exit"]["signal_name"] == "SIGKILL"
+    assert [s["checkpoint"] for s in doc["snapshots"]] == ["end"]
+    assert sum(doc["refused_requests"].values()) == 300, doc["refused_requests"]
+    assert any("sent no whole request within 1 s" in w for w in doc["warnings"])
+
+
+def test_a_long_line_a_crowd_and_unread_replies_leave_checkpoints_working(tmp_path):
+    doc = run_runner(tmp_path, (HOSTILE / "socket_abuse.py").read_text(encoding="utf-8"))
+    assert doc["exit"]["code"] == 0, doc["stderr"]
+    assert doc["stdout"] == "the runner hung up on a 4 MiB line\ncheckpoint() still works\n"
+    names = [s["checkpoint"] for s in doc["snapshots"]]
+    assert names == [f"unread-{n}" for n in range(20)] + ["after", "end"]
+    assert doc["refused_requests"]["too_long"] == 1
+    # The 300 silent ones: closed when their time was up, or as the lab ended.
+    assert sum(doc["refused_requests"].values()) == 301
+
+
+def test_false_fork_reports_are_dropped_and_counted(tmp_path):
+    doc = run_runner(tmp_path, (HOSTILE / "forged_forks.py").read_text(encoding="utf-8"))
+    assert doc["exit"]["code"] == 0, doc["stderr"]
+    main = doc["main"]["pid"]
+    forks = [e for e in doc["events"] if e["event"] == "fork"]
+    first = [e for e in forks if e["pid"] != main]
+    assert [(e["ppid"], e["nth"]) for e in first] == [(main, 1)], forks
+    assert doc["dropped_fork_reports"] == 42
+    assert any(w.startswith("42 fork reports were dropped") for w in doc["warnings"])
+
+
+def test_a_fork_is_credited_to_its_gone_parent_under_a_subreaper_too(tmp_path):
+    # main is a subreaper: a grandchild whose parent exited before its fork hook
+    # ran now has main as its parent, and still names the parent that forked it.
+    doc = run_runner(tmp_path, """\
+        import ctypes, os
+        assert ctypes.CDLL(None).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+        for _ in range(20):
+            if os.fork() == 0:
+                os.fork()
+                os._exit(0)
+        while True:
+            try:
+                os.wait()
+            except ChildProcessError:
+                break
+    """)
+    forks = [e for e in doc["events"] if e["event"] == "fork"]
+    main = doc["main"]["pid"]
+    children = {e["pid"] for e in forks if e["ppid"] == main}
+    grandchildren = [e for e in forks if e["pid"] != main and e["ppid"] != main]
+    assert len(children) == 20 and len(grandchildren) == 20
+    assert all(e["ppid"] in children for e in grandchildren)
+    assert doc["dropped_fork_reports"] == 0
+
+
+def test_checkpoints_beyond_the_cap_return_without_a_snapshot(tmp_path):
+    from forklab.runner import MAX_SNAPSHOTS
+
+    doc = run_runner(tmp_path, """\
+        import os
+        from forklab.checkpoint import checkpoint
+        from forklab.runner import MAX_SNAPSHOTS
+        for number in range(MAX_SNAPSHOTS + 50):
+            checkpoint("spam-%d" % number)
+        checkpoint("late", latecomer=os.getpid())
+        print("every call returned")
+    """, timeout=60)
+    assert doc["stdout"] == "every call returned\n"
+    assert [s["checkpoint"] for s in doc["snapshots"]] == [f"spam-{n}" for n in range(MAX_SNAPSHOTS)] + ["end"]
+    assert doc["skipped_snapshots"] == 51
+    assert doc["roles"][str(doc["main"]["pid"])] == "latecomer"  # its roles still count
+    assert any(w.startswith(f"51 snapshots beyond the first {MAX_SNAPSHOTS}") for w in doc["warnings"])
+
+
+def test_ps_gets_no_more_than_the_time_left(tmp_path, monkeypatch):
+    import subprocess as sp
+
+    from forklab import runner as runner_module
+
+    asked = []
+
+    def slow_ps(*args, timeout=None, **kwargs):
+        asked.append(timeout)
+        raise sp.TimeoutExpired(args[0], timeout)
+
+    lab = tmp_path / "lab.py"
+    lab.write_text("", encoding="utf-8")
+    runner = runner_module.Runner(str(lab), {"timeout": 600})
+    monkeypatch.setattr(runner_module.subprocess, "run", slow_ps)
+    runner.deadline = runner_module.time.monotonic() + 0.5
+    runner.snapshot("late", by=runner.pid, roles={})
+    runner.snapshot("end", by=runner.pid, roles={}, end=True)
+    assert 0 < asked[0] <= 0.5 and asked[1] == runner_module.END_PS_LIMIT
+    assert all(s["ps"].startswith("(ps could not run: ") for s in runner.snapshots)
+
+
+def test_fork_tree_names_are_unique_whatever_the_numbers_say():
+    from forklab.result import name_processes
+
+    def fork(pid, ppid, nth, t):
+        return {"event": "fork", "pid": pid, "ppid": ppid, "nth": nth, "t_ms": t}
+
+    doc = {"environment": {"runner_pid": 1}, "main": {"pid": 10}, "roles": {"1": "reaper"}, "snapshots": [],
+           "events": [fork(10, 1, None, 0), fork(11, 10, 1, 1), fork(12, 10, 1, 2), fork(13, 10, -5, 3),
+                      fork(14, 10, 10**30, 4), fork(15, 10, None, 5), fork(16, 10, 2, 6), fork(17, 10, True, 7),
+                      fork(18, 11, 1, 8), fork(11, 16, 3, 9),  # a second report for 11
+                      fork(20, 21, 1, 10), fork(21, 20, 1, 11)]}  # a loop no fork tree has
+    names = name_processes(doc)
+    assert names[11] == "main.1" and names[16] == "main.2" and names[18] == "main.1.1"
+    assert [names[pid] for pid in (12, 13, 14, 15, 17)] == ["main.3", "main.4", "main.5", "main.6", "main.7"]
+    assert {names[20], names[21]} == {"unnamed-1", "unnamed-2"}
+    assert len(set(names.values())) == len(names)
