@@ -146,3 +146,46 @@ def test_controls_in_argv_comm_names_and_output_are_written_out(hostile, cli):
     assert "| **dies** | main | **Z** (zombie) | [\\\\x1b[2J\\\\u202e\\\\x07] &lt;defunct&gt; |" in normalized
     assert "### 2. ``we`ird | <b>\\x1b[2J\\u202e\\nname`` (asked by main)\n" in normalized
     assert "<code>[\\x1b[2J\\u202e\\x07] &lt;defunct&gt;</code>" in html and "<b>" not in html
+
+
+def test_silent_connections_to_the_checkpoint_socket_do_not_hold_up_the_runner(hostile):
+    code, result, report, _ = hostile("socket_sitter", "--timeout", "3")
+    assert code == 1 and result["status"] == "timeout"
+    # The runner's own document, at its own deadline: the host did not have to kill it.
+    assert result["runner"]["status"] == "timeout" and not result["runner"]["timed_out_on_host"]
+    assert result["stdout"] == "sitting on the socket\n"
+    assert [s["checkpoint"] for s in result["snapshots"]] == ["start", "end"]
+    assert result["runner"]["refused_requests"]["unfinished"] >= 1
+    assert "connections to the checkpoint socket sent no whole request within 1 s" in report
+
+
+def test_a_long_line_a_crowd_and_unread_replies_leave_checkpoints_working(hostile):
+    code, result, _, _ = hostile("socket_abuse")
+    assert code == 0 and result["status"] == "passed"
+    assert result["stdout"] == "the runner hung up on a 4 MiB line\ncheckpoint() still works\n"
+    names = [s["checkpoint"] for s in result["snapshots"]]
+    assert names == ["start", *(f"unread-{n}" for n in range(20)), "after", "end"]
+    assert result["runner"]["refused_requests"]["too_long"] == 1
+
+
+def test_false_fork_reports_are_dropped(hostile):
+    code, result, report, _ = hostile("forged_forks")
+    assert code == 0 and result["status"] == "passed"
+    forks = [e for e in result["events"] if e["event"] == "fork"]
+    assert [(e["role"], e["ppid_role"], e.get("nth")) for e in forks] == [("main", "reaper", None),
+                                                                            ("main.1", "main", 1)]
+    assert result["runner"]["dropped_fork_reports"] == 42
+    assert "42 fork reports were dropped" in report
+
+
+def test_checkpoint_spam_is_capped_and_the_end_is_still_seen(hostile, cli):
+    from forklab.runner import MAX_SNAPSHOTS
+
+    code, result, report, _ = hostile("checkpoint_spam", "--timeout", "60")
+    assert code == 0 and result["stdout"] == "all 3000 checkpoints returned\n"
+    names = [s["checkpoint"] for s in result["snapshots"]]
+    assert names == ["start", *(f"spam-{n}" for n in range(MAX_SNAPSHOTS - 1)), "end"]
+    assert result["runner"]["skipped_snapshots"] == 3000 - (MAX_SNAPSHOTS - 1)
+    assert f"{3000 - (MAX_SNAPSHOTS - 1)} snapshots beyond the first {MAX_SNAPSHOTS} were not taken" in report
+    files = list((cli.reports / "run-checkpoint-spam").glob("snapshot-*.ps.txt"))
+    assert len(files) == MAX_SNAPSHOTS + 1
