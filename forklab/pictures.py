@@ -103,16 +103,17 @@ def lives(run: dict) -> tuple[Optional[int], dict[int, Life]]:
                 if one.ended_ms is None:
                     one.ended_ms = snap["t_ms"]
     # A process the runner did not reap left the table between the last
-    # snapshot that showed it and the next one.
-    for one in found.values():
-        seen = False
-        for snap in run["snapshots"]:
-            here = any(row["pid"] == one.pid for row in snap["processes"])
-            if here:
-                seen = True
-            elif seen and one.gone_ms is None:
-                one.gone_ms = snap["t_ms"]
-                break
+    # snapshot that showed it and the next one.  One pass: only what the
+    # previous snapshot showed can be missing from this one.
+    watching: set[int] = set()
+    left: set[int] = set()
+    for snap in run["snapshots"]:
+        here = {row["pid"] for row in snap["processes"]}
+        for pid in watching - here:
+            if found[pid].gone_ms is None:
+                found[pid].gone_ms = snap["t_ms"]
+            left.add(pid)
+        watching = here - left
     ended = run["snapshots"][-1] if run["snapshots"] else None
     at_end = {row["pid"] for row in ended["processes"]} if ended else set()
     last_parent: dict[int, int] = {}

@@ -114,15 +114,19 @@ def snapshot_filename(index: int, name: str) -> str:
     return f"snapshot-{index:02d}-{safe}.ps.txt"
 
 
-def snapshot_rows(run: dict, snapshot: dict) -> list[dict]:
-    """A snapshot's rows as a student reads them: roles, a parent, what is special,
-    in the order of the fork tree (the same in every run)."""
-    reaper = run["roles"].get("reaper")
-    main = run["roles"].get("main")
-    order = pictures.tree_order(run)
+def _tree(run: dict) -> tuple[dict[int, int], dict[int, Optional[int]]]:
+    """What a run's snapshots are sorted and annotated by: the fork tree's order, and who forked whom."""
     # Who forked whom: when PID 1 is the lab's main (the runner stepped aside),
     # its own children have PID 1 as parent without having been adopted.
-    forked_by = {e["pid"]: e.get("ppid") for e in run["events"] if e["event"] == "fork"}
+    return pictures.tree_order(run), {e["pid"]: e.get("ppid") for e in run["events"] if e["event"] == "fork"}
+
+
+def snapshot_rows(run: dict, snapshot: dict, tree: Optional[tuple] = None) -> list[dict]:
+    """A snapshot's rows as a student reads them: roles, a parent, what is special,
+    in the order of the fork tree (the same in every run).  ``tree`` is ``_tree(run)``, if known."""
+    reaper = run["roles"].get("reaper")
+    main = run["roles"].get("main")
+    order, forked_by = tree or _tree(run)
     runner_command = pictures.reaper_command(run)
     rows = []
     for row in sorted(snapshot["processes"],
@@ -295,6 +299,17 @@ def render(result: dict, outputs: list[dict[str, bytes]]) -> dict[str, bytes]:
     """Every file of one lab's report, by name."""
     env = template_environment()
     runs = runs_of(result)
+    # A run's fork tree is worked out once for all its snapshots: once per
+    # snapshot made a run with many snapshots quadratic.  (The runs stay in
+    # ``result`` while it renders, so their ids stay theirs.)
+    trees: dict[int, tuple] = {}
+
+    def rows(run: dict, snapshot: dict) -> list[dict]:
+        if id(run) not in trees:
+            trees[id(run)] = _tree(run)
+        return snapshot_rows(run, snapshot, trees[id(run)])
+
+    env.globals["snapshot_rows"] = rows
     context = {"r": result, "runs": runs, "has_variants": bool(result.get("variants"))}
     files = {
         "normalized.md": env.get_template("normalized.md.j2").render(context).encode("utf-8"),
