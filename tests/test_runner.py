@@ -375,3 +375,48 @@ def test_fork_tree_names_are_unique_whatever_the_numbers_say():
     assert [names[pid] for pid in (12, 13, 14, 15, 17)] == ["main.3", "main.4", "main.5", "main.6", "main.7"]
     assert {names[20], names[21]} == {"unnamed-1", "unnamed-2"}
     assert len(set(names.values())) == len(names)
+
+
+def test_what_a_fork_report_must_match(tmp_path):
+    from forklab.runner import Runner
+
+    def gone_pid() -> int:
+        process = subprocess.Popen(["true"])
+        process.wait()
+        return process.pid
+
+    lab = tmp_path / "lab.py"
+    lab.write_text("", encoding="utf-8")
+    runner = Runner(str(lab), {})
+    main, child, subreaper, stranger = 1001, gone_pid(), 1003, 1004
+    alive = os.getpid()  # a process that still runs
+    runner.main_pid = main
+    runner.parent_of = {main: runner.pid, child: subreaper, subreaper: main, alive: main}
+    runner.fork_reported = {child}
+    holds = runner.fork_report_holds
+    assert not holds(main, runner.pid, runner.pid)  # main is the runner's own child: it never reports
+    assert not holds(child, subreaper, subreaper)  # a second report from one pid
+    assert not holds(2000, main, True) and not holds(2000, main, -1) and not holds(2000, 2000, 2000)
+    assert not holds(2000, runner.pid, runner.pid)  # only main is the runner's child
+    assert holds(2000, main, main)  # the parent the kernel names
+    assert not holds(2000, main, 4242)  # a parent the runner never heard of
+    assert not holds(2000, main, alive)  # a parent that still runs, yet is not the caller's
+    # The named parent is gone, the caller handed to a reaper: the runner, PID 1,
+    # or a subreaper above the named parent; not any other process.
+    assert holds(2000, runner.pid, child) and holds(2001, 1, child) and holds(2002, subreaper, child)
+    assert holds(2003, main, child)
+    assert not holds(2004, stranger, child)
+    # A caller gone before it could be asked: its parent must at least be known.
+    assert holds(gone_pid(), None, child) and not holds(gone_pid(), None, 4242)
+
+
+def test_a_role_given_to_two_processes_is_said_once(tmp_path):
+    doc = run_runner(tmp_path, """\
+        import os
+        from forklab.checkpoint import checkpoint
+        for _ in range(5):
+            checkpoint("mine", x=os.getpid())
+            checkpoint("other", x=os.getpid() + 100000)
+    """)
+    assert doc["exit"]["code"] == 0, doc["stderr"]
+    assert doc["warnings"] == ["role 'x' was given to two processes"]
