@@ -687,7 +687,7 @@ class Runner:
         over) hears the fork reports that came at the very end; a checkpoint
         found then has no caller left to answer.
         """
-        self.accept_requests(unbounded=final)
+        self.accept_requests(final)
         for request in list(self.requests):
             if not final and time.monotonic() >= self.deadline:
                 return  # the loop kills everything next; what is left is read in the final round
@@ -696,12 +696,12 @@ class Runner:
             for request in list(self.requests):
                 self.refuse(request, "unfinished")
 
-    def accept_requests(self, unbounded: bool = False) -> None:
+    def accept_requests(self, final: bool = False) -> None:
         # A lab that connects in a loop must not keep the runner here: at most
         # MAX_CONNECTIONS each round, the rest wait for the next.  The final
         # round takes them all (no process is left to make more).
         accepted = 0
-        while unbounded or accepted < MAX_CONNECTIONS:
+        while final or accepted < MAX_CONNECTIONS:
             accepted += 1
             try:
                 conn, _ = self.listener.accept()
@@ -714,7 +714,7 @@ class Runner:
                 # its line.  A crowd of silent connections so pushes out only
                 # its own, and a checkpoint that comes after it still gets in.
                 oldest = self.requests[0]
-                self.read_request(oldest)
+                self.read_request(oldest, final)
                 if oldest in self.requests:
                     self.refuse(oldest, "crowded")
             conn.setblocking(False)
@@ -987,7 +987,8 @@ class Runner:
             warnings.append(f"{self.dropped_fork_reports} fork reports were dropped: their sender had already "
                             "reported its fork, was main, or named a parent the kernel does not confirm")
         texts = {
-            "unfinished": f"sent no whole request within {REQUEST_DEADLINE:g} s and were closed",
+            "unfinished": f"sent no whole request within {REQUEST_DEADLINE:g} s (or before the lab ended) "
+                          "and were closed",
             "too_long": f"sent a request longer than {REQUEST_CAP // 1024} KiB and were closed",
             "crowded": f"were closed unanswered to make room ({MAX_CONNECTIONS} were open at once)",
             "unreadable": "sent something other than a checkpoint or a fork report",
