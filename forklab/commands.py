@@ -200,6 +200,10 @@ def reports_ready(settings: Settings) -> None:
     import tempfile
 
     folder = settings.reports_dir
+    for place in (folder, *folder.parents):
+        if place.exists() and not place.is_dir():
+            raise UsageError(f"{place}: is a file, so reports cannot be written in {folder}; move it away "
+                             "or set forklab.reports_dir (INVOKE_FORKLAB_REPORTS_DIR) to another folder")
 
     def probe() -> None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -330,7 +330,7 @@ def test_a_reports_folder_that_is_a_file_is_refused_before_anything_runs(cli, mo
     for argv in (["lab", "3"], ["labs", "--only", "1"], ["run", str(ROOT / "tests" / "hostile" / "daemon.py")]):
         code, out, err = cli(*argv)
         assert code == 2, (argv, out, err)
-        assert err.startswith(f"forklab: {blocker}") and "reports cannot be written there" in err
+        assert err.startswith(f"forklab: {blocker}: is a file, so reports cannot be written in {blocker}")
         assert err.count("\n") == 1 and "Traceback" not in err + out
     assert blocker.read_text(encoding="utf-8") == "not a folder\n"
 
