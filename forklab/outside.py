@@ -284,7 +284,7 @@ class _Observer:
             self.main_pid = main
             self.roles.setdefault(main, "main")
         for role, pid in roles.items():
-            if isinstance(role, str) and ROLE_PATTERN.match(role) and role != "reaper" \
+            if isinstance(role, str) and ROLE_PATTERN.fullmatch(role) and role != "reaper" \
                     and isinstance(pid, int) and not isinstance(pid, bool) and pid > 0:
                 if any(other == role and other_pid != pid for other_pid, other in self.roles.items()):
                     self.warnings.append(f"role {role!r} was given to two processes")

@@ -1029,7 +1029,7 @@ def check_request(name: object, roles: object) -> str | None:
     if not isinstance(roles, dict):
         return "roles must map names to pids"
     for role, pid in roles.items():
-        if not isinstance(role, str) or not ROLE_PATTERN.match(role):
+        if not isinstance(role, str) or not ROLE_PATTERN.fullmatch(role):
             return f"role name {role!r} must be a letter followed by letters, digits, '-' or '_'"
         if role in RESERVED_ROLES:
             return f"role name {role!r} is the runner's own"

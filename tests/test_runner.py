@@ -420,3 +420,11 @@ def test_a_role_given_to_two_processes_is_said_once(tmp_path):
     """)
     assert doc["exit"]["code"] == 0, doc["stderr"]
     assert doc["warnings"] == ["role 'x' was given to two processes"]
+
+
+def test_a_role_name_with_a_trailing_newline_is_refused():
+    from forklab import runner
+
+    # re.match with `$` accepts a newline at the end; a role must be the whole name.
+    assert runner.check_request("zombie", {"child": 7}) is None
+    assert "role name 'child\\n'" in runner.check_request("zombie", {"child\n": 7})
