@@ -196,6 +196,7 @@ class RunOverrides(_Strict):
 
 class _Check(_Strict):
     says: Optional[str] = None  # the sentence a TA would say; generated when absent
+    says_zh: Optional[str] = None  # the same in Chinese (--lang zh); generated when absent
 
 
 class LinesCheck(_Check):
@@ -886,10 +887,11 @@ def load_script(path: Path, overrides: RunOverrides, expect_exit: Union[int, str
     # code or signal it is meant to end with: a crash is never reported as passed.
     if isinstance(expect_exit, str):
         expect = [ExitCheck(check="exit", role="main", signal=expect_exit,
-                            says=f"the script is killed by {expect_exit}")]
+                            says=f"the script is killed by {expect_exit}", says_zh=f"脚本被 {expect_exit} 杀死")]
     else:
         code = 0 if expect_exit is None else expect_exit
-        expect = [ExitCheck(check="exit", role="main", code=code, says=f"the script exits with code {code}")]
+        expect = [ExitCheck(check="exit", role="main", code=code, says=f"the script exits with code {code}",
+                            says_zh=f"脚本以退出码 {code} 结束")]
     spec = LabSpec.model_construct(
         number=0, title=path.name, summary=f"{path.name}, run in the lab sandbox with `invoke run`.",
         claims=[], run=RunSettings(snapshot_start=True), key_checkpoint=None, pid_patterns=[],

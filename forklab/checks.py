@@ -1,8 +1,8 @@
 """Evaluates a lab's expectations against a result document.
 
 Each check reads like the sentence a TA would say, and a failed one says what
-was expected and what was seen.  Checks only read the result: they never talk
-to Docker.
+was expected and what was seen, in the report's language (forklab/i18n.py).
+Checks only read the result: they never talk to Docker.
 """
 
 from __future__ import annotations
@@ -10,22 +10,24 @@ from __future__ import annotations
 import re
 from typing import Callable, Optional
 
-from forklab import catalog
+from forklab import catalog, i18n
 
 
 class _Seen:
-    """Lookups over one result document."""
+    """Lookups over one result document, and the words to say what was seen in."""
 
-    def __init__(self, result: dict) -> None:
+    def __init__(self, result: dict, lang: str = i18n.DEFAULT) -> None:
         self.result = result
         self.roles: dict[str, int] = result["roles"]
+        self._ = i18n.translator(lang)
 
     def snapshot(self, name: str) -> Optional[dict]:
         return next((s for s in self.result["snapshots"] if s["checkpoint"] == name), None)
 
     def no_snapshot(self, name: str) -> str:
         reached = [s["checkpoint"] for s in self.result["snapshots"]]
-        return f"checkpoint {name!r} was never reached (reached: {', '.join(reached) or 'none'})"
+        return self._("checkpoint {name!r} was never reached (reached: {reached})",
+                      name=name, reached=", ".join(reached) or self._("none"))
 
     def row(self, snapshot: dict, role: str) -> Optional[dict]:
         pid = self.roles.get(role)
@@ -48,19 +50,21 @@ class _Seen:
         return [e for e in self.result["events"] if e["event"] == kind and e["pid"] == pid]
 
 
-def _describe_status(status: dict) -> str:
+def _describe_status(status: dict, _: i18n.Translate) -> str:
     if status.get("signal"):
-        return f"killed by {status['signal_name']} (wait status {status['raw']})"
-    return f"exit code {status.get('code')} (wait status {status['raw']})"
+        return _("killed by {signal} (wait status {raw})", signal=status["signal_name"], raw=status["raw"])
+    return _("exit code {code} (wait status {raw})", code=status.get("code"), raw=status["raw"])
 
 
 def _lines(seen: _Seen, c: catalog.LinesCheck) -> tuple[bool, str]:
+    _ = seen._
     missing = [role for role in catalog.PID_PLACEHOLDER.findall(c.match) if role not in seen.roles]
     if missing:
-        return False, f"the pattern names {', '.join(missing)}, but no process had that role"
+        return False, _("the pattern names {roles}, but no process had that role", roles=", ".join(missing))
     pattern = re.compile(catalog.PID_PLACEHOLDER.sub(lambda m: str(seen.roles[m.group(1)]), c.match))
     count = sum(1 for line in seen.result[c.stream].splitlines() if pattern.search(line))
-    return count == c.count, f"expected {c.count} {c.stream} line(s) matching /{c.match}/; saw {count}"
+    return count == c.count, _("expected {count} {stream} line(s) matching /{match}/; saw {seen}",
+                               count=c.count, stream=c.stream, match=c.match, seen=count)
 
 
 def _row_at(seen: _Seen, checkpoint: str, role: str) -> tuple[Optional[dict], Optional[str]]:
@@ -72,97 +76,126 @@ def _row_at(seen: _Seen, checkpoint: str, role: str) -> tuple[Optional[dict], Op
 
 
 def _state(seen: _Seen, c: catalog.StateCheck) -> tuple[bool, str]:
+    _ = seen._
     row, problem = _row_at(seen, c.checkpoint, c.role)
     if problem:
         return False, problem
     if row is None:
-        return False, f"expected {c.role} in state {c.state} at {c.checkpoint}; it was not in the process table"
-    return row["state"] == c.state, (f"expected {c.role} in state {c.state} at {c.checkpoint}; "
-                                     f"saw {row['state']} ({row['command']})")
+        return False, _("expected {role} in state {state} at {checkpoint}; it was not in the process table",
+                        role=c.role, state=c.state, checkpoint=c.checkpoint)
+    return row["state"] == c.state, _("expected {role} in state {state} at {checkpoint}; saw {seen} ({command})",
+                                      role=c.role, state=c.state, checkpoint=c.checkpoint, seen=row["state"],
+                                      command=row["command"])
 
 
 def _parent(seen: _Seen, c: catalog.ParentCheck) -> tuple[bool, str]:
+    _ = seen._
     row, problem = _row_at(seen, c.checkpoint, c.role)
     if problem:
         return False, problem
     if row is None:
-        return False, f"expected {c.role}'s parent at {c.checkpoint} to be {c.parent}; {c.role} was not there"
+        return False, _("expected {role}'s parent at {checkpoint} to be {parent}; {role} was not there",
+                        role=c.role, checkpoint=c.checkpoint, parent=c.parent)
     passed = row["ppid"] == seen.roles.get(c.parent)
-    return passed, (f"expected {c.role}'s parent at {c.checkpoint} to be {c.parent}; "
-                    f"saw {row['parent_role'] or 'a process outside the lab'}")
+    return passed, _("expected {role}'s parent at {checkpoint} to be {parent}; saw {seen}",
+                     role=c.role, checkpoint=c.checkpoint, parent=c.parent,
+                     seen=row["parent_role"] or _("a process outside the lab"))
 
 
 def _absent(seen: _Seen, c: catalog.AbsentCheck) -> tuple[bool, str]:
+    _ = seen._
     row, problem = _row_at(seen, c.checkpoint, c.role)
     if problem:
         return False, problem
     if c.role not in seen.roles:
-        return False, f"no process was ever named {c.role}, so its absence proves nothing"
+        return False, _("no process was ever named {role}, so its absence proves nothing", role=c.role)
     if row is None:
-        return True, f"expected {c.role} gone at {c.checkpoint}; it was gone"
-    return False, f"expected {c.role} gone at {c.checkpoint}; it was there in state {row['state']}"
+        return True, _("expected {role} gone at {checkpoint}; it was gone", role=c.role, checkpoint=c.checkpoint)
+    return False, _("expected {role} gone at {checkpoint}; it was there in state {state}",
+                    role=c.role, checkpoint=c.checkpoint, state=row["state"])
 
 
 def _exit(seen: _Seen, c: catalog.ExitCheck) -> tuple[bool, str]:
-    want = f"code {c.code}" if c.signal is None else f"signal {c.signal}"
+    _ = seen._
+    want = _("code {code}", code=c.code) if c.signal is None else _("signal {signal}", signal=c.signal)
     exits = seen.events("exit", c.role)
     if not exits:
-        return False, (f"expected {c.role} to exit with {want}; the runner did not see it exit "
-                       "(it sees the processes it reaps: main and adopted orphans)")
+        return False, _("expected {role} to exit with {want}; the runner did not see it exit "
+                        "(it sees the processes it reaps: main and adopted orphans)", role=c.role, want=want)
     status = exits[-1]["status"]
     passed = status["code"] == c.code if c.signal is None else status["signal_name"] == c.signal
-    return passed, f"expected {c.role} to exit with {want}; saw {_describe_status(status)}"
+    return passed, _("expected {role} to exit with {want}; saw {seen}",
+                     role=c.role, want=want, seen=_describe_status(status, _))
 
 
 def _reaped(seen: _Seen, c: catalog.ReapedCheck) -> tuple[bool, str]:
+    _ = seen._
     reaps = seen.events("reap", c.role)
     if not reaps:
-        return False, f"expected {c.role} to be reaped by {c.by}; the runner saw no reap of {c.role}"
+        return False, _("expected {role} to be reaped by {by}; the runner saw no reap of {role}",
+                        role=c.role, by=c.by)
     by = reaps[-1].get("by_role")
     return by == c.by or reaps[-1]["by"] == seen.roles.get(c.by), \
-        f"expected {c.role} to be reaped by {c.by}; reaped by {by}"
+        _("expected {role} to be reaped by {by}; reaped by {seen}", role=c.role, by=c.by, seen=by)
 
 
 def _no_zombies(seen: _Seen, c: catalog.NoZombiesCheck) -> tuple[bool, str]:
+    _ = seen._
     snap = seen.snapshot("end")
     if snap is None:
-        return False, "the run has no end snapshot"
+        return False, _("the run has no end snapshot")
     zombies = [r["role"] or str(r["pid"]) for r in seen.lab_processes(snap) if r["state"] == "Z"]
     if zombies:
-        return False, f"expected no zombies at the end; saw {len(zombies)}: {', '.join(zombies)}"
-    return True, "expected no zombies at the end; saw none"
+        return False, _("expected no zombies at the end; saw {count}: {roles}",
+                        count=len(zombies), roles=", ".join(zombies))
+    return True, _("expected no zombies at the end; saw none")
 
 
 def _processes(seen: _Seen, c: catalog.ProcessesCheck) -> tuple[bool, str]:
     made = {e["pid"] for e in seen.result["events"] if e["event"] == "fork"}
-    return len(made) == c.count, f"expected {c.count} processes (main and every fork); saw {len(made)}"
+    return len(made) == c.count, seen._("expected {count} processes (main and every fork); saw {seen}",
+                                        count=c.count, seen=len(made))
 
 
-def _range(c: catalog.MemoryCheck) -> str:
+def _range(c: catalog.MemoryCheck, _: i18n.Translate = i18n.translator(i18n.DEFAULT)) -> str:
     if c.min_mb is not None and c.max_mb is not None:
-        return f"between {c.min_mb:g} and {c.max_mb:g} MiB"
-    return f"at least {c.min_mb:g} MiB" if c.min_mb is not None else f"at most {c.max_mb:g} MiB"
+        return _("between {low:g} and {high:g} MiB", low=c.min_mb, high=c.max_mb)
+    return (_("at least {low:g} MiB", low=c.min_mb) if c.min_mb is not None
+            else _("at most {high:g} MiB", high=c.max_mb))
+
+
+def _memory_wanted(c: catalog.MemoryCheck, _: i18n.Translate) -> str:
+    """'expected child's private memory at after-fork to be at most 10 MiB'."""
+    if c.measure == "container":
+        return _("expected the container's memory at {checkpoint} to be {range}",
+                 checkpoint=c.checkpoint, range=_range(c, _))
+    if c.measure == "rss":
+        return _("expected {role}'s rss memory at {checkpoint} to be {range}",
+                 role=c.role, checkpoint=c.checkpoint, range=_range(c, _))
+    return _("expected {role}'s private memory at {checkpoint} to be {range}",
+             role=c.role, checkpoint=c.checkpoint, range=_range(c, _))
 
 
 def _memory(seen: _Seen, c: catalog.MemoryCheck) -> tuple[bool, str]:
+    _ = seen._
     snap = seen.snapshot(c.checkpoint)
     if snap is None:
         return False, seen.no_snapshot(c.checkpoint)
     if c.measure == "container":
-        who, value = "the container", snap.get("container_memory_bytes")
+        value = snap.get("container_memory_bytes")
         value = None if value is None else value / 1024
     else:
         row = seen.row(snap, c.role)
         if row is None:
-            return False, f"expected {c.role}'s {c.measure} memory at {c.checkpoint}; {c.role} was not there"
-        who, value = c.role, row.get(f"{c.measure}_kb")
-    what = "memory" if c.measure == "container" else f"{c.measure} memory"
-    wanted = f"expected {who}'s {what} at {c.checkpoint} to be {_range(c)}"
+            return False, _("expected {role}'s {measure} memory at {checkpoint}; {role} was not there",
+                            role=c.role, measure=c.measure, checkpoint=c.checkpoint)
+        value = row.get(f"{c.measure}_kb")
+    wanted = _memory_wanted(c, _)
     if value is None:
-        return False, f"{wanted}; it could not be read"
+        return False, _("{wanted}; it could not be read", wanted=wanted)
     mib = value / 1024
     passed = (c.min_mb is None or mib >= c.min_mb) and (c.max_mb is None or mib <= c.max_mb)
-    return passed, f"{wanted}; saw {mib:.0f} MiB"
+    return passed, _("{wanted}; saw {mib:.0f} MiB", wanted=wanted, mib=mib)
 
 
 #: A stop "waited" when it took at least this share of its grace period: docker
@@ -175,16 +208,24 @@ def stop_waited(stop: dict) -> bool:
 
 
 def _stop(seen: _Seen, c: catalog.StopCheck) -> tuple[bool, str]:
+    _ = seen._
+    if c.waited is None:
+        wanted = _("expected docker stop to end the container with {signal}", signal=c.signal)
+    elif c.waited:
+        wanted = _("expected docker stop to end the container with {signal} after waiting out its grace period",
+                   signal=c.signal)
+    else:
+        wanted = _("expected docker stop to end the container with {signal} before its grace period was over",
+                   signal=c.signal)
     stop = seen.result.get("stop")
-    grace = "" if c.waited is None else (" after waiting out its grace period" if c.waited
-                                         else " before its grace period was over")
-    wanted = f"expected docker stop to end the container with {c.signal}{grace}"
     if not stop:
-        return False, f"{wanted}; the container was not stopped from outside (it ended by itself, or timed out)"
+        return False, _("{wanted}; the container was not stopped from outside (it ended by itself, or timed out)",
+                        wanted=wanted)
     passed = stop["signal"] == c.signal and (c.waited is None or stop_waited(stop) == c.waited)
-    ended = f"killed by {stop['signal']}" if stop["signal"] else "ended"
-    return passed, (f"{wanted}; `docker stop -t {stop['timeout_s']}` took {stop['seconds']:.2f} s "
-                    f"and the container was {ended} (exit {stop['exit_code']})")
+    ended = _("killed by {signal}", signal=stop["signal"]) if stop["signal"] else _("ended")
+    return passed, _("{wanted}; `docker stop -t {timeout}` took {seconds:.2f} s and the container was {ended} "
+                     "(exit {code})", wanted=wanted, timeout=stop["timeout_s"], seconds=stop["seconds"],
+                     ended=ended, code=stop["exit_code"])
 
 
 _EVALUATORS: dict[str, Callable] = {
@@ -193,29 +234,64 @@ _EVALUATORS: dict[str, Callable] = {
     "exit": _exit, "reaped": _reaped, "no-zombies-at-end": _no_zombies,
 }
 
+
+def _memory_sentence(c: catalog.MemoryCheck, _: i18n.Translate) -> str:
+    if c.role is None:
+        return _("the container's memory at {checkpoint} is {range}", checkpoint=c.checkpoint, range=_range(c, _))
+    if c.measure == "rss":
+        return _("{role}'s rss memory at {checkpoint} is {range}",
+                 role=c.role, checkpoint=c.checkpoint, range=_range(c, _))
+    return _("{role}'s private memory at {checkpoint} is {range}",
+             role=c.role, checkpoint=c.checkpoint, range=_range(c, _))
+
+
+def _stop_sentence(c: catalog.StopCheck, _: i18n.Translate) -> str:
+    if c.waited is None:
+        return _("docker stop ends the container with {signal}", signal=c.signal)
+    if c.waited:
+        return _("docker stop ends the container with {signal} after the whole grace period", signal=c.signal)
+    return _("docker stop ends the container with {signal} before the grace period is over", signal=c.signal)
+
+
+#: The sentence each kind of check says when lab.yaml gives none of its own.
 _SENTENCES: dict[str, Callable] = {
-    "processes": lambda c: f"the lab makes {c.count} processes",
-    "memory": lambda c: (f"the container's memory at {c.checkpoint} is {_range(c)}" if c.role is None
-                         else f"{c.role}'s {c.measure} memory at {c.checkpoint} is {_range(c)}"),
-    "lines": lambda c: f"{c.count} {c.stream} line(s) match /{c.match}/",
-    "state": lambda c: f"{c.role} is in state {c.state} at {c.checkpoint}",
-    "parent": lambda c: f"{c.role}'s parent at {c.checkpoint} is {c.parent}",
-    "absent": lambda c: f"{c.role} is gone at {c.checkpoint}",
-    "exit": lambda c: f"{c.role} exits with " + (f"code {c.code}" if c.signal is None else c.signal),
-    "reaped": lambda c: f"{c.role} is reaped by {c.by}",
-    "no-zombies-at-end": lambda c: "no zombie is left at the end",
-    "stop": lambda c: f"docker stop ends the container with {c.signal}" + (
-        "" if c.waited is None else " after the whole grace period" if c.waited else " before the grace period is over"),
+    "processes": lambda c, _: _("the lab makes {count} processes", count=c.count),
+    "memory": _memory_sentence,
+    "lines": lambda c, _: _("{count} {stream} line(s) match /{match}/", count=c.count, stream=c.stream,
+                            match=c.match),
+    "state": lambda c, _: _("{role} is in state {state} at {checkpoint}", role=c.role, state=c.state,
+                            checkpoint=c.checkpoint),
+    "parent": lambda c, _: _("{role}'s parent at {checkpoint} is {parent}", role=c.role, checkpoint=c.checkpoint,
+                             parent=c.parent),
+    "absent": lambda c, _: _("{role} is gone at {checkpoint}", role=c.role, checkpoint=c.checkpoint),
+    "exit": lambda c, _: (_("{role} exits with code {code}", role=c.role, code=c.code) if c.signal is None
+                          else _("{role} exits with {signal}", role=c.role, signal=c.signal)),
+    "reaped": lambda c, _: _("{role} is reaped by {by}", role=c.role, by=c.by),
+    "no-zombies-at-end": lambda c, _: _("no zombie is left at the end"),
+    "stop": _stop_sentence,
 }
 
 
-def evaluate(expectations: list, result: dict) -> list[dict]:
-    """One ``{name, check, passed, detail}`` per expectation, in lab.yaml's order."""
-    seen = _Seen(result)
+def sentence(expectation, lang: str = i18n.DEFAULT) -> str:
+    """What a check says in ``lang``: lab.yaml's ``says`` (``says_zh`` in Chinese), else the generated sentence.
+
+    In Chinese a check with an English ``says`` but no ``says_zh`` gets the
+    generated Chinese sentence rather than English text.
+    """
+    if lang == "zh":
+        own = getattr(expectation, "says_zh", None)
+    else:
+        own = expectation.says
+    return own or _SENTENCES[expectation.check](expectation, i18n.translator(lang))
+
+
+def evaluate(expectations: list, result: dict, lang: str = i18n.DEFAULT) -> list[dict]:
+    """One ``{name, check, passed, detail}`` per expectation, in lab.yaml's order, in ``lang``."""
+    seen = _Seen(result, lang)
     outcomes = []
     for expectation in expectations:
         passed, detail = _EVALUATORS[expectation.check](seen, expectation)
-        outcomes.append({"name": expectation.says or _SENTENCES[expectation.check](expectation),
+        outcomes.append({"name": sentence(expectation, lang),
                          "check": expectation.check, "passed": bool(passed), "detail": detail})
     return outcomes
 

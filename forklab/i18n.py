@@ -1,0 +1,423 @@
+"""The words forklab shows, in English and in Chinese.
+
+The English text is the key: code and templates write ``_("expected {role} gone
+at {checkpoint}; it was gone", role=..., checkpoint=...)`` and get that text
+back in English, or the Chinese form from ``ZH`` in a Chinese report.  Values
+go in through ``str.format`` placeholders, never f-strings, so the same key is
+found whatever the values.  A text without a Chinese form is shown in English
+(tests/test_i18n.py fails when one the kit uses has none).
+
+The Chinese terms are those of labs/GLOSSARY.zh.md (僵尸进程, 孤儿进程, 回收,
+收养, 子进程回收者, 写时复制, 竞态, 交错, 检查点, 快照, 角色, 变体, 运行器).
+What a run produced stays as it was in every language: commands, output,
+roles, checkpoint names, a lab's own title and summary.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping, Optional
+
+from forklab.errors import UsageError
+
+#: The languages forklab speaks; the first is the default.
+LANGS = ("en", "zh")
+DEFAULT = "en"
+
+Translate = Callable[..., str]
+
+
+def choose(option: Optional[str] = None, environ: Optional[Mapping[str, str]] = None,
+           config: Optional[str] = None) -> str:
+    """The language asked for: --lang, else FORKLAB_LANG, else Invoke's forklab.lang, else en.
+
+    A value that is not a language forklab speaks is one line (exit 2), naming where it came from.
+    """
+    environ = {} if environ is None else environ
+    for where, value in ((f"--lang {option}", option), (f"FORKLAB_LANG={environ.get('FORKLAB_LANG')}",
+                                                        environ.get("FORKLAB_LANG")),
+                         (f"forklab.lang {config} (invoke.yaml or INVOKE_FORKLAB_LANG)", config)):
+        if value is None or str(value).strip() == "":
+            continue
+        lang = str(value).strip().lower()
+        if lang not in LANGS:
+            raise UsageError(f"{where}: give en or zh")
+        return lang
+    return DEFAULT
+
+
+def text(lang: str, english: str, **values: object) -> str:
+    """``english`` in ``lang`` (English when there is no translation), its placeholders filled in."""
+    template = ZH.get(english, english) if lang == "zh" else english
+    return template.format(**values) if values else template
+
+
+def translator(lang: Optional[str]) -> Translate:
+    """``_(english, **values)`` for one language; an unknown or missing one is English."""
+    lang = lang if lang in LANGS else DEFAULT
+
+    def _(english: str, **values: object) -> str:
+        return text(lang, english, **values)
+
+    _.lang = lang  # type: ignore[attr-defined]
+    return _
+
+
+def of(document: Optional[Mapping]) -> str:
+    """The language a result document (result.json) was made in; English for one that does not say."""
+    lang = ((document or {}).get("environment") or {}).get("lang")
+    return lang if lang in LANGS else DEFAULT
+
+
+#: Words that reach ``_`` as values rather than as literal text (a status, a
+#: verdict, a row's note): tests/test_i18n.py checks these have Chinese forms too.
+WORDS = ("passed", "failed", "error", "timeout", "not run", "invalid", "true", "false", "partly",
+         "zombie", "adopted")
+
+ZH: dict[str, str] = {
+    # -- a status, a verdict, a row's note ------------------------------------------------
+    "passed": "通过",
+    "failed": "未通过",
+    "error": "出错",
+    "timeout": "超时",
+    "not run": "未运行",
+    "invalid": "无效",
+    "true": "正确",
+    "false": "错误",
+    "partly": "部分正确",
+    "zombie": "僵尸进程",
+    "adopted": "被收养",
+    "none": "无",
+
+    # -- checks: what each kind says when lab.yaml gives no sentence (forklab/checks.py) ------
+    "the lab makes {count} processes": "实验一共创建 {count} 个进程",
+    "the container's memory at {checkpoint} is {range}": "检查点 {checkpoint} 时容器的内存{range}",
+    "{role}'s rss memory at {checkpoint} is {range}": "检查点 {checkpoint} 时 {role} 的 RSS {range}",
+    "{role}'s private memory at {checkpoint} is {range}": "检查点 {checkpoint} 时 {role} 的独占内存{range}",
+    "{count} {stream} line(s) match /{match}/": "{stream} 中有 {count} 行匹配 /{match}/",
+    "{role} is in state {state} at {checkpoint}": "检查点 {checkpoint} 时 {role} 处于状态 {state}",
+    "{role}'s parent at {checkpoint} is {parent}": "检查点 {checkpoint} 时 {role} 的父进程是 {parent}",
+    "{role} is gone at {checkpoint}": "检查点 {checkpoint} 时 {role} 已不在进程表中",
+    "{role} exits with code {code}": "{role} 以退出码 {code} 结束",
+    "{role} exits with {signal}": "{role} 被 {signal} 结束",
+    "{role} is reaped by {by}": "{role} 由 {by} 回收",
+    "no zombie is left at the end": "结束时没有留下僵尸进程",
+    "docker stop ends the container with {signal}": "docker stop 以 {signal} 结束容器",
+    "docker stop ends the container with {signal} after the whole grace period":
+        "docker stop 等满整个宽限期后以 {signal} 结束容器",
+    "docker stop ends the container with {signal} before the grace period is over":
+        "docker stop 在宽限期结束之前以 {signal} 结束容器",
+    "between {low:g} and {high:g} MiB": "在 {low:g} 到 {high:g} MiB 之间",
+    "at least {low:g} MiB": "至少 {low:g} MiB",
+    "at most {high:g} MiB": "至多 {high:g} MiB",
+
+    # -- checks: what was expected and what was seen ------------------------------------------
+    "checkpoint {name!r} was never reached (reached: {reached})":
+        "从未到达检查点 {name!r}(到达过的检查点:{reached})",
+    "killed by {signal} (wait status {raw})": "被 {signal} 杀死(等待状态 {raw})",
+    "exit code {code} (wait status {raw})": "退出码 {code}(等待状态 {raw})",
+    "the pattern names {roles}, but no process had that role": "模式里写了 {roles},但没有进程是这个角色",
+    "expected {count} {stream} line(s) matching /{match}/; saw {seen}":
+        "预期 {stream} 中有 {count} 行匹配 /{match}/;实际有 {seen} 行",
+    "expected {role} in state {state} at {checkpoint}; it was not in the process table":
+        "预期检查点 {checkpoint} 时 {role} 处于状态 {state};它不在进程表中",
+    "expected {role} in state {state} at {checkpoint}; saw {seen} ({command})":
+        "预期检查点 {checkpoint} 时 {role} 处于状态 {state};实际是 {seen}({command})",
+    "expected {role}'s parent at {checkpoint} to be {parent}; {role} was not there":
+        "预期检查点 {checkpoint} 时 {role} 的父进程是 {parent};{role} 不在进程表中",
+    "expected {role}'s parent at {checkpoint} to be {parent}; saw {seen}":
+        "预期检查点 {checkpoint} 时 {role} 的父进程是 {parent};实际是 {seen}",
+    "a process outside the lab": "实验之外的进程",
+    "no process was ever named {role}, so its absence proves nothing":
+        "从来没有进程叫 {role},所以它不在进程表中说明不了什么",
+    "expected {role} gone at {checkpoint}; it was gone": "预期检查点 {checkpoint} 时 {role} 已不在进程表中;它确实不在",
+    "expected {role} gone at {checkpoint}; it was there in state {state}":
+        "预期检查点 {checkpoint} 时 {role} 已不在进程表中;它还在,状态 {state}",
+    "code {code}": "退出码 {code}",
+    "signal {signal}": "信号 {signal}",
+    "expected {role} to exit with {want}; the runner did not see it exit "
+    "(it sees the processes it reaps: main and adopted orphans)":
+        "预期 {role} 以{want}结束;运行器没有看到它退出(运行器只看得到它回收的进程:main 和被它收养的孤儿进程)",
+    "expected {role} to exit with {want}; saw {seen}": "预期 {role} 以{want}结束;实际是{seen}",
+    "expected {role} to be reaped by {by}; the runner saw no reap of {role}":
+        "预期 {role} 由 {by} 回收;运行器没有看到 {role} 被回收",
+    "expected {role} to be reaped by {by}; reaped by {seen}": "预期 {role} 由 {by} 回收;实际由 {seen} 回收",
+    "the run has no end snapshot": "这次运行没有 end 快照",
+    "expected no zombies at the end; saw {count}: {roles}": "预期结束时没有僵尸进程;实际有 {count} 个:{roles}",
+    "expected no zombies at the end; saw none": "预期结束时没有僵尸进程;实际一个也没有",
+    "expected {count} processes (main and every fork); saw {seen}":
+        "预期一共 {count} 个进程(main 和每次 fork() 创建的进程);实际有 {seen} 个",
+    "expected the container's memory at {checkpoint} to be {range}": "预期检查点 {checkpoint} 时容器的内存{range}",
+    "expected {role}'s rss memory at {checkpoint} to be {range}": "预期检查点 {checkpoint} 时 {role} 的 RSS {range}",
+    "expected {role}'s private memory at {checkpoint} to be {range}":
+        "预期检查点 {checkpoint} 时 {role} 的独占内存{range}",
+    "expected {role}'s {measure} memory at {checkpoint}; {role} was not there":
+        "预期读取检查点 {checkpoint} 时 {role} 的 {measure} 内存;{role} 不在进程表中",
+    "{wanted}; it could not be read": "{wanted};无法读取",
+    "{wanted}; saw {mib:.0f} MiB": "{wanted};实际 {mib:.0f} MiB",
+    "expected docker stop to end the container with {signal}": "预期 docker stop 以 {signal} 结束容器",
+    "expected docker stop to end the container with {signal} after waiting out its grace period":
+        "预期 docker stop 等满宽限期后以 {signal} 结束容器",
+    "expected docker stop to end the container with {signal} before its grace period was over":
+        "预期 docker stop 在宽限期结束之前以 {signal} 结束容器",
+    "{wanted}; the container was not stopped from outside (it ended by itself, or timed out)":
+        "{wanted};容器没有被从外部停止(它自己结束了,或者超时了)",
+    "killed by {signal}": "被 {signal} 杀死",
+    "ended": "结束",
+    "{wanted}; `docker stop -t {timeout}` took {seconds:.2f} s and the container was {ended} (exit {code})":
+        "{wanted};`docker stop -t {timeout}` 用了 {seconds:.2f} 秒,容器{ended}(退出状态 {code})",
+
+    # -- the terminal (forklab/console.py, forklab/commands.py) ----------------------------
+    "Run · {title}": "运行 · {title}",
+    "Lab {number:02d} · {title}": "实验 {number:02d} · {title}",
+    "your predictions: {right} of {total} right": "你的预测:{total} 个中对了 {right} 个",
+    "{question} you said {predicted}; the run shows {observed}": "{question} 你的回答:{predicted};运行结果:{observed}",
+    "(nothing)": "(无)",
+    "snapshot '{name}'": "快照 '{name}'",
+    "role": "角色",
+    "parent": "父进程",
+    "state": "状态",
+    "command": "命令",
+    "... and {count} more processes: see the report": "……还有 {count} 个进程:见报告",
+    "the pids limit was reached: {peak} processes at once (limit {limit}); fork() then fails with EAGAIN":
+        "达到了进程数上限:同时有 {peak} 个进程(上限 {limit});此时 fork() 以 EAGAIN 失败",
+    "{count} process(es) OOM-killed (memory limit {mib} MiB)": "{count} 个进程被 OOM 杀死(内存上限 {mib} MiB)",
+    "{name} was cut: {count} bytes dropped": "{name} 被截断:丢弃了 {count} 字节",
+    "the script was killed by {signal}": "脚本被 {signal} 杀死",
+    "the lab's main process was killed by {signal}": "实验的主进程被 {signal} 杀死",
+    "the script exited with code {code}": "脚本以退出码 {code} 退出",
+    "the lab's main process exited with code {code}": "实验的主进程以退出码 {code} 退出",
+    "last lines of {name}:": "{name} 的最后几行:",
+    "the runner failed: {line}": "运行器出错:{line}",
+    "report: {path}": "报告:{path}",
+    "repeated {count} times": "重复运行了 {count} 次",
+    "repeated {count} times, chaos seed {seed}": "重复运行了 {count} 次,扰动种子 {seed}",
+    "{passed:>4} of {runs}": "{runs} 次中 {passed:>4} 次",
+    "first line:": "第一行:",
+    "{outputs} distinct output(s), {trees} distinct process tree(s)": "{outputs} 种不同的输出,{trees} 种不同的进程树",
+    "lab": "实验",
+    "title": "标题",
+    "status": "状态",
+    "checks passed": "通过的检查",
+    "time": "用时",
+    "{passed} of {total}": "{total} 项中 {passed} 项",
+    "{seconds:.1f} s": "{seconds:.1f} 秒",
+    "{passed} of {total} labs passed in {seconds:.1f} s": "{total} 个实验中 {passed} 个通过,用时 {seconds:.1f} 秒",
+    "tutorial verdicts": "教程说法的结论",
+    "last report": "上次报告",
+    "not run yet": "尚未运行",
+    "lab.yaml is invalid": "lab.yaml 无效",
+    "lab {number:02d}": "实验 {number:02d}",
+    "run of {folder}": "运行 {folder}",
+    "{what}: {status} ({seconds:.1f} s)": "{what}:{status}({seconds:.1f} 秒)",
+    ": predict first.": ":先预测。",
+    "index: {path}": "索引:{path}",
+    "same": "一致",
+    "drifted": "不一致",
+    "lab {number:02d} {title}: {mark}": "实验 {number:02d} {title}:{mark}",
+
+    # -- how a run was set up, its limits, how it was stopped (forklab/report.py) --------------
+    "; ": ";",
+    ", ": ",",
+    ".": "。",
+    ":": ":",
+    "PID 1 is the lab's own python (python3 lab.py), as in `docker run IMAGE python3 lab.py`":
+        "PID 1 是实验自己的 python(python3 lab.py),和 `docker run IMAGE python3 lab.py` 一样",
+    "PID 1 is the engine's init, as in `docker run --init` (Docker's docker-init, which is tini; "
+    "Podman's catatonit), and the lab's python (python3 lab.py) is its child":
+        "PID 1 是容器引擎的 init,和 `docker run --init` 一样(Docker 的 docker-init,即 tini;"
+        "Podman 的 catatonit),实验的 python(python3 lab.py)是它的子进程",
+    "the runner stepped aside: {who}": "运行器让出了 PID 1:{who}",
+    "the host watched from outside through the engine: a snapshot with `docker exec ps` and /proc "
+    "at each checkpoint, forks as the lab's fork hook reported them on stderr":
+        "主机通过容器引擎从外部观察:每个检查点用 `docker exec ps` 和 /proc 拍一次快照,"
+        "fork 由实验的 fork 钩子在 stderr 上报告",
+    "who reaped whom, and every exit status but main's, cannot be seen from outside":
+        "谁回收了谁,以及除 main 之外每个进程的退出状态,从外部都看不到",
+    "when the lab was over, main held at its exit and the host stopped the container "
+    "with `docker stop -t {grace}`":
+        "实验结束时,main 停在退出的那一刻,主机用 `docker stop -t {grace}` 停止容器",
+    "stdout is a pipe": "标准输出是管道",
+    "stdout is a terminal (pty)": "标准输出是终端(伪终端)",
+    "stdout is the controlling terminal of main's session": "标准输出是 main 所在会话的控制终端",
+    "when main exits, every other process is killed (as in a container)": "main 退出时,其余进程全部被杀死(和容器一样)",
+    "the runner waits until every descendant has ended": "运行器一直等到所有后代进程都结束",
+    "PID 1 never reaps adopted orphans": "PID 1 从不回收它收养的孤儿进程",
+    "unlimited": "不限",
+    "pids {pids}": "进程数 {pids}",
+    "memory {memory}": "内存 {memory}",
+    "time {seconds} s": "时间 {seconds} 秒",
+    "writable {places}; the rest read-only": "可写 {places};其余只读",
+    "writable {places}": "可写 {places}",
+    "core files off (RLIMIT_CORE 0)": "不写核心转储(RLIMIT_CORE 0)",
+    "core files up to {size}": "核心转储至多 {size}",
+    "core files unlimited": "核心转储不限大小",
+    "{command}: SIGTERM did not end it; stopped by SIGKILL after the {grace} s grace period (exit {code})":
+        "{command}:SIGTERM 没能结束它;{grace} 秒宽限期过后被 SIGKILL 停止(退出状态 {code})",
+    "{command}: stopped by SIGTERM, within the grace period (exit {code})":
+        "{command}:在宽限期内被 SIGTERM 停止(退出状态 {code})",
+    "{command}: the container ended with exit {code}": "{command}:容器以退出状态 {code} 结束",
+    "exit {code}": "退出码 {code}",
+    "(outside the lab)": "(实验之外)",
+
+    # -- report headings and fixed sentences (forklab/templates) -----------------------------
+    "Status: {status}": "状态:{status}",
+    "{passed} of {total} checks passed": "{total} 项检查中 {passed} 项通过",
+    "{passed} of {total} checks passed in {variants} variants": "{variants} 个变体,{total} 项检查中 {passed} 项通过",
+    "The claims it tests": "本实验检验的说法",
+    "The tutorial's claims": "教程的说法",
+    "The claim": "原文",
+    "In English": "英文",
+    "Verdict": "结论",
+    "Why": "理由",
+    "What this run shows": "本次运行显示",
+    "Repeated {count} times": "重复运行 {count} 次",
+    "Repeated {count} times, with chaos (seed {seed}: after each fork the parent or the child waits up to {max_ms} ms)":
+        "重复运行 {count} 次,加入扰动(种子 {seed}:每次 fork 之后,父进程或子进程等待至多 {max_ms} 毫秒)",
+    "Repeated {count} times, with chaos (seed {seed})": "重复运行 {count} 次,加入扰动(种子 {seed})",
+    "Every run in a fresh process tree, all in one container.": "每次运行都是一棵新的进程树,全部在同一个容器中。",
+    "Variant {name}": "变体 {name}",
+    "Variant": "变体",
+    "Variant {name}: {title}": "变体 {name}:{title}",
+    "Check": "检查",
+    "Checks": "检查",
+    "Passed": "通过",
+    "Which line came first:": "哪一行最先出现:",
+    "; chaos delayed the parent {parent} and the child {child} time(s)": ";扰动让父进程等待了 {parent} 次,子进程 {child} 次",
+    "Output seen in {count} of {total} runs:": "{total} 次运行中有 {count} 次是这样的输出:",
+    "Variants side by side": "各变体并排对比",
+    "What it is": "是什么",
+    "How it ran": "怎样运行",
+    "Status": "状态",
+    "({passed} of {total} checks)": "({total} 项检查中 {passed} 项通过)",
+    "Exits the runner saw": "运行器看到的退出",
+    "How the container was stopped": "容器是怎样停止的",
+    "Role": "角色",
+    "Parent": "父进程",
+    "State": "状态",
+    "Command": "命令",
+    "Private": "独占内存",
+    "Key moment: {name}": "关键时刻:{name}",
+    "Key moment:": "关键时刻:",
+    "Process tree": "进程树",
+    "Who forked whom (solid arrows), who adopted whom (dotted), who ended as a zombie and who reaped whom.":
+        "谁 fork 出了谁(实线箭头),谁收养了谁(虚线),谁最后成了僵尸进程,谁回收了谁。",
+    "zombie at a checkpoint": "检查点时是僵尸进程",
+    "adopted (dashed: by whom)": "被收养(虚线指向收养者)",
+    "Snapshots": "快照",
+    "(asked by {role})": "(由 {role} 请求)",
+    "Stopping the container": "停止容器",
+    "Output": "输出",
+    "(pids shown as `{pid:role}`)": "(PID 显示为 `{pid:角色}`)",
+    ", lines sorted: their order is a race, different from run to run (see \"stdout as printed\" below)":
+        ",各行已排序:它们的顺序是竞态,每次运行都不同(原样输出见下文\"stdout as printed\"一节)",
+    "Timeline": "时间线",
+    "running": "运行中",
+    "dotted lines: checkpoints": "点线:检查点",
+    "Memory in use by the whole container: {size}.": "整个容器占用的内存:{size}。",
+    "Raw": "原始",
+    "(cut; {count} more bytes dropped)": "(被截断;又丢弃了 {count} 字节)",
+    "At most {peak} processes at once (limit {limit}).": "同时最多 {peak} 个进程(上限 {limit})。",
+    "{count} process(es) OOM-killed.": "{count} 个进程被 OOM 杀死。",
+    "Warning from the runner: {warning}": "运行器的警告:{warning}",
+    "The runner reported": "运行器报告",
+    "and the host killed the container when the time was up": ",时间用完时主机杀死了容器",
+    "Your predictions": "你的预测",
+    "{right} of {total} right.": "{total} 个中对了 {right} 个。",
+    "Question": "问题",
+    "You said": "你的回答",
+    "The run shows": "运行结果",
+    "{seconds} s": "{seconds} 秒",
+    "Expected and seen": "预期与实际",
+    "Checks in detail": "检查详情",
+    "Where it ran": "运行环境",
+    "Host": "主机",
+    "Engine": "容器引擎",
+    "Image": "镜像",
+    "Container": "容器",
+    "kernel": "内核",
+    "Limits (read inside)": "限制(在容器内读取)",
+    "{name} {version} at `{endpoint}`": "{name} {version},地址 `{endpoint}`",
+    "{name} {version} ({os}/{arch}) at `{endpoint}`, found via {found_via}":
+        "{name} {version}({os}/{arch}),地址 `{endpoint}`,通过 {found_via} 找到",
+    "`{tag}` on `{base}`": "`{tag}`,基于 `{base}`",
+    "Files:": "文件:",
+    "Files": "文件",
+    "Measured in this run": "本次运行的测量",
+    "Everything above is the normalized report: roles instead of pids, no times or\nsizes, the same bytes in every run "
+    "(`normalized.md`; `invoke verify` compares\nit). Everything below varies from run to run.":
+        "以上是规范化报告:用角色代替 PID,没有时间和大小,每次运行逐字节相同\n"
+        "(`normalized.md`;`invoke verify` 比较的就是它)。以下内容每次运行都不同。",
+    "Warnings from the runner:": "运行器的警告:",
+    "The runner reported `{status}`.": "运行器报告 `{status}`。",
+    "The runner reported `{status}` and the host killed the container when the time was up.":
+        "运行器报告 `{status}`,时间用完时主机杀死了容器。",
+    "Container stderr:": "容器的 stderr:",
+    "Limits in action": "限制的实际作用",
+    "Limit (read inside the container)": "限制(在容器内读取)",
+    "What happened": "发生了什么",
+    "processes: {limit}": "进程数:{limit}",
+    "at most {peak} at once": "同时最多 {peak} 个",
+    ": **the limit was reached** (fork() then fails with BlockingIOError, EAGAIN)":
+        ":**达到了上限**(此时 fork() 以 BlockingIOError、EAGAIN 失败)",
+    "memory: {limit}": "内存:{limit}",
+    "**{count} process(es) OOM-killed**: the kernel's out-of-memory killer ended them with SIGKILL":
+        "**{count} 个进程被 OOM 杀死**:内核的内存耗尽处理程序(OOM killer)用 SIGKILL 结束了它们",
+    "no process was OOM-killed": "没有进程被 OOM 杀死",
+    "time: {seconds} s": "时间:{seconds} 秒",
+    "**time was up**: every process was killed": "**时间用完**:所有进程都被杀死",
+    "ended after {seconds} s": "{seconds} 秒后结束",
+    "output: {size} MiB per stream": "输出:每个流 {size} MiB",
+    "**cut**: {stdout} bytes of stdout and {stderr} of stderr were dropped":
+        "**被截断**:丢弃了 stdout 的 {stdout} 字节和 stderr 的 {stderr} 字节",
+    "nothing was cut": "没有截断",
+    "The stop, measured: `docker stop -t {grace}` took **{seconds} s**, and the container's exit status was {code} "
+    "(killed by {signal}).":
+        "停止过程的测量:`docker stop -t {grace}` 用了 **{seconds} 秒**,容器的退出状态是 {code}(被 {signal} 杀死)。",
+    "The stop, measured: `docker stop -t {grace}` took **{seconds} s**, and the container's exit status was {code}.":
+        "停止过程的测量:`docker stop -t {grace}` 用了 **{seconds} 秒**,容器的退出状态是 {code}。",
+    "Each process's life, in milliseconds from the start: running, then zombie until it was reaped.":
+        "每个进程的一生,以从开始算起的毫秒计:先是运行,然后是僵尸进程,直到被回收。",
+    "Memory and pids at each snapshot": "每个快照的内存与 PID",
+    "Checkpoint": "检查点",
+    "(the whole container)": "(整个容器)",
+    "Raw `ps -eo pid,ppid,pgid,stat,comm,args` of each snapshot:": "每个快照的原始 `ps -eo pid,ppid,pgid,stat,comm,args` 输出:",
+    "Events": "事件",
+    "Event": "事件",
+    "Process": "进程",
+    "Detail": "详情",
+    "forked by {role}": "由 {role} fork",
+    "by {role}": "由 {role}",
+    "killed by {signal}, wait status {raw}": "被 {signal} 杀死,等待状态 {raw}",
+    "exit code {code}, wait status {raw}": "退出码 {code},等待状态 {raw}",
+    "stdout as printed": "stdout 原样输出",
+    "(cut after the cap; {count} more bytes were dropped)": "(超过上限后被截断;又丢弃了 {count} 字节)",
+    "Container OS": "容器操作系统",
+    "Python in the image": "镜像中的 Python",
+    "(runner is a child subreaper)": "(运行器是子进程回收者)",
+    "(the runner stepped aside; observed from outside)": "(运行器让出了 PID 1;从外部观察)",
+    "User": "用户",
+    "Sandbox": "沙箱",
+    "network: {network}; root file system {root}; capabilities {capabilities}; no-new-privileges {nnp}":
+        "网络:{network};根文件系统{root};capabilities {capabilities};no-new-privileges {nnp}",
+    "read-only": "只读",
+    "writable": "可写",
+    "on": "开启",
+    "off": "关闭",
+    "The run": "这次运行",
+    "`normalized.md` (the part above the line), `result.json` (everything, with raw pids and times), `stdout.log`, "
+    "`stderr.log`, and one raw `ps` text per snapshot":
+        "`normalized.md`(分隔线以上的部分)、`result.json`(全部内容,含原始 PID 和时间)、`stdout.log`、"
+        "`stderr.log`,以及每个快照一份原始 `ps` 文本",
+    "; each variant's files start with its name (`{name}.stdout.log`)": ";每个变体的文件以变体名开头(`{name}.stdout.log`)",
+
+    # -- the index (reports/index.md, index.html) ----------------------------------------------
+    "forklab reports": "forklab 报告",
+    "Lab": "实验",
+    "Title": "标题",
+    "The tutorial's claims and verdicts": "教程的说法与结论",
+    "({count} variants)": "({count} 个变体)",
+    "Where the reports were made": "报告是在哪里生成的",
+    "Labs {labs}: {host}, {engine}, image `{image}` on `{base}`; in the container {os}, kernel {kernel}, Python {python}.":
+        "实验 {labs}:{host},{engine},镜像 `{image}`,基于 `{base}`;容器中是 {os},内核 {kernel},Python {python}。",
+    "No lab has a report yet: run `invoke report`.": "还没有任何实验的报告:运行 `invoke report`。",
+}
