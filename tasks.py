@@ -42,12 +42,19 @@ LIMITS_HELP = {
 }
 
 
-def _run(c, action) -> None:
+LANG_HELP = "en or zh: the language of the terminal and the reports (default: FORKLAB_LANG, else en)"
+
+
+def _run(c, action, lang: str = "") -> None:
     from forklab import commands
     from forklab.console import Terminal
 
-    settings = Settings.from_config(c.config.get("forklab", {}), ROOT)
-    code, message = commands.guarded(lambda: action(settings, Terminal()))
+    def act() -> int:
+        # Inside guarded: a language forklab does not speak is one line, exit 2.
+        settings = Settings.from_config(c.config.get("forklab", {}), ROOT, lang)
+        return action(settings, Terminal(settings.lang))
+
+    code, message = commands.guarded(act)
     if code:
         raise Exit(message or None, code=code)
 
@@ -74,47 +81,51 @@ def _jobs(jobs: str) -> int:
             "chaos": "delay the parent or the child at random after each fork",
             "seed": "make --chaos repeatable (implies --chaos)",
             "predict": "answer the lab's questions first, then compare with the run",
-            "answer": "an answer to the next question, without asking (repeat for each)"})
+            "answer": "an answer to the next question, without asking (repeat for each)", "lang": LANG_HELP})
 def lab(c, number, timeout="", pids="", memory="", output_cap="", repeat="", chaos=False, seed="",
-        predict=False, answer=None):
+        predict=False, answer=None, lang=""):
     """Run lab NUMBER in a fresh sandboxed container and write its report."""
     _run(c, lambda s, t: _commands().run_lab(
         s, number, t, _commands().overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap),
-        repeat=repeat, chaos=chaos, seed=seed, predict=predict, answers=answer))
+        repeat=repeat, chaos=chaos, seed=seed, predict=predict, answers=answer), lang)
 
 
-@task(help={"only": "some labs only, e.g. 1,3,6", "jobs": "how many containers at once (default 2)"})
-def labs(c, only="", jobs="2"):
+@task(help={"only": "some labs only, e.g. 1,3,6", "jobs": "how many containers at once (default 2)",
+            "lang": LANG_HELP})
+def labs(c, only="", jobs="2", lang=""):
     """Run every lab (or --only some), several at a time, and write their reports."""
-    _run(c, lambda s, t: _commands().run_labs(s, _numbers(only), _jobs(jobs), t))
+    _run(c, lambda s, t: _commands().run_labs(s, _numbers(only), _jobs(jobs), t), lang)
 
 
-@task(help={"jobs": "how many containers at once (default 2)"})
-def report(c, jobs="2"):
+@task(help={"jobs": "how many containers at once (default 2)", "lang": LANG_HELP})
+def report(c, jobs="2", lang=""):
     """Run every lab again and rewrite all reports and reports/index.md, index.html."""
-    _run(c, lambda s, t: _commands().regenerate(s, _jobs(jobs), t))
+    _run(c, lambda s, t: _commands().regenerate(s, _jobs(jobs), t), lang)
 
 
-@task(help={"only": "some labs only, e.g. 3", "jobs": "how many containers at once (default 2)"})
-def verify(c, only="", jobs="2"):
+@task(help={"only": "some labs only, e.g. 3", "jobs": "how many containers at once (default 2)",
+            "lang": "en or zh: the language of the terminal; each report is compared in the language "
+                    "it was made in"})
+def verify(c, only="", jobs="2", lang=""):
     """Run the labs again; show a diff and exit 1 where a normalized report drifted."""
-    _run(c, lambda s, t: _commands().verify(s, _numbers(only), _jobs(jobs), t))
+    _run(c, lambda s, t: _commands().verify(s, _numbers(only), _jobs(jobs), t), lang)
 
 
 @task(name="run", help={"path": "a Python file, or a folder with main.py", "tty": "stdout is a terminal",
                         "interval": "also take a snapshot every this many seconds",
-                        "expect_exit": "the exit code (or signal, e.g. SIGKILL) the script should end with; default 0", **LIMITS_HELP})
-def run_(c, path, timeout="", pids="", memory="", output_cap="", interval="", tty=False, expect_exit=""):
+                        "expect_exit": "the exit code (or signal, e.g. SIGKILL) the script should end with; default 0",
+                        "lang": LANG_HELP, **LIMITS_HELP})
+def run_(c, path, timeout="", pids="", memory="", output_cap="", interval="", tty=False, expect_exit="", lang=""):
     """Run any Python script in the lab sandbox, with snapshots; report in reports/run-NAME/."""
     _run(c, lambda s, t: _commands().run_script(
         s, path, _commands().overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap,
-                                    interval=interval, stdout="tty" if tty else ""), expect_exit, t))
+                                    interval=interval, stdout="tty" if tty else ""), expect_exit, t), lang)
 
 
-@task(name="list")
-def list_(c):
+@task(name="list", help={"lang": "en or zh: the language of the table (default: FORKLAB_LANG, else en)"})
+def list_(c, lang=""):
     """List the labs with their tutorial verdicts and last report status."""
-    _run(c, lambda s, t: _commands().list_labs(s, t))
+    _run(c, lambda s, t: _commands().list_labs(s, t), lang)
 
 
 @task

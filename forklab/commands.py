@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from forklab import catalog, checks, index, interrupts, report, result
+from forklab import catalog, checks, i18n, index, interrupts, report, result
 from forklab.console import Terminal
 from forklab.errors import EnvironmentProblem, UsageError
 from forklab.interrupts import Terminated, install_signal_handlers
@@ -61,8 +61,13 @@ def _image(engine, settings: Settings, term: Terminal, pull: bool = False) -> tu
 
 def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: int = 1,
              on_done: Callable[[LabOutcome], None] = lambda outcome: None,
-             repeat: int = 1, chaos: Optional[dict] = None) -> list[LabOutcome]:
-    """Run every variant of every lab, ``jobs`` containers at a time; report each lab as it completes."""
+             repeat: int = 1, chaos: Optional[dict] = None,
+             langs: Optional[dict] = None) -> list[LabOutcome]:
+    """Run every variant of every lab, ``jobs`` containers at a time; report each lab as it completes.
+
+    Each lab's checks and report are in ``langs[lab number]``, else in the settings' language.
+    """
+    _ = term._
     engine_module, engine = _connect()
     session = uuid.uuid4().hex[:12]
     outcomes = {lab.number: LabOutcome(lab) for lab in labs}
@@ -92,7 +97,8 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
                         outcome = outcomes[lab.number]
                         # --repeat brings back one document per repetition.
                         documents = (record["document"] or {}).get("repeats") or [record["document"]]
-                        runs = [_checked(lab, variant, {**record, "document": document}, environment)
+                        where = {**environment, "lang": (langs or {}).get(lab.number, settings.lang)}
+                        runs = [_checked(lab, variant, {**record, "document": document}, where)
                                 for document in documents]
                         run = runs[0]
                         if repeat > 1:
@@ -101,9 +107,10 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
                         outcome.outputs.append(result.output_bytes(record))
                         outcome.seconds += record["duration_ms"] / 1000
                         which = "" if variant.name == "default" else f" {variant.name}"
-                        what = f"lab {lab.number:02d}" if lab.script_name is None else f"run of {lab.folder}"
-                        term.say(f"{what}{which}: {run['status']} "
-                                 f"({record['duration_ms'] / 1000:.1f} s)")
+                        what = (_("lab {number:02d}", number=lab.number) if lab.script_name is None
+                                else _("run of {folder}", folder=lab.folder))
+                        term.say(_("{what}: {status} ({seconds:.1f} s)", what=what + which,
+                                   status=_(run["status"]), seconds=record["duration_ms"] / 1000))
                         pending[lab.number] -= 1
                         if pending[lab.number] == 0:
                             _finish(outcome, chaos)
@@ -123,12 +130,15 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
 
 
 def _checked(lab: catalog.Lab, variant: catalog.Run, record: dict, environment: dict) -> dict:
-    """One run's result document, with its checks evaluated and its status decided."""
+    """One run's result document, with its checks evaluated and its status decided.
+
+    The checks speak the language ``environment["lang"]`` names (English when it names none).
+    """
     run = result.assemble(lab, variant, record, environment)
     if lab.kind == "run":
         # Which script this report belongs to, so another of the same name never replaces it.
         run["lab"]["source_id"] = lab.source_id
-    run["checks"] = checks.evaluate(variant.expect, run)
+    run["checks"] = checks.evaluate(variant.expect, run, i18n.of(run))
     run["status"] = result.decide_status(run, checks.checks_main_exit(variant.expect))
     return run
 
@@ -256,8 +266,9 @@ def list_labs(settings: Settings, term: Terminal) -> int:
     """A table of the labs, each with its verdicts and its last report's status."""
     from rich.table import Table
 
+    _ = term._
     table = Table(box=None, pad_edge=False)
-    for column in ("lab", "title", "tutorial verdicts", "last report"):
+    for column in (_("lab"), _("title"), _("tutorial verdicts"), _("last report")):
         table.add_column(column, no_wrap=True)
     problems = []
     for number, path in sorted(catalog.find_labs(settings.labs_dir).items()):
@@ -265,10 +276,10 @@ def list_labs(settings: Settings, term: Terminal) -> int:
             lab = catalog.load_lab(path)
         except UsageError as exc:
             problems.append(exc.message)
-            table.add_row(f"{number:02d}", path.name, "[red]lab.yaml is invalid[/red]", "")
+            table.add_row(f"{number:02d}", path.name, "[red]" + _("lab.yaml is invalid") + "[/red]", "")
             continue
-        verdicts = ", ".join(claim.verdict for claim in lab.spec.claims) or "-"
-        table.add_row(f"{number:02d}", lab.spec.title, verdicts, _last_status(settings, number))
+        verdicts = _(", ").join(_(claim.verdict) for claim in lab.spec.claims) or "-"
+        table.add_row(f"{number:02d}", lab.spec.title, verdicts, _(_last_status(settings, number)))
     term.out.print(table)
     for problem in problems:
         term.err.print(f"[red]{problem}[/red]")
@@ -333,7 +344,8 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
 
         if not lab.spec.predict:
             raise UsageError(f"lab {lab.number:02d} asks no questions (no `predict:` in its lab.yaml)")
-        term.out.print(f"[bold]Lab {lab.number:02d} · {lab.spec.title}[/bold]: predict first.")
+        term.out.print("[bold]" + term._("Lab {number:02d} · {title}", number=lab.number, title=lab.spec.title)
+                       + "[/bold]" + term._(": predict first."))
         guesses = predictions.collect(lab.spec.predict, list(answers or []),
                                       input if sys.stdin.isatty() else None)
     # A lab's variants are independent containers: two at a time.
@@ -436,18 +448,23 @@ def regenerate(settings: Settings, jobs: int, term: Terminal) -> int:
         _write(settings, outcome)
     path = _write_index(settings)
     term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.monotonic() - started)
-    term.out.print(f"index: {path}")
+    term.out.print(term._("index: {path}", path=path))
     return _code(outcomes)
 
 
 def verify(settings: Settings, numbers: list[str], jobs: int, term: Terminal) -> int:
-    """`invoke verify`: run the labs again and compare their normalized reports with those on disk."""
+    """`invoke verify`: run the labs again and compare their normalized reports with those on disk.
+
+    Each report is made again in the language it was made in (its result.json
+    says), so Chinese reports a course committed are compared in Chinese.
+    """
     labs = [lab for lab in _select(settings, numbers)
             if (_report_folder(settings, lab) / "normalized.md").is_file()]
     if not labs:
         raise UsageError(f"there are no reports in {settings.reports_dir} to verify against; "
                          "run `invoke report` first")
-    outcomes = _execute(settings, labs, term, jobs)
+    langs = {lab.number: _saved_lang(_report_folder(settings, lab)) for lab in labs}
+    outcomes = _execute(settings, labs, term, jobs, langs=langs)
     drifted = []
     for outcome in outcomes:
         path = _report_folder(settings, outcome.lab) / "normalized.md"
@@ -458,10 +475,21 @@ def verify(settings: Settings, numbers: list[str], jobs: int, term: Terminal) ->
             term.out.print("".join(difflib.unified_diff(on_disk, fresh, f"{path} (on disk)",
                                                         f"{path} (this run)")), markup=False,
                            highlight=False, end="")
+    _ = term._
     for outcome in outcomes:
-        mark = "[red]drifted[/red]" if outcome.lab in drifted else "[green]same[/green]"
-        term.out.print(f"lab {outcome.lab.number:02d} {outcome.lab.spec.title}: {mark}")
+        mark = "[red]" + _("drifted") + "[/red]" if outcome.lab in drifted else "[green]" + _("same") + "[/green]"
+        term.out.print(_("lab {number:02d} {title}: {mark}", number=outcome.lab.number,
+                         title=outcome.lab.spec.title, mark=mark))
     return 1 if drifted else 0
+
+
+def _saved_lang(folder) -> str:
+    """The language of the report in ``folder``, from its result.json: English if it does not say (or cannot be read)."""
+    try:
+        saved = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return i18n.DEFAULT
+    return i18n.of(saved if isinstance(saved, dict) else None)
 
 
 def shell(settings: Settings, number_text: str, term: Terminal) -> int:

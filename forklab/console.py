@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from forklab import i18n
 from forklab.normalize import one_line, visible
 from forklab.pictures import text_tree
 
@@ -30,7 +31,10 @@ def shown(text: object) -> str:
 
 
 class Terminal:
-    def __init__(self) -> None:
+    def __init__(self, lang: str = i18n.DEFAULT) -> None:
+        #: The words of the summary, in ``lang`` (en or zh); a run's own names and output stay as they are.
+        self._ = i18n.translator(lang)
+        self.lang = self._.lang
         # A Windows console in cp1252 or cp936 cannot show every character the
         # labs print (Chinese, ✓): show a ? instead of crashing.
         for stream in (sys.stdout, sys.stderr):
@@ -52,16 +56,21 @@ class Terminal:
             self.err.print(f"[dim]  {escape(line)}[/dim]")
 
     def lab_summary(self, result: dict, folder: Path) -> None:
+        _ = self._
         lab = result["lab"]
-        heading = f"Run · {lab['title']}" if lab.get("kind") == "run" else f"Lab {lab['number']:02d} · {lab['title']}"
+        heading = (_("Run · {title}", title=lab["title"]) if lab.get("kind") == "run"
+                   else _("Lab {number:02d} · {title}", number=lab["number"], title=lab["title"]))
         self.out.print(f"[bold]{shown(heading)}[/bold]")
         if result.get("predictions"):
             right = sum(1 for p in result["predictions"] if p["right"])
-            self.out.print(f"  your predictions: {right} of {len(result['predictions'])} right")
+            self.out.print("  " + _("your predictions: {right} of {total} right",
+                                    right=right, total=len(result["predictions"])))
             for p in result["predictions"]:
                 mark = "[green]✓[/green]" if p["right"] else "[red]✗[/red]"
-                self.out.print(f"  {mark} {shown(p['ask'])} you said {shown(p['predicted'] or '(nothing)')}; "
-                               f"the run shows {shown(p['observed'])}")
+                self.out.print(f"  {mark} " + _("{question} you said {predicted}; the run shows {observed}",
+                                                question=shown(p["ask"]),
+                                                predicted=shown(p["predicted"] or _("(nothing)")),
+                                                observed=shown(p["observed"])))
         if result.get("repeat"):
             self.repeat_summary(result["repeat"])
         else:
@@ -72,12 +81,13 @@ class Terminal:
                     self.out.print(f"      [red]{shown(check['detail'])}[/red]")
         key = next((s for s in result["snapshots"] if s["checkpoint"] == lab.get("key_checkpoint")), None)
         if key is not None:
-            table = Table(title=f"snapshot '{shown(key['checkpoint'])}'", title_justify="left",
+            table = Table(title=_("snapshot '{name}'", name=shown(key["checkpoint"])), title_justify="left",
                           show_edge=False, box=None, pad_edge=False)
-            for column in ("role", "parent", "state", "command"):
+            for column in (_("role"), _("parent"), _("state"), _("command")):
                 table.add_column(column)
-            for row in snapshot_rows(result, key):
-                state = row["state"] + (f" ({', '.join(row['notes'])})" if row["notes"] else "")
+            for row in snapshot_rows(result, key, words=_):
+                notes = ", ".join(_(note) for note in row["notes"])
+                state = row["state"] + (f" ({notes})" if notes else "")
                 style = "yellow" if row["notes"] else None
                 table.add_row(shown(row["role"]), shown(row["parent"]), shown(state),
                               shown(row["command"]), style=style)
@@ -88,62 +98,72 @@ class Terminal:
             for line in lines[:TREE_LINES]:
                 self.out.print(f"  {escape(line)}")  # text_tree writes every line out visibly
             if len(lines) > TREE_LINES:
-                self.out.print(f"  ... and {len(lines) - TREE_LINES} more processes: see the report")
+                self.out.print("  " + _("... and {count} more processes: see the report", count=len(lines) - TREE_LINES))
         limits = (result["environment"].get("container") or {}).get("limits") or {}
         peak = result.get("peak_processes")
         if peak and limits.get("pids") and peak >= limits["pids"]:
-            self.out.print(f"  [yellow]the pids limit was reached: {peak} processes at once "
-                           f"(limit {limits['pids']}); fork() then fails with EAGAIN[/yellow]")
+            self.out.print("  [yellow]" + _("the pids limit was reached: {peak} processes at once (limit {limit}); "
+                                            "fork() then fails with EAGAIN", peak=peak, limit=limits["pids"])
+                           + "[/yellow]")
         if result.get("oom_kills"):
-            self.out.print(f"  [yellow]{result['oom_kills']} process(es) OOM-killed "
-                           f"(memory limit {limits.get('memory_bytes', 0) // 2**20} MiB)[/yellow]")
+            self.out.print("  [yellow]" + _("{count} process(es) OOM-killed (memory limit {mib} MiB)",
+                                            count=result["oom_kills"],
+                                            mib=limits.get("memory_bytes", 0) // 2**20) + "[/yellow]")
         for name in ("stdout", "stderr"):
             if result["truncated"].get(name):
-                self.out.print(f"  [yellow]{name} was cut: {result['truncated'][name]} bytes dropped[/yellow]")
+                self.out.print("  [yellow]" + _("{name} was cut: {count} bytes dropped", name=name,
+                                                count=result["truncated"][name]) + "[/yellow]")
         for warning in result["warnings"]:
             self.out.print(f"  [yellow]{shown(warning)}[/yellow]")
         status = result.get("exit") or {}
         if status and (status.get("signal") or status.get("code")) and result["status"] != "passed":
             # A crash needs its cause at hand: how main ended, then the end of what it printed.
-            how = (f"was killed by {status['signal_name']}" if status.get("signal")
-                   else f"exited with code {status.get('code')}")
-            who = "the script" if lab.get("kind") == "run" else "the lab's main process"
-            self.out.print(f"  [red]{who} {how}[/red]")
+            script = lab.get("kind") == "run"
+            if status.get("signal"):
+                how = (_("the script was killed by {signal}", signal=status["signal_name"]) if script
+                       else _("the lab's main process was killed by {signal}", signal=status["signal_name"]))
+            else:
+                how = (_("the script exited with code {code}", code=status.get("code")) if script
+                       else _("the lab's main process exited with code {code}", code=status.get("code")))
+            self.out.print(f"  [red]{how}[/red]")
             for name, count in (("stdout", TAIL_LINES // 2), ("stderr", TAIL_LINES)):
                 lines = result[name].rstrip("\n").splitlines()[-count:]
                 if lines:
-                    self.out.print(f"  [dim]last lines of {name}:[/dim]")
+                    self.out.print("  [dim]" + _("last lines of {name}:", name=name) + "[/dim]")
                     for line in lines:
                         self.out.print(f"    {escape(visible(line))}", highlight=False)
         if result["runner"]["status"] not in ("finished", "timeout") and result["runner"].get("error"):
             last = result["runner"]["error"].strip().splitlines()[-1]
-            self.out.print(f"  [red]the runner failed: {shown(last)}[/red]")
+            self.out.print("  [red]" + _("the runner failed: {line}", line=shown(last)) + "[/red]")
         colour = "green" if result["status"] == "passed" else "red"
         report = folder / "report.md"
         try:
             report = report.relative_to(Path.cwd())
         except ValueError:
             pass
-        self.out.print(f"[{colour}]{result['status']}[/{colour}] · report: {report}")
+        self.out.print(f"[{colour}]{_(result['status'])}[/{colour}] · "
+                       + _("report: {path}", path=escape(str(report))))
 
     def repeat_summary(self, rep: dict) -> None:
         from forklab.repeat import bar
 
-        chaos = f", chaos seed {rep['chaos']['seed']}" if rep.get("chaos") else ""
-        self.out.print(f"  repeated {rep['count']} times{chaos}")
+        _ = self._
+        self.out.print("  " + (_("repeated {count} times, chaos seed {seed}", count=rep["count"],
+                                 seed=rep["chaos"]["seed"]) if rep.get("chaos")
+                               else _("repeated {count} times", count=rep["count"])))
         for variant in rep["variants"]:
             if len(rep["variants"]) > 1:
                 self.out.print(f"  [bold]{shown(variant['variant'])}[/bold]")
             for check in variant["checks"]:
                 colour = "green" if check["passed"] == variant["runs"] else "red"
-                self.out.print(f"  [{colour}]{check['passed']:>4} of {variant['runs']}[/{colour}]  "
-                               f"{shown(check['name'])}")
-            self.out.print("  first line:")
+                self.out.print(f"  [{colour}]" + _("{passed:>4} of {runs}", passed=check["passed"],
+                                                   runs=variant["runs"]) + f"[/{colour}]  {shown(check['name'])}")
+            self.out.print("  " + _("first line:"))
             for row in variant["first_lines"]:
                 self.out.print(f"    {bar(row['count'], variant['runs'], 20)} {row['count']:>4}  "
                                f"{escape(visible(row['text']))}")
-            self.out.print(f"  {len(variant['outputs'])} distinct output(s), "
-                           f"{len(variant['trees'])} distinct process tree(s)")
+            self.out.print("  " + _("{outputs} distinct output(s), {trees} distinct process tree(s)",
+                                    outputs=len(variant["outputs"]), trees=len(variant["trees"])))
 
     def doctor(self, rows: list) -> None:
         """`invoke doctor`'s findings: ✓ or ✗, and the fix under each problem."""
@@ -153,16 +173,19 @@ class Terminal:
 
     def labs_summary(self, rows: list, seconds: float) -> None:
         """The table at the end of `invoke labs` and `invoke report`."""
+        _ = self._
         table = Table(box=None, pad_edge=False)
-        for column in ("lab", "title", "status", "checks passed", "time"):
+        for column in (_("lab"), _("title"), _("status"), _("checks passed"), _("time")):
             table.add_column(column, no_wrap=True)
         for lab, document, lab_seconds in rows:
             passed = sum(1 for check in document["checks"] if check["passed"])
             colour = "green" if document["status"] == "passed" else "red"
             table.add_row(f"{lab.number:02d}", shown(lab.spec.title),
-                          f"[{colour}]{document['status']}[/{colour}]",
-                          f"{passed} of {len(document['checks'])}", f"{lab_seconds:.1f} s")
+                          f"[{colour}]{_(document['status'])}[/{colour}]",
+                          _("{passed} of {total}", passed=passed, total=len(document["checks"])),
+                          _("{seconds:.1f} s", seconds=lab_seconds))
         self.out.print(table)
-        failed = sum(1 for _, document, _ in rows if document["status"] != "passed")
-        self.out.print(f"{len(rows) - failed} of {len(rows)} labs passed in {seconds:.1f} s")
+        failed = sum(1 for row in rows if row[1]["status"] != "passed")
+        self.out.print(_("{passed} of {total} labs passed in {seconds:.1f} s",
+                         passed=len(rows) - failed, total=len(rows), seconds=seconds))
 

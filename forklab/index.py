@@ -20,7 +20,8 @@ def rows(settings: Settings) -> list[dict]:
             lab = catalog.load_lab(path)
         except UsageError as exc:
             out.append({"number": number, "title": path.name, "status": "invalid", "problem": exc.message,
-                        "claims": [], "checks": "", "variants": [], "link": None, "environment": None})
+                        "claims": [], "checks": "", "passed": 0, "total": 0, "variants": [], "link": None,
+                        "environment": None})
             continue
         folder = settings.reports_dir / f"lab-{number:02d}"
         try:
@@ -32,6 +33,7 @@ def rows(settings: Settings) -> list[dict]:
             "number": number, "title": lab.spec.title, "problem": None,
             "status": saved["status"] if saved else "not run",
             "checks": f"{passed} of {len(saved['checks'])}" if saved else "",
+            "passed": passed, "total": len(saved["checks"]) if saved else 0,
             "variants": [v["variant"]["name"] for v in saved.get("variants", [])] if saved else [],
             "claims": [claim.model_dump() for claim in lab.spec.claims],
             "link": f"lab-{number:02d}/report" if saved else None,
@@ -57,12 +59,12 @@ def environments(table: list[dict]) -> list[dict]:
 
 
 def write(settings: Settings) -> Path:
-    """Write index.md and index.html, each replaced whole."""
+    """Write index.md and index.html, each replaced whole, in the settings' language."""
     from forklab.report import template_environment, uninterrupted
 
     table = rows(settings)
     context = {"rows": table, "environments": environments(table)}
-    env = template_environment()
+    env = template_environment(settings.lang)
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     for name in ("index.md", "index.html"):
         text = env.get_template(f"{name}.j2").render(context)

@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Optional
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from forklab import normalize, pictures
+from forklab import i18n, normalize, pictures
+
+#: English words, for helpers called without a language.
+_ENGLISH = i18n.translator(i18n.DEFAULT)
 
 # -- helpers the templates use --------------------------------------------------
 
@@ -121,9 +124,13 @@ def _tree(run: dict) -> tuple[dict[int, int], dict[int, Optional[int]]]:
     return pictures.tree_order(run), {e["pid"]: e.get("ppid") for e in run["events"] if e["event"] == "fork"}
 
 
-def snapshot_rows(run: dict, snapshot: dict, tree: Optional[tuple] = None) -> list[dict]:
+def snapshot_rows(run: dict, snapshot: dict, tree: Optional[tuple] = None,
+                  words: i18n.Translate = _ENGLISH) -> list[dict]:
     """A snapshot's rows as a student reads them: roles, a parent, what is special,
-    in the order of the fork tree (the same in every run).  ``tree`` is ``_tree(run)``, if known."""
+    in the order of the fork tree (the same in every run).  ``tree`` is ``_tree(run)``, if known.
+
+    ``notes`` are English words (zombie, adopted; the HTML's row classes);
+    ``words`` translates the parent of a process outside the lab."""
     reaper = run["roles"].get("reaper")
     main = run["roles"].get("main")
     order, forked_by = tree or _tree(run)
@@ -138,7 +145,7 @@ def snapshot_rows(run: dict, snapshot: dict, tree: Optional[tuple] = None) -> li
             notes.append("adopted")
         command = runner_command if row["pid"] == reaper and runner_command else row["command"]
         rows.append({"role": row["role"], "pid": row["pid"], "ppid": row["ppid"],
-                     "parent": row["parent_role"] or ("-" if row["ppid"] == 0 else "(outside the lab)"),
+                     "parent": row["parent_role"] or ("-" if row["ppid"] == 0 else words("(outside the lab)")),
                      "state": row["state"], "command": command, "memory": mib(row["rss_kb"]),
                      "private": mib(row.get("private_kb")), "notes": notes, "key": bool(notes)})
     return rows
@@ -180,6 +187,11 @@ def _bytecode_cache():
     return FileSystemBytecodeCache(str(folder), pattern="__jinja2_%s.shown.cache")
 
 
+def code_spans(text: str) -> Markup:
+    """A fixed sentence for HTML: escaped, and each `code span` in it made <code>."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+
 def _shown(value: object) -> object:
     """What every ``{{ ... }}`` in a template prints: text with its controls written out.
 
@@ -194,17 +206,28 @@ def _shown(value: object) -> object:
     return value
 
 
-def template_environment() -> Environment:
+def template_environment(lang: str = i18n.DEFAULT) -> Environment:
+    """The report templates' environment, its words in ``lang``: ``_("English", **values)`` in a template."""
+    _ = i18n.translator(lang)
     env = Environment(loader=PackageLoader("forklab", "templates"), bytecode_cache=_bytecode_cache(),
                       autoescape=select_autoescape(["html", "html.j2"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_shown)
     env.filters.update(fence=fence, cell=cell, inline=inline, code=code, mib=mib, mib_bytes=mib_bytes,
                        visible=normalize.visible, one_line=normalize.one_line, stop_sentence=stop_sentence,
-                       sentence=sentence)
-    env.globals.update(snapshot_rows=snapshot_rows, normalized_output=normalized_output,
+                       sentence=sentence, code_spans=code_spans)
+
+    def stop_in_words(run: dict) -> str:
+        return stop_sentence(run, _)
+
+    env.filters["stop_sentence"] = stop_in_words
+    env.filters["tr"] = _  # a word that is a value: {{ p.notes | map("tr") }}
+    env.globals.update(snapshot_rows=lambda run, snapshot: snapshot_rows(run, snapshot, words=_),
+                       normalized_output=normalized_output,
                        snapshot_filename=snapshot_filename, key_snapshot=key_snapshot,
-                       file_prefix=file_prefix, describe_settings=describe_settings,
-                       exits_seen=exits_seen, stop_sentence=stop_sentence, limits_text=limits_text, text_tree=pictures.text_tree,
+                       file_prefix=file_prefix, describe_settings=lambda settings: describe_settings(settings, _),
+                       exits_seen=lambda run: exits_seen(run, _), stop_sentence=stop_in_words,
+                       limits_text=lambda box: limits_text(box, _), _=_, lang=_.lang,
+                       text_tree=pictures.text_tree,
                        mermaid_tree=pictures.mermaid_tree, mermaid_timeline=pictures.mermaid_timeline,
                        svg_tree=pictures.svg_tree, svg_timeline=pictures.svg_timeline,
                        bars=text_bars, svg_bars=_svg_bars)
@@ -223,81 +246,88 @@ def file_prefix(result: dict, run: dict) -> str:
     return f"{run['variant']['name']}." if result.get("variants") else ""
 
 
-def describe_settings(settings: dict) -> str:
+def describe_settings(settings: dict, _: i18n.Translate = _ENGLISH) -> str:
     """How a run was set up, in words."""
     pid1 = settings.get("pid1", "runner")
+    separator = _("; ")
     if pid1 != "runner":
-        who = ("PID 1 is the lab's own python (python3 lab.py), as in `docker run IMAGE python3 lab.py`"
-               if pid1 == "lab" else "PID 1 is the engine's init, as in `docker run --init` (Docker's docker-init, "
-               "which is tini; Podman's catatonit), and the lab's python (python3 lab.py) is its child")
+        who = (_("PID 1 is the lab's own python (python3 lab.py), as in `docker run IMAGE python3 lab.py`")
+               if pid1 == "lab" else
+               _("PID 1 is the engine's init, as in `docker run --init` (Docker's docker-init, which is tini; "
+                 "Podman's catatonit), and the lab's python (python3 lab.py) is its child"))
         grace = settings.get("stop_timeout") or 2
-        parts = [f"the runner stepped aside: {who}",
-                 "the host watched from outside through the engine: a snapshot with `docker exec ps` and /proc "
-                 "at each checkpoint, forks as the lab's fork hook reported them on stderr",
-                 "who reaped whom, and every exit status but main's, cannot be seen from outside",
-                 f"when the lab was over, main held at its exit and the host stopped the container "
-                 f"with `docker stop -t {grace}`"]
+        parts = [_("the runner stepped aside: {who}", who=who),
+                 _("the host watched from outside through the engine: a snapshot with `docker exec ps` and /proc "
+                   "at each checkpoint, forks as the lab's fork hook reported them on stderr"),
+                 _("who reaped whom, and every exit status but main's, cannot be seen from outside"),
+                 _("when the lab was over, main held at its exit and the host stopped the container "
+                   "with `docker stop -t {grace}`", grace=grace)]
         if settings["unbuffered"]:
             parts.append("PYTHONUNBUFFERED=1")
-        return "; ".join(parts)
-    stdout = {"pipe": "stdout is a pipe", "tty": "stdout is a terminal (pty)",
-              "tty-session": "stdout is the controlling terminal of main's session"}[settings["stdout"]]
-    after = ("when main exits, every other process is killed (as in a container)"
-             if settings["descendants"] == "kill" else "the runner waits until every descendant has ended")
+        return separator.join(parts)
+    stdout = {"pipe": _("stdout is a pipe"), "tty": _("stdout is a terminal (pty)"),
+              "tty-session": _("stdout is the controlling terminal of main's session")}[settings["stdout"]]
+    after = (_("when main exits, every other process is killed (as in a container)")
+             if settings["descendants"] == "kill" else _("the runner waits until every descendant has ended"))
     parts = [stdout, after]
     if not settings["reaper"]:
-        parts.append("PID 1 never reaps adopted orphans")
+        parts.append(_("PID 1 never reaps adopted orphans"))
     if settings["unbuffered"]:
         parts.append("PYTHONUNBUFFERED=1")
-    return "; ".join(parts)
+    return separator.join(parts)
 
 
-def limits_text(box: dict) -> str:
+def limits_text(box: dict, _: i18n.Translate = _ENGLISH) -> str:
     """The container's limits as read inside it, in one line: pids, memory, time, where it may write, core files."""
     limits = box.get("limits") or {}
-    parts = [f"pids {limits['pids'] if limits.get('pids') is not None else 'unlimited'}",
-             f"memory {mib_bytes(limits['memory_bytes']) if limits.get('memory_bytes') else 'unlimited'}",
-             f"time {limits.get('timeout_s', '?')} s"]
+    unlimited = _("unlimited")
+    parts = [_("pids {pids}", pids=limits["pids"] if limits.get("pids") is not None else unlimited),
+             _("memory {memory}", memory=mib_bytes(limits["memory_bytes"]) if limits.get("memory_bytes")
+               else unlimited),
+             _("time {seconds} s", seconds=limits.get("timeout_s", "?"))]
     writable = limits.get("writable_bytes") or {}
     if writable:
         places = ", ".join(f"{path} {mib_bytes(size)}" for path, size in writable.items() if size is not None)
-        read_only = box.get("read_only_root")
-        parts.append(f"writable {places}" + ("; the rest read-only" if read_only else ""))
+        parts.append(_("writable {places}; the rest read-only", places=places) if box.get("read_only_root")
+                     else _("writable {places}", places=places))
     if "core_bytes" in limits:
-        parts.append("core files off (RLIMIT_CORE 0)" if limits["core_bytes"] == 0 else
-                     f"core files up to {mib_bytes(limits['core_bytes'])}" if limits["core_bytes"] else
-                     "core files unlimited")
-    return ", ".join(parts)
+        parts.append(_("core files off (RLIMIT_CORE 0)") if limits["core_bytes"] == 0 else
+                     _("core files up to {size}", size=mib_bytes(limits["core_bytes"])) if limits["core_bytes"] else
+                     _("core files unlimited"))
+    return _(", ").join(parts)
 
 
-def stop_sentence(run: dict) -> str:
+def stop_sentence(run: dict, _: i18n.Translate = _ENGLISH) -> str:
     """How `docker stop` ended the run, in words that are the same in every run (no times); "" if not stopped."""
     stop = run.get("stop")
     if not stop:
         return ""
-    command = f"`docker stop -t {stop['timeout_s']}`"
+    values = {"command": f"`docker stop -t {stop['timeout_s']}`", "grace": stop["timeout_s"],
+              "code": stop["exit_code"]}
     if stop["signal"] == "SIGKILL":
-        return (f"{command}: SIGTERM did not end it; stopped by SIGKILL after the {stop['timeout_s']} s "
-                f"grace period (exit {stop['exit_code']})")
+        return _("{command}: SIGTERM did not end it; stopped by SIGKILL after the {grace} s grace period "
+                 "(exit {code})", **values)
     if stop["signal"] == "SIGTERM":
-        return f"{command}: stopped by SIGTERM, within the grace period (exit {stop['exit_code']})"
-    return f"{command}: the container ended with exit {stop['exit_code']}"
+        return _("{command}: stopped by SIGTERM, within the grace period (exit {code})", **values)
+    return _("{command}: the container ended with exit {code}", **values)
 
 
-def exits_seen(run: dict) -> list[str]:
+def exits_seen(run: dict, _: i18n.Translate = _ENGLISH) -> list[str]:
     """'role: exit 0' for every exit the runner saw, in role order."""
     exits = []
     for event in run["events"]:
         if event["event"] == "exit":
             status = event["status"]
-            how = f"killed by {status['signal_name']}" if status.get("signal") else f"exit {status['code']}"
+            how = (_("killed by {signal}", signal=status["signal_name"]) if status.get("signal")
+                   else _("exit {code}", code=status["code"]))
             exits.append((pictures.role_order(event["role"], event["pid"]), f"{event['role']}: {how}"))
-    return [text for _, text in sorted(exits)]
+    return [text for _order, text in sorted(exits)]
 
 
 def render(result: dict, outputs: list[dict[str, bytes]]) -> dict[str, bytes]:
-    """Every file of one lab's report, by name."""
-    env = template_environment()
+    """Every file of one lab's report, by name, in the language the result records (environment.lang)."""
+    env = template_environment(i18n.of(result))
+    words = env.globals["_"]
     runs = runs_of(result)
     # A run's fork tree is worked out once for all its snapshots: once per
     # snapshot made a run with many snapshots quadratic.  (The runs stay in
@@ -307,7 +337,7 @@ def render(result: dict, outputs: list[dict[str, bytes]]) -> dict[str, bytes]:
     def rows(run: dict, snapshot: dict) -> list[dict]:
         if id(run) not in trees:
             trees[id(run)] = _tree(run)
-        return snapshot_rows(run, snapshot, trees[id(run)])
+        return snapshot_rows(run, snapshot, trees[id(run)], words)
 
     env.globals["snapshot_rows"] = rows
     context = {"r": result, "runs": runs, "has_variants": bool(result.get("variants"))}

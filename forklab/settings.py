@@ -1,8 +1,10 @@
 """The kit's own knobs, with their defaults.  Invoke's config feeds them
-(``invoke.yaml`` next to tasks.py, or ``INVOKE_FORKLAB_BASE_IMAGE=...``)."""
+(``invoke.yaml`` next to tasks.py, or ``INVOKE_FORKLAB_BASE_IMAGE=...``); the
+language also comes from ``--lang`` and ``FORKLAB_LANG``."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
@@ -18,6 +20,7 @@ DEFAULTS = {
     "reports_dir": "reports",
     "base_image": DEFAULT_BASE_IMAGE,
     "mirror": "",  # a Debian mirror for `invoke base`; empty means mmdebstrap's default
+    "lang": "",  # en or zh: the terminal and the reports; empty means FORKLAB_LANG, else en
 }
 
 
@@ -33,10 +36,19 @@ class Settings:
     reports_dir: Path
     base_image: str
     mirror: Optional[str]
+    #: en or zh: the language of the terminal and of the reports written (forklab/i18n.py).
+    lang: str = "en"
 
     @classmethod
-    def from_config(cls, config: Mapping, root: Path) -> "Settings":
-        """Relative paths are taken from ``root`` (the folder of tasks.py), not the shell's cwd."""
+    def from_config(cls, config: Mapping, root: Path, lang: str = "") -> "Settings":
+        """Relative paths are taken from ``root`` (the folder of tasks.py), not the shell's cwd.
+
+        The language is ``lang`` (--lang), else FORKLAB_LANG, else the config's
+        ``lang``, else English; a language forklab does not speak is a UsageError.
+        """
+        from forklab import i18n
+
         values = {**DEFAULTS, **dict(config or {})}
         return cls(labs_dir=root / values["labs_dir"], reports_dir=root / values["reports_dir"],
-                   base_image=str(values["base_image"]), mirror=values["mirror"] or None)
+                   base_image=str(values["base_image"]), mirror=values["mirror"] or None,
+                   lang=i18n.choose(lang, os.environ, values.get("lang")))
