@@ -136,8 +136,8 @@ ZH: dict[str, str] = {
     "signal {signal}": "信号 {signal}",
     "expected {role} to exit with {want}; the runner did not see it exit "
     "(it sees the processes it reaps: main and adopted orphans)":
-        "预期 {role} 以{want}结束;运行器没有看到它退出(运行器只看得到它回收的进程:main 和被它收养的孤儿进程)",
-    "expected {role} to exit with {want}; saw {seen}": "预期 {role} 以{want}结束;实际是{seen}",
+        "预期 {role} 以{want} 结束;运行器没有看到它退出(运行器只看得到它回收的进程:main 和被它收养的孤儿进程)",
+    "expected {role} to exit with {want}; saw {seen}": "预期 {role} 以{want} 结束;实际是{seen}",
     "expected {role} to be reaped by {by}; the runner saw no reap of {role}":
         "预期 {role} 由 {by} 回收;运行器没有看到 {role} 被回收",
     "expected {role} to be reaped by {by}; reaped by {seen}": "预期 {role} 由 {by} 回收;实际由 {seen} 回收",
