@@ -272,8 +272,9 @@ def _become_the_lab(script: str) -> None:
     ``pid1: init`` it is the init's child.  The image's sitecustomize then
     reports every fork to the host and makes main hold at its exit.
     """
-    from forklab.runner import _unpack_archive, take_archive
+    from forklab.runner import _unpack_archive, no_core_files, take_archive
 
+    no_core_files()
     archive = take_archive()
     if archive:
         os.chdir(_unpack_archive(archive))

@@ -28,7 +28,6 @@ from typing import Callable, Optional
 
 import docker
 import docker.errors
-import docker.types
 import requests.exceptions
 from docker.context import ContextAPI
 
@@ -98,11 +97,6 @@ def sandbox(run: catalog.RunSettings) -> dict:
         # for POSIX semaphores (multiprocessing's locks), not the engine's 64 MiB.
         "tmpfs": {"/tmp": "rw,nosuid,nodev,noexec,size=64m,mode=1777",
                   "/dev/shm": "rw,nosuid,nodev,noexec,size=4m,mode=1777"},
-        # No core files: a lab that aborts (lab 04's SIGABRT) ends the same way on
-        # every host, whatever the engine's default limit is.  (A host whose
-        # core_pattern pipes cores to a program, such as systemd-coredump or
-        # apport, ignores this limit; that is the host kernel's choice.)
-        "ulimits": [docker.types.Ulimit(name="core", soft=0, hard=0)],
         # The runner is PID 1: it is the reaper the labs observe.
         "init": False,
         "hostname": "forklab",
@@ -118,7 +112,6 @@ def docker_run_flags(run: catalog.RunSettings) -> list[str]:
     flags += [arg for cap in box["cap_drop"] for arg in ("--cap-drop", cap)]
     flags += [arg for opt in box["security_opt"] for arg in ("--security-opt", opt)]
     flags += [arg for path, opts in box["tmpfs"].items() for arg in ("--tmpfs", f"{path}:{opts}")]
-    flags += [arg for limit in box["ulimits"] for arg in ("--ulimit", f"{limit.name}={limit.soft}:{limit.hard}")]
     if box["read_only"]:
         flags.append("--read-only")
     return flags

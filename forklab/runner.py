@@ -222,6 +222,23 @@ def _core_limit() -> int | None:
     return None if soft == resource.RLIM_INFINITY else soft
 
 
+def no_core_files() -> None:
+    """RLIMIT_CORE to 0 for this process and all it starts: a lab that aborts (lab 04's
+    SIGABRT) ends the same way on every engine, whatever the engine's default.
+
+    Set here, inside the container, and not as the engine's ulimit: lowering a
+    limit needs no privilege, while an explicit ulimit replaces all of Podman's
+    default_ulimits.  (A host whose core_pattern pipes cores to a program, such
+    as systemd-coredump or apport, ignores this limit: the host kernel's choice.)
+    """
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, OSError, ValueError):
+        pass
+
+
 def _filesystem_bytes(path: str) -> int | None:
     """The size of the file system mounted at ``path`` (a tmpfs's size= option), or None."""
     try:
@@ -1063,6 +1080,7 @@ def main(argv: list[str] | None = None) -> int:
     nonce = os.environ.pop(NONCE_ENV, None)
     archive = take_archive()
     _prctl(PR_SET_DUMPABLE, 0)
+    no_core_files()
     if args.shell:
         os.chdir(_unpack_archive(archive) if archive else "/tmp")
         os.execvp("bash", ["bash"])

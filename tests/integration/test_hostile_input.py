@@ -90,6 +90,7 @@ def test_dev_shm_is_small_and_shown_with_the_limits(cli, no_leftovers):
     assert result["stdout"] == "stopped after 4 MiB: No space left on device\n"
     writable = result["environment"]["container"]["limits"]["writable_bytes"]
     assert writable == {"/tmp": 64 * 2**20, "/dev/shm": 4 * 2**20}
+    assert result["environment"]["container"]["limits"]["core_bytes"] == 0
 
 
 def test_a_script_s_report_is_named_after_the_script_itself(cli, tmp_path, no_leftovers):
