@@ -70,7 +70,7 @@ def of(document: Optional[Mapping]) -> str:
 
 #: Words that reach ``_`` as values rather than as literal text (a status, a
 #: verdict, a row's note): tests/test_i18n.py checks these have Chinese forms too.
-WORDS = ("passed", "failed", "error", "timeout", "not run", "invalid", "true", "false", "partly",
+WORDS = ("passed", "failed", "error", "timeout", "not run", "not run yet", "invalid", "true", "false", "partly",
          "zombie", "adopted")
 
 ZH: dict[str, str] = {

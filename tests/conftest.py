@@ -32,6 +32,15 @@ def pytest_terminal_summary(terminalreporter, config):
         write(f"| {name}.py | {status} | {peak if peak is not None else '?'} | {wall:.1f} s | {left} |")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def english_unless_asked():
+    """Tests expect English unless they ask for Chinese: a FORKLAB_LANG in the shell that runs them changes nothing."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("FORKLAB_LANG", raising=False)
+        patch.delenv("INVOKE_FORKLAB_LANG", raising=False)
+        yield
+
+
 def pytest_collection_modifyitems(items):
     # Whatever asks for the engine is a docker test, marked or not.
     for item in items:
