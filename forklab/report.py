@@ -213,14 +213,14 @@ def template_environment(lang: str = i18n.DEFAULT) -> Environment:
                       autoescape=select_autoescape(["html", "html.j2"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_shown)
     env.filters.update(fence=fence, cell=cell, inline=inline, code=code, mib=mib, mib_bytes=mib_bytes,
-                       visible=normalize.visible, one_line=normalize.one_line, stop_sentence=stop_sentence,
-                       sentence=sentence, code_spans=code_spans)
+                       visible=normalize.visible, one_line=normalize.one_line, sentence=sentence,
+                       code_spans=code_spans)
 
     def stop_in_words(run: dict) -> str:
         return stop_sentence(run, _)
 
-    env.filters["stop_sentence"] = stop_in_words
-    env.filters["tr"] = _  # a word that is a value: {{ p.notes | map("tr") }}
+    # A word that is a value: {{ p.notes | map("tr") }}; how a run was stopped: {{ runs | map("stop_sentence") }}.
+    env.filters.update(tr=_, stop_sentence=stop_in_words)
     env.globals.update(snapshot_rows=lambda run, snapshot: snapshot_rows(run, snapshot, words=_),
                        normalized_output=normalized_output,
                        snapshot_filename=snapshot_filename, key_snapshot=key_snapshot,
