@@ -83,6 +83,10 @@ def lab_rows():
 
 
 runner.Runner.wait_until_asleep(caller)
+if init_reaps:
+    # The init (tini, catatonit) wakes to reap whenever one of its children
+    # ends, as an orphan's parent just did; the snapshot shows it back asleep.
+    runner.Runner.wait_until_asleep(1)
 deadline = time.monotonic() + settle_s
 while True:
     rows = lab_rows()
