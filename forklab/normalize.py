@@ -2,8 +2,9 @@
 
 Pids become roles, times and memory sizes are left out, and rows are put in
 a stable order.  A lab's output is rewritten only where lab.yaml says it
-prints pids (``pid_patterns``): each group of such a pattern that holds the
-pid of a process of the run is shown as ``{pid:ROLE}``.  Nothing else in the
+prints pids (``pid_patterns``): every pattern is applied to every line, and
+each group of a match that holds the pid of a process of the run is shown as
+``{pid:ROLE}``.  Nothing else in the
 output is touched, so a number that happens to equal a pid (``状态是 9``), or
 text that merely looks like a role, stays as the lab printed it; a literal
 ``{pid:`` in the output is shown doubled (``{{pid:``) so it cannot pass for one.
@@ -35,13 +36,10 @@ def output(text: str, patterns: Iterable[str], names: dict[int, str]) -> str:
     compiled = [re.compile(p) for p in patterns]
     lines = []
     for line in text.split("\n"):
-        spans = []
-        for pattern in compiled:
-            match = pattern.search(line)
-            if match:
-                spans = [match.span(i) for i in range(1, (match.lastindex or 0) + 1)
-                         if match.group(i) is not None]
-                break
+        # Every pattern, every match on the line: a line may print pids that
+        # two patterns describe.  Of two spans that overlap, the one that starts first wins.
+        spans = [match.span(i) for pattern in compiled for match in pattern.finditer(line)
+                 for i in range(1, pattern.groups + 1) if match.group(i) is not None]
         out, at = [], 0
         for start, end in sorted(spans):
             if start < at:

@@ -34,6 +34,18 @@ def test_numbers_outside_the_patterns_are_left_alone():
     assert normalize.output(text, PATTERNS, NAMES) == f"SIGKILL: 状态是 {CHILD}\n我是子进程{{pid:child}},我的父进程是99"
 
 
+def test_every_pattern_is_applied_to_every_line():
+    # The first pattern matches the line, and so does the second, further on:
+    # both pids become roles (once, only the first pattern's was).
+    patterns = [r"^child (\d+) says", r"parent is (\d+)$"]
+    text = f"child {CHILD} says its parent is {MAIN}"
+    assert normalize.output(text, patterns, NAMES) == "child {pid:child} says its parent is {pid:parent}"
+    # One pattern, every match on the line.
+    assert normalize.output(f"[{CHILD}] [{MAIN}] [99999]", [r"\[(\d+)\]"], NAMES) == "[{pid:child}] [{pid:parent}] [99999]"
+    # Two patterns that take the same digits: the pid is replaced once.
+    assert normalize.output(f"pid {CHILD}", [r"pid (\d+)", r"(\d+)"], NAMES) == "pid {pid:child}"
+
+
 def test_output_that_looks_like_a_role_cannot_pass_for_one():
     text = "{pid:child} child reaper <defunct>\n我是子进程{pid:x},我的父进程是1"
     out = normalize.output(text, PATTERNS, NAMES)
