@@ -10,7 +10,12 @@ in one single-threaded loop (threads and fork do not mix):
 * hears about every fork from the image's sitecustomize hook, and keeps a
   report only if the kernel bears out who sent it and who its parent is;
 * is the reaper: as PID 1 or as a child subreaper it adopts orphans, records
-  each adoption and reap, and waits for every descendant before it reports;
+  each reap it does, and waits for every descendant before it reports;
+* reads the process table every round of its loop and at each snapshot, and
+  records what it sees change there: a process given a new parent (adopted,
+  by the runner or by a subreaper below it), a process first seen as a
+  zombie, and a process gone from the table (reaped by someone else), each
+  with the looks that bound when it happened;
 * kills everything when the lab's time is up.
 
 At the end it prints one JSON document on its stdout and exits.  The host reads
@@ -342,13 +347,18 @@ def _become_subreaper() -> bool:
 class _Request:
     """One connection to the checkpoint socket, read a piece at a time as its bytes come."""
 
-    __slots__ = ("sock", "caller", "parent", "data", "deadline")
+    __slots__ = ("sock", "caller", "parent", "state", "looked", "data", "deadline")
 
-    def __init__(self, sock: socket.socket, caller: int, parent: int | None, deadline: float) -> None:
+    def __init__(self, sock: socket.socket, caller: int, parent: int | None, deadline: float,
+                 state: str | None = None, looked: tuple[float, float] | None = None) -> None:
         self.sock = sock
-        # The kernel's word on who connected, and that process's parent when it connected.
+        # The kernel's word on who connected, and that process's parent and
+        # state when the runner accepted the connection (None: already gone).
+        # That is a look at the caller, bounded by ``looked`` (ms, before and after).
         self.caller = caller
         self.parent = parent
+        self.state = state
+        self.looked = looked
         self.data = b""
         self.deadline = deadline
 
@@ -396,6 +406,15 @@ class Runner:
         self.fork_reported: set[int] = set()
         self.dropped_fork_reports = 0
         self.parent_of: dict[int, int] = {}
+        # What the runner has seen of each process below it, look by look:
+        # its last state and parent and when it was seen (see observe()).
+        # Exits and reaps the runner does not do itself can be seen only so.
+        # Events are recorded for the processes the kit knows (main, those whose
+        # fork was reported, those the runner adopted); the others (children
+        # made by posix_spawn or subprocess, which no fork hook reports) are
+        # watched too, so that what was seen before their report came counts.
+        self.watch: dict[int, dict] = {}
+        self.known: set[int] = set()
 
     # -- time ---------------------------------------------------------------
     def ms(self, t: float | None = None) -> float:
@@ -455,6 +474,7 @@ class Runner:
         self.roles[proc.pid] = "main"
         self.holders["main"] = proc.pid
         self.parent_of[proc.pid] = self.pid
+        self.known.add(proc.pid)
         self.events.append({"event": "fork", "t_ms": self.ms(), "pid": proc.pid,
                             "ppid": self.pid, "note": "runner started " + " ".join(command)})
         self.open_streams = {out_read: "stdout", err_read: "stderr"}
@@ -513,8 +533,9 @@ class Runner:
             self.reap()
             if time.monotonic() >= deadline:
                 continue  # a busy container slows every step: check the time before the next
+            looked = self.ms()
             rows = read_process_table()
-            self.note_adoptions(rows)
+            self.observe(rows, looked, self.ms())
             self.note_peak(rows)
             self.note_parents(rows)
             if self.finished(rows):
@@ -631,10 +652,13 @@ class Runner:
 
     def record_reap(self, pid: int, status: int) -> None:
         t = self.ms()
+        entry = self.watch.pop(pid, None)
         if pid != self.main_pid and pid not in self.adopted:
             # It came and went between two looks: adopted, then reaped.
             self.adopted.add(pid)
+            self.known.add(pid)
             self.events.append({"event": "adopt", "t_ms": t, "pid": pid, "by": self.pid,
+                                "from": entry["parent"] if entry else self.parent_of.get(pid),
                                 "note": "seen when reaped"})
         if not (pid == self.main_pid and self.main_exit_recorded):
             self.events.append({"event": "exit", "t_ms": t, "pid": pid, "status": decode_status(status)})
@@ -643,13 +667,104 @@ class Runner:
             self.main_status = status
             self.main_process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by subprocess
 
-    def note_adoptions(self, rows: list[dict]) -> None:
-        for row in rows:
-            pid = row["pid"]
-            if row["ppid"] == self.pid and pid != self.main_pid and pid not in self.adopted:
+    # -- what the process table shows --------------------------------------------
+    def observe(self, rows: list[dict], started: float, ended: float) -> None:
+        """Record what changed since the last look at the process table.
+
+        ``rows`` were read between ``started`` and ``ended`` (ms).  A process
+        seen there was there at some moment of that span, so what changes
+        later happened after ``started``; what is seen changed (a new parent,
+        a zombie, a process gone) had happened by ``ended``.  Those are the
+        times recorded: the truth lies between two looks, and the report draws
+        that span as what it is.
+        """
+        present = {row["pid"]: row for row in rows}
+        for pid in [pid for pid in self.watch if pid not in present]:
+            self.note_gone(pid, present, ended)
+        for row in self.descendants(rows):
+            self.see(row["pid"], row["state"], row["ppid"], started, ended)
+
+    def see(self, pid: int, state: str, ppid: int, started: float, ended: float) -> None:
+        """One look at one process: its state and parent, seen between ``started`` and ``ended``."""
+        entry = self.watch.get(pid)
+        if entry is None:
+            # "parent" is the parent the events have given it so far (the
+            # fork's, then each adopter's); None until its fork is reported.
+            entry = self.watch[pid] = {"parent": self.parent_of.get(pid) if pid in self.fork_reported else None,
+                                       "ppid": None, "state": None, "seen_ms": None, "alive_ms": None,
+                                       "parent_since_ms": None, "zombie": None}
+        elif entry["seen_ms"] is not None and started < entry["seen_ms"]:
+            # A look older than one already taken in (a connection accepted
+            # before a look at the table, its report read after): it adds nothing.
+            self.tell(pid, entry)
+            return
+        if ppid != entry["ppid"]:
+            entry["parent_since_ms"] = ended
+        entry.update(ppid=ppid, state=state, seen_ms=started)
+        if state == "Z":
+            if entry["zombie"] is None:
+                # It exited after the last look that saw it running and before this one.
+                entry["zombie"] = {"t_ms": ended, "ppid": ppid, "alive_ms": entry["alive_ms"]}
+        else:
+            entry["alive_ms"] = started
+        if pid not in self.known and ppid == self.pid and pid != self.main_pid:
+            # Main is the runner's only child of its own making: any other was adopted.
+            self.known.add(pid)
+        self.tell(pid, entry)
+
+    def tell(self, pid: int, entry: dict) -> None:
+        """The events a known process's looks call for and that are not recorded yet."""
+        if pid not in self.known:
+            return
+        if entry["ppid"] is not None and entry["ppid"] != entry["parent"] and pid != self.main_pid:
+            # A process gets a new parent only when its parent dies: it was adopted,
+            # by the runner or by a subreaper between the runner and it.
+            event = {"event": "adopt", "t_ms": entry["parent_since_ms"], "pid": pid, "by": entry["ppid"],
+                     "from": entry["parent"], "state": entry["state"]}
+            if entry["ppid"] == self.pid:
                 self.adopted.add(pid)
-                self.events.append({"event": "adopt", "t_ms": self.ms(), "pid": pid,
-                                    "by": self.pid, "state": row["state"]})
+            self.events.append(event)
+            entry["parent"] = entry["ppid"]
+        zombie = entry["zombie"]
+        if zombie is not None and not zombie.get("told"):
+            zombie["told"] = True
+            self.events.append({"event": "zombie", "t_ms": zombie["t_ms"], "pid": pid, "ppid": zombie["ppid"],
+                                "alive_ms": zombie["alive_ms"]})
+
+    def note_gone(self, pid: int, present: dict[int, dict], ended: float) -> None:
+        """A process the runner did not reap has left the table: someone else reaped it.
+
+        Only a zombie's parent can collect it with wait(), and a parent that
+        is still alive has been the zombie's parent all along (a process is
+        re-parented only when its parent dies): so a process last seen as a
+        zombie of a parent that is still alive was reaped by that parent
+        (``ppid_alive``).  One last seen running may have exited and been
+        reaped between two looks by its parent, or by the kernel, when its
+        parent ignores SIGCHLD: that is not known.
+        """
+        entry = self.watch.pop(pid)
+        if pid not in self.known:
+            return
+        parent = present.get(entry["ppid"])
+        self.events.append({"event": "gone", "t_ms": ended, "pid": pid, "seen_ms": entry["seen_ms"],
+                            "state": entry["state"], "ppid": entry["ppid"], "alive_ms": entry["alive_ms"],
+                            "ppid_alive": parent is not None and parent["state"] != "Z"})
+
+    def become_known(self, pid: int, ppid: int, request: _Request) -> None:
+        """A fork report held up: the process is known from now on, and its parent by fork is ``ppid``."""
+        self.known.add(pid)
+        entry = self.watch.get(pid)
+        if entry is not None and entry["parent"] is None:
+            entry["parent"] = ppid  # seen in the table before its report came
+        looked = request.looked or (self.ms(), self.ms())
+        if request.state is not None:
+            self.see(pid, request.state, request.parent, looked[0], looked[1])
+        elif entry is not None:
+            self.tell(pid, entry)  # gone since: the next look at the table says so
+        else:
+            # It connected, so it lived, but it was gone before the runner ever saw it in the table.
+            self.events.append({"event": "gone", "t_ms": looked[1], "pid": pid, "seen_ms": None, "state": None,
+                                "ppid": ppid, "alive_ms": None, "ppid_alive": None})
 
     def kill_all(self, keep: int | None = None) -> None:
         """SIGKILL every descendant and reap them all, whatever the reaper setting.
@@ -738,10 +853,13 @@ class Runner:
             # The kernel tells us who connected; the message cannot lie about it.
             creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
             caller = struct.unpack("3i", creds)[0]
-            # Its parent, read now: the sooner, the likelier the caller is still there to ask.
+            # Its parent and state, read now: the sooner, the likelier the caller
+            # is still there to ask.  That is a look at it, as good as one at the table.
+            looked = self.ms()
             known = _state_and_parent(caller)
             request = _Request(conn, caller, known[1] if known else None,
-                               time.monotonic() + REQUEST_DEADLINE)
+                               time.monotonic() + REQUEST_DEADLINE, state=known[0] if known else None,
+                               looked=(looked, self.ms()))
             self.requests.append(request)
             if self.selector is not None:
                 self.selector.register(conn, selectors.EVENT_READ, request)
@@ -804,7 +922,7 @@ class Runner:
             self.refuse(request, "unreadable")
             return
         if op == "fork":
-            self.note_fork(request.caller, request.parent, message)
+            self.note_fork(request, message)
             self.close_request(request)
             return
         if op != "checkpoint":
@@ -827,14 +945,16 @@ class Runner:
         self.answer(request, reply)
 
     # -- fork reports ---------------------------------------------------------
-    def note_fork(self, caller: int, parent: int | None, message: dict) -> None:
+    def note_fork(self, request: _Request, message: dict) -> None:
         """Record the fork a child reports, if the report holds up against what the kernel says."""
+        caller, parent = request.caller, request.parent
         ppid, t, nth = message.get("ppid"), message.get("t"), message.get("nth")
         if not self.fork_report_holds(caller, parent, ppid):
             self.dropped_fork_reports += 1
             return
         self.fork_reported.add(caller)
         self.parent_of[caller] = ppid
+        self.become_known(caller, ppid, request)
         # The child's own clock reading, unless it is not a moment of this run.
         moment = t if isinstance(t, float) and self.t0 <= t <= time.monotonic() else None
         event = {"event": "fork", "t_ms": self.ms(moment), "pid": caller, "ppid": ppid,
@@ -946,9 +1066,12 @@ class Runner:
         except (OSError, subprocess.SubprocessError) as exc:
             # A fork bomb at the pids limit leaves no room even for ps.
             raw = f"(ps could not run: {exc})\n"
+        looked = self.ms()
         rows = read_process_table()
-        self.note_adoptions(rows)
-        self.snapshots.append({"checkpoint": name, "by": by, "t_ms": self.ms(started),
+        read = self.ms()
+        self.observe(rows, looked, read)
+        # "rows_ms": when the rows were read (after ps): the moments this look at the table lies between.
+        self.snapshots.append({"checkpoint": name, "by": by, "t_ms": self.ms(started), "rows_ms": [looked, read],
                                "cost_ms": round((time.monotonic() - started) * 1000, 3),
                                "container_memory_bytes": container_memory_bytes(),
                                "ps": raw, "processes": rows})
