@@ -575,11 +575,53 @@ def _where(loc: tuple) -> str:
     return text or "(top level)"
 
 
-def _explain(error: dict) -> str:
+def _models_in(annotation) -> list:
+    """The models a field's type can hold: ``List[X]``, ``Optional[X]``, a union of checks, unwrapped."""
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _models_in(typing.get_args(annotation)[0])
+    if origin in (Union, list, List):
+        return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return []
+
+
+def _keys_at(model: type, loc: tuple) -> list[str]:
+    """The keys lab.yaml may give at ``loc`` (pydantic's path to a mapping), or [] when that cannot be told."""
+    models = [model]
+    for part in loc:
+        if isinstance(part, int):
+            continue  # an item of a list: the same models
+        # A union of checks: pydantic's path names the member by its tag (expect[0].state.rol).
+        tagged = [m for m in models if "check" in m.model_fields and part in
+                  getattr(m.model_fields["check"].annotation, "__args__", ())]
+        if tagged:
+            models = tagged
+            continue
+        models = [found for m in models if part in m.model_fields
+                  for found in _models_in(m.model_fields[part].annotation)]
+    return sorted({key for m in models for key in m.model_fields})
+
+
+def _did_you_mean(model: type, loc: tuple) -> str:
+    """``; did you mean `expect`?`` for a key that is close to one the model knows (expext:)."""
+    import difflib
+
+    key = loc[-1] if loc else None
+    if not isinstance(key, str):
+        return ""
+    close = difflib.get_close_matches(key, _keys_at(model, loc[:-1]), n=1)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+def _explain(error: dict, model: Optional[type] = None) -> str:
     where = _where(error["loc"])
     kind = error["type"]
     if kind == "extra_forbidden":
-        return f"{where}: unknown key"
+        return f"{where}: unknown key" + _did_you_mean(model or LabSpec, tuple(error["loc"]))
     if kind == "missing":
         return f"{where}: required but missing"
     if kind == "union_tag_invalid":
@@ -661,7 +703,7 @@ def shared_claims(labs_dir: Path) -> dict[str, SharedClaim]:
         except ValidationError as exc:
             error = exc.errors()[0]
             raise UsageError(f"{path}: [{index}]{'.' if error['loc'] else ''}{_where(error['loc'])}: "
-                             f"{_explain(error).split(': ', 1)[-1]}") from None
+                             f"{_explain(error, SharedClaim).split(': ', 1)[-1]}") from None
         if claim.id in claims:
             raise UsageError(f"{path}: the id {claim.id!r} is given twice")
         if claim.zh in sentences:

@@ -24,7 +24,7 @@ expect:
 
 def make_lab(tmp_path: Path, yaml_text: str, folder: str = "07-a-lab") -> Path:
     path = tmp_path / folder
-    path.mkdir()
+    path.mkdir(parents=True)
     (path / "lab.py").write_text("print('hi')\n", encoding="utf-8")
     (path / "lab.yaml").write_text(yaml_text, encoding="utf-8")
     return path
@@ -63,6 +63,29 @@ def test_yaml_syntax_error_names_the_line(tmp_path):
 
 def test_unknown_key(tmp_path):
     assert error_of(tmp_path, GOOD + "colour: blue\n").endswith("colour: unknown key")
+
+
+@pytest.mark.parametrize("yaml_text, expected", [
+    (GOOD.replace("expect:", "expext:"), "expext: unknown key; did you mean `expect`?"),
+    (GOOD + "run: {timout: 3}\n", "run.timout: unknown key; did you mean `timeout`?"),
+    (GOOD.replace("count: 1", "count: 1\n    strem: stderr"), "expect[0].strem: unknown key; did you mean `stream`?"),
+    (GOOD + "variants: [{name: a, title: A, run: {stdot: tty}}]\n",
+     "variants[0].run.stdot: unknown key; did you mean `stdout`?"),
+    (GOOD + "predict: [{ask: 'How many?', answer: {line: x}}]\n",
+     "predict[0].answer.line: unknown key; did you mean `lines`?"),
+    (GOOD + "claims: [{id: a-claim, show: it}]\n", "claims[0].show: unknown key; did you mean `shows`?"),
+])
+def test_an_unknown_key_close_to_a_known_one_is_named(tmp_path, yaml_text, expected):
+    assert error_of(tmp_path, yaml_text).endswith(expected)
+
+
+def test_an_unknown_key_is_matched_against_its_own_place_only(tmp_path):
+    # `role` is a key of a state check, not of lab.yaml's top level or of a lines check.
+    assert error_of(tmp_path / "a", GOOD + "rol: x\n").endswith("lab.yaml: rol: unknown key")
+    lines = GOOD.replace("count: 1", "count: 1\n    rol: x")
+    assert error_of(tmp_path / "b", lines).endswith("expect[0].rol: unknown key")
+    state = GOOD + "  - {check: state, checkpoint: a, rol: child, role: child, state: Z}\n"
+    assert error_of(tmp_path / "c", state).endswith("expect[1].rol: unknown key; did you mean `role`?")
 
 
 def test_wrong_type_names_the_key(tmp_path):
