@@ -263,8 +263,8 @@ def install_fork_reporting() -> None:
     os.register_at_fork(before=_count_fork, after_in_parent=_after_in_parent, after_in_child=_report_fork)
 
 
-def _become_the_lab(script: str) -> None:
-    """``python3 -m forklab.checkpoint lab.py``: the container's command when the runner steps aside.
+def _become_the_lab(script: str, args: list = ()) -> None:
+    """``python3 -m forklab.checkpoint lab.py [ARG ...]``: the container's command when the runner steps aside.
 
     It unpacks the lab that travels in the container's environment (as the
     runner would), then execs ``python3 lab.py`` in this same process: the pid
@@ -279,10 +279,10 @@ def _become_the_lab(script: str) -> None:
     if archive:
         os.chdir(_unpack_archive(archive))
     os.environ[MAIN_ENV] = str(os.getpid())
-    os.execvp("python3", ["python3", script])
+    os.execvp("python3", ["python3", script, *args])
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python3 -m forklab.checkpoint lab.py  (the runner steps aside; the host observes)")
-    _become_the_lab(sys.argv[1])
+    if len(sys.argv) < 2:
+        sys.exit("usage: python3 -m forklab.checkpoint lab.py [ARG ...]  (the runner steps aside; the host observes)")
+    _become_the_lab(sys.argv[1], sys.argv[2:])

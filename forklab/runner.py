@@ -5,7 +5,8 @@ in one single-threaded loop (threads and fork do not mix):
 
 * reads the lab's stdout and stderr from two pipes (or stdout from a pty), kept apart;
 * answers ``checkpoint()`` calls on a Unix socket: each call blocks the caller
-  while the runner takes a snapshot (raw ``ps`` text plus rows parsed from /proc),
+  while the runner takes a snapshot (raw ``ps`` text plus rows parsed from /proc,
+  with the open descriptors of each of the lab's processes),
   up to MAX_SNAPSHOTS of them; the runner itself never waits on the socket;
 * hears about every fork from the image's sitecustomize hook, and keeps a
   report only if the kernel bears out who sent it and who its parent is;
@@ -77,7 +78,13 @@ END_PS_LIMIT = 2.0
 MAX_NTH = 10**9
 DEFAULTS = {"timeout": 20.0, "stdout": "pipe", "reaper": True, "unbuffered": False,
             "descendants": "wait", "output_cap": 4 * 1024 * 1024,
-            "snapshot_start": False, "interval": 0.0}
+            "snapshot_start": False, "interval": 0.0,
+            # The variant the lab runs as (FORKLAB_VARIANT), its environment
+            # variables and lab.py's arguments (lab.yaml; the host refuses names
+            # the kit sets itself, and the kit's own win here regardless).
+            "variant": "default", "env": {}, "args": []}
+#: The lab reads the name of the variant it runs as here.
+VARIANT_ENV = "FORKLAB_VARIANT"
 #: The host passes a per-run secret here; the document carries it back, so
 #: nothing a lab prints or writes can pass for the runner's document.
 NONCE_ENV = "FORKLAB_NONCE"
@@ -136,6 +143,57 @@ def read_process_table() -> list[dict]:
                      "private_kb": _private_kb(pid) if state != "Z" else 0})
     rows.sort(key=lambda r: r["pid"])
     return rows
+
+
+#: A snapshot lists at most this many open descriptors of each process (its
+#: lowest), and counts the rest: a lab that opens thousands cannot slow it down.
+MAX_FDS = 64
+_ACCESS_MODES = {0: "r", 1: "w", 2: "rw"}
+
+
+def read_fds(pid: int) -> dict | None:
+    """A process's open file descriptors, from /proc: ``{"fds": [{fd, target, mode}], "more": N}``.
+
+    ``target`` is what /proc/PID/fd/N links to (``pipe:[1234]``, ``/tmp/lab/data.txt``,
+    ``socket:[99]``, ``/dev/null``), ``mode`` how it was opened (r, w or rw;
+    for a pipe, which end).  None when they cannot be read (a process that is
+    gone, or that made itself non-dumpable).
+    """
+    folder = f"/proc/{pid}/fd"
+    try:
+        numbers = sorted(int(name) for name in os.listdir(folder) if name.isdigit())
+    except OSError:
+        return None
+    fds = []
+    for fd in numbers[:MAX_FDS]:
+        try:
+            # As bytes: a file's name need not be UTF-8; the report gets U+FFFD for what is not.
+            target = os.readlink(f"{folder}/{fd}".encode()).decode("utf-8", "replace")
+            with open(f"/proc/{pid}/fdinfo/{fd}", "rb") as f:
+                flags = next((line for line in f.read().split(b"\n") if line.startswith(b"flags:")), b"")
+        except OSError:
+            continue  # closed while we looked
+        try:
+            mode = _ACCESS_MODES.get(int(flags.split()[1], 8) & 3)
+        except (IndexError, ValueError):
+            mode = None
+        fds.append({"fd": fd, "target": target, "mode": mode})
+    return {"fds": fds, "more": max(len(numbers) - MAX_FDS, 0)}
+
+
+def add_fds(rows: list[dict]) -> None:
+    """Give each row of a live process its open descriptors (``fds``; ``fds_more`` beyond MAX_FDS).
+
+    Only at a snapshot, and only for the lab's processes: the loop's own looks
+    at the table stay as quick as they were.
+    """
+    for row in rows:
+        if row["state"] == "Z":
+            continue  # a zombie holds nothing open
+        found = read_fds(row["pid"])
+        row["fds"] = None if found is None else found["fds"]
+        if found and found["more"]:
+            row["fds_more"] = found["more"]
 
 
 def _state_and_parent(pid: int) -> tuple[str, int] | None:
@@ -424,7 +482,10 @@ class Runner:
     def _lab_environment(self, socket_path: str) -> dict:
         # Built from scratch so nothing leaks in from whoever started the
         # container; buffering in particular is decided here, never inherited.
+        # The variant's own variables come first, so the kit's always win.
         env = {
+            **{str(name): str(value) for name, value in dict(self.settings["env"]).items()},
+            VARIANT_ENV: str(self.settings["variant"]),
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "LANG": "C.UTF-8",
             "HOME": os.environ.get("HOME", "/tmp"),
@@ -454,7 +515,7 @@ class Runner:
         else:
             out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
-        command = ["python3", os.path.basename(self.script)]
+        command = ["python3", os.path.basename(self.script), *map(str, self.settings["args"])]
         # With tty-session the pty is the controlling terminal of main's new
         # session: when main (the session leader) exits, the kernel sends
         # SIGHUP (and SIGCONT) to the terminal's foreground process group.
@@ -627,7 +688,8 @@ class Runner:
         status = (info.si_status << 8 if info.si_code == os.CLD_EXITED
                   else info.si_status | (0x80 if info.si_code == os.CLD_DUMPED else 0))
         self.events.append({"event": "exit", "t_ms": self.ms(), "pid": self.main_pid,
-                            "status": decode_status(status)})
+                            "status": decode_status(status),
+                            "alive_ms": (self.watch.get(self.main_pid) or {}).get("alive_ms")})
         self.main_exit_recorded = True
         self.events.append({"event": "teardown", "t_ms": self.ms(), "pid": self.main_pid,
                             "note": "main exited: every other process is killed, as when a "
@@ -661,7 +723,9 @@ class Runner:
                                 "from": entry["parent"] if entry else self.parent_of.get(pid),
                                 "note": "seen when reaped"})
         if not (pid == self.main_pid and self.main_exit_recorded):
-            self.events.append({"event": "exit", "t_ms": t, "pid": pid, "status": decode_status(status)})
+            # It exited after the last look that saw it running (alive_ms), and by now.
+            self.events.append({"event": "exit", "t_ms": t, "pid": pid, "status": decode_status(status),
+                                "alive_ms": entry["alive_ms"] if entry else None})
         self.events.append({"event": "reap", "t_ms": t, "pid": pid, "by": self.pid})
         if pid == self.main_pid:
             self.main_status = status
@@ -1056,6 +1120,13 @@ class Runner:
         started = time.monotonic()
         for role, pid in roles.items():
             self.name_role(pid, role)
+        # The table first, at the checkpoint's moment; ps (tens of ms on a
+        # busy machine) after it, so the rows show the state the caller asked about.
+        looked = self.ms()
+        rows = read_process_table()
+        read = self.ms()
+        self.observe(rows, looked, read)
+        add_fds(self.descendants(rows))
         # ps may be slow (a busy machine, a full process table): it gets no
         # more than the lab's time left, so the runner keeps its deadline.
         limit = END_PS_LIMIT if end else min(PS_LIMIT, max(self.deadline - started, 0.05))
@@ -1066,11 +1137,7 @@ class Runner:
         except (OSError, subprocess.SubprocessError) as exc:
             # A fork bomb at the pids limit leaves no room even for ps.
             raw = f"(ps could not run: {exc})\n"
-        looked = self.ms()
-        rows = read_process_table()
-        read = self.ms()
-        self.observe(rows, looked, read)
-        # "rows_ms": when the rows were read (after ps): the moments this look at the table lies between.
+        # "rows_ms": when the rows were read: the moments this look at the table lies between.
         self.snapshots.append({"checkpoint": name, "by": by, "t_ms": self.ms(started), "rows_ms": [looked, read],
                                "cost_ms": round((time.monotonic() - started) * 1000, 3),
                                "container_memory_bytes": container_memory_bytes(),

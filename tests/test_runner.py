@@ -94,6 +94,76 @@ def test_unbuffered_when_the_lab_asks(tmp_path):
     assert doc["stdout"] == "before fork\n"
 
 
+def test_a_variant_s_name_env_and_args_reach_the_lab_and_the_kit_s_own_win(tmp_path):
+    doc = run_runner(tmp_path, """\
+        import json, os, sys
+        print(json.dumps({"argv": sys.argv[1:], "variant": os.environ.get("FORKLAB_VARIANT"),
+                          "mode": os.environ.get("MODE"), "path": os.environ["PATH"],
+                          "socket": os.environ["FORKLAB_SOCKET"]}))
+    """, variant="fast", env={"MODE": "a b", "PATH": "/nowhere", "FORKLAB_SOCKET": "/nowhere"},
+        args=["--n", "3", "two words"])
+    seen = json.loads(doc["stdout"])
+    assert seen["argv"] == ["--n", "3", "two words"]
+    assert (seen["variant"], seen["mode"]) == ("fast", "a b")
+    # lab.yaml may not name these (catalog refuses them); given anyway, the kit's own stay.
+    assert seen["path"] != "/nowhere" and seen["socket"] != "/nowhere"
+    [started] = [e for e in doc["events"] if e.get("note", "").startswith("runner started")]
+    assert started["note"] == "runner started python3 lab.py --n 3 two words"
+
+
+def test_without_a_variant_the_lab_runs_as_default(tmp_path):
+    doc = run_runner(tmp_path, "import os, sys\nprint(os.environ['FORKLAB_VARIANT'], sys.argv[1:])\n")
+    assert doc["stdout"] == "default []\n"
+
+
+def test_a_snapshot_lists_each_live_process_s_open_descriptors(tmp_path):
+    doc = run_runner(tmp_path, """\
+        import os
+        from forklab.checkpoint import checkpoint
+        read_end, write_end = os.pipe()
+        data = open("data.txt", "w")
+        pid = os.fork()
+        if pid == 0:
+            os.close(write_end)
+            data.close()
+            checkpoint("reading", reader=os.getpid(), writer=os.getppid())
+            os.read(read_end, 1)
+            os._exit(0)
+        os.write(write_end, b".")
+        os.waitpid(pid, 0)
+    """)
+    rows = rows_at(doc, "reading")
+    reader = {fd["fd"]: fd for fd in rows["reader"]["fds"]}
+    writer = {fd["fd"]: fd for fd in rows["writer"]["fds"]}
+    pipe = writer[3]["target"]
+    assert pipe.startswith("pipe:[") and (writer[3]["mode"], writer[4]["mode"]) == ("r", "w")
+    assert writer[4]["target"] == pipe and writer[5]["target"].endswith("/data.txt") and writer[5]["mode"] == "w"
+    # The reader closed its write end and the file: of the pipe it holds the read end only
+    # (its fd 4 now is its connection to the runner, for the checkpoint).
+    assert [fd for fd in reader.values() if fd["target"] == pipe] == [{"fd": 3, "target": pipe, "mode": "r"}]
+    assert not [fd for fd in reader.values() if fd["target"].endswith("/data.txt")]
+    assert reader[4]["target"].startswith("socket:[")
+    assert reader[1]["mode"] == "w" and reader[1]["target"] == writer[1]["target"]  # stdout: the runner's pipe
+    # The runner's own descriptors are not the lab's to see.
+    runner_row = next(r for s in doc["snapshots"] for r in s["processes"] if r["pid"] == doc["environment"]["runner_pid"])
+    assert "fds" not in runner_row
+
+
+def test_a_process_with_many_descriptors_has_the_first_listed_and_the_rest_counted(tmp_path):
+    doc = run_runner(tmp_path, """\
+        import os
+        from forklab.checkpoint import checkpoint
+        kept = [os.open("/dev/null", os.O_RDONLY) for _ in range(100)]
+        checkpoint("many")
+    """)
+    [main] = [r for r in next(s for s in doc["snapshots"] if s["checkpoint"] == "many")["processes"]
+              if r["pid"] == doc["main"]["pid"]]
+    from forklab.runner import MAX_FDS
+
+    assert len(main["fds"]) == MAX_FDS and [fd["fd"] for fd in main["fds"]] == sorted(fd["fd"] for fd in main["fds"])
+    assert main["fds_more"] >= 100 + 3 - MAX_FDS
+
+
 def test_stdout_can_be_a_terminal(tmp_path):
     doc = run_runner(tmp_path, "import sys\nprint(sys.stdout.isatty(), sys.stderr.isatty())\n", stdout="tty")
     assert doc["stdout"] == "True False\n"
