@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from forklab import normalize, pictures
+from forklab import i18n, normalize, pictures
 from forklab.report import normalized_output
 
 
@@ -30,6 +30,34 @@ def _ranked(counter: Counter) -> list[dict]:
     return [{"text": text, "count": count} for text, count in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
+#: What the counts count, in Chinese (the words of labs/GLOSSARY.zh.md).
+ZH = {
+    "{outputs} distinct whole output(s) in {runs} runs, each compared whole, pids as roles":
+        "{runs} 次运行中有 {outputs} 种不同的完整输出(整段比较,PID 写成角色)",
+    "; each output's lines were sorted before comparing, as their order is a race: "
+    "which line came first is counted above":
+        ";比较之前每段输出的行都排了序,因为行的顺序是竞态:哪一行最先出现见上面的统计",
+    "; {trees} distinct process tree(s)": ";{trees} 种不同的进程树",
+}
+
+
+def counted(outputs: int, trees: int, runs: int, sorted_lines: bool, lang: str | None = None) -> str:
+    """What the counts count, in words: whole outputs (sorted or not), and trees.
+
+    Next to a chart of first lines that shows two, "1 distinct output" must
+    say that it compares whole outputs, whose lines a race lab sorts.
+    """
+    from forklab.pictures import words
+
+    _ = words(lang, ZH)
+    text = _("{outputs} distinct whole output(s) in {runs} runs, each compared whole, pids as roles",
+             outputs=outputs, runs=runs)
+    if sorted_lines:
+        text += _("; each output's lines were sorted before comparing, as their order is a race: "
+                  "which line came first is counted above")
+    return text + _("; {trees} distinct process tree(s)", trees=trees)
+
+
 def summarize(name: str, title: str, runs: list[dict]) -> dict:
     """One variant's K runs, counted."""
     checks: dict[str, int] = {}
@@ -37,13 +65,17 @@ def summarize(name: str, title: str, runs: list[dict]) -> dict:
         for check in run["checks"]:
             checks[check["name"]] = checks.get(check["name"], 0) + (1 if check["passed"] else 0)
     chaos = [e["chaos"] for run in runs for e in run["events"] if e.get("chaos")]
+    outputs = _ranked(Counter(normalized_output(run, "stdout") for run in runs))
+    trees = _ranked(Counter(tree_shape(run) for run in runs))
+    race = bool(runs) and runs[0]["lab"].get("output_order") == "race"
     return {
         "variant": name, "title": title, "runs": len(runs),
         "statuses": dict(Counter(run["status"] for run in runs)),
         "checks": [{"name": check, "passed": passed} for check, passed in checks.items()],
         "first_lines": _ranked(Counter(first_line(run) for run in runs)),
-        "outputs": _ranked(Counter(normalized_output(run, "stdout") for run in runs)),
-        "trees": _ranked(Counter(tree_shape(run) for run in runs)),
+        "outputs": outputs,
+        "trees": trees,
+        "counted": counted(len(outputs), len(trees), len(runs), race, i18n.of(runs[0]) if runs else None),
         "delays": {"parent": sum(1 for c in chaos if c["delayed"] == "parent"),
                    "child": sum(1 for c in chaos if c["delayed"] == "child")} if chaos else None,
     }
@@ -56,20 +88,26 @@ def bar(count: int, total: int, width: int = 30) -> str:
 
 
 def svg_bars(rows: list[dict], total: int) -> str:
-    """A horizontal bar chart as inline SVG (one bar per row: text, count)."""
+    """A horizontal bar chart as inline SVG: each row's whole text above its bar, wrapped
+    to the page's width (lines that differ in one word, 父 or 子, must show that word)."""
     from html import escape
 
-    label_w, plot_w, row_h = 360, 300, 26
-    height = len(rows) * row_h + 8
-    parts = [f'<svg class="bars" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {label_w + plot_w + 60} {height}" '
-             f'width="{label_w + plot_w + 60}" role="img" aria-label="distribution">']
-    for index, row in enumerate(rows):
-        y = 4 + index * row_h
+    from forklab.normalize import one_line
+    from forklab.pictures import PAGE_W, _wrap
+
+    plot_w, line_h, bar_h, gap = PAGE_W - 120, 17, 16, 10
+    parts, y = [], 4.0
+    for row in rows:
         width = plot_w * row["count"] / total if total else 0
-        text = row["text"] if len(row["text"]) <= 48 else row["text"][:47] + "…"
-        parts.append(f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end">{escape(text)}</text>'
-                     f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{max(width, 1):.1f}" height="{row_h - 8}">'
-                     f'<title>{escape(row["text"])}: {row["count"]} of {total}</title></rect>'
-                     f'<text x="{label_w + width + 6:.1f}" y="{y + 16}">{row["count"]}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+        text = one_line(row["text"])
+        lines = _wrap(text, PAGE_W - 10, 13)
+        parts.append(f'<g class="bar-row"><title>{escape(text)}: {row["count"]} of {total}</title>')
+        for line in lines:
+            y += line_h
+            parts.append(f'<text x="2" y="{y - 4:.0f}">{escape(line)}</text>')
+        parts.append(f'<rect class="bar" x="2" y="{y:.0f}" width="{max(width, 1):.1f}" height="{bar_h}" />'
+                     f'<text x="{width + 8:.1f}" y="{y + bar_h - 3:.0f}">{row["count"]} / {total}</text></g>')
+        y += bar_h + gap
+    height = y
+    return (f'<svg class="bars" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {PAGE_W} {height:.0f}" '
+            f'width="{PAGE_W}" height="{height:.0f}" role="img" aria-label="distribution">' + "".join(parts) + "</svg>")

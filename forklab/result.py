@@ -116,7 +116,33 @@ def role_index(doc: dict, roles: dict[int, str]) -> dict[str, int]:
     return index
 
 
-def _with_roles(doc: dict, roles: dict[int, str]) -> tuple[list[dict], list[dict]]:
+def look_note(event: dict, parent: Optional[str], lang: Optional[str] = None) -> Optional[str]:
+    """What the runner saw, in words, for its looks at the table: a process first seen as a
+    zombie, or gone from it.  What it saw, not what it concludes: who reaped is the trees' to say."""
+    from forklab.pictures import words
+
+    _ = words(lang)
+    parent = parent or "?"
+    if event["event"] == "zombie":
+        note = _("first seen as a zombie of {parent}", parent=parent)
+        if event.get("alive_ms") is not None:
+            note += _("; last seen running at {ms} ms", ms=f"{event['alive_ms']:.1f}")
+        return note
+    if event["event"] != "gone":
+        return None
+    if event.get("seen_ms") is None:
+        return _("gone from the table before any look saw it there")
+    if event.get("state") == "Z":
+        text = ("gone from the table; last seen at {ms} ms as a zombie of {parent}, which was still alive"
+                if event.get("ppid_alive") else
+                "gone from the table; last seen at {ms} ms as a zombie of {parent}, which has ended too")
+        return _(text, ms=f"{event['seen_ms']:.1f}", parent=parent)
+    return _("gone from the table; last seen running at {ms} ms (parent {parent}): it exited and was reaped "
+             "in between", ms=f"{event['seen_ms']:.1f}", parent=parent)
+
+
+def _with_roles(doc: dict, roles: dict[int, str],
+                lang: Optional[str] = None) -> tuple[list[dict], list[dict]]:
     def role(pid: Optional[int]) -> Optional[str]:
         return roles.get(pid) if pid is not None else None
 
@@ -128,9 +154,12 @@ def _with_roles(doc: dict, roles: dict[int, str]) -> tuple[list[dict], list[dict
     events = []
     for event in doc.get("events", []):
         extra = {"role": role(event["pid"])}
-        for key in ("ppid", "by"):
+        for key in ("ppid", "by", "from"):
             if key in event:
                 extra[f"{key}_role"] = role(event[key])
+        note = look_note(event, extra.get("ppid_role"), lang)
+        if note is not None:
+            extra["note"] = note
         events.append({**event, **extra})
     return snapshots, events
 
@@ -144,7 +173,7 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
     """
     doc = run.get("document") or {}
     roles = name_processes(doc)
-    snapshots, events = _with_roles(doc, roles)
+    snapshots, events = _with_roles(doc, roles, environment.get("lang"))
     container_env = doc.get("environment") or {}
     return {
         "schema": SCHEMA,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.test_checks_and_report import (
     evaluated,
     hostile_document,
     rendered,
+    row,
     runner_document,
 )
 
@@ -92,14 +94,15 @@ def test_the_timeline_shows_the_zombie_span(tmp_path):
     svg = pictures.svg_timeline(document)
     assert svg.count('<g class="life"') == len(pictures.lives(document)[1]) - 1  # all but the reaper
     gantt = pictures.mermaid_timeline(document)
-    assert "section orphan" in gantt and "running :" in gantt
+    assert "section orphan" in gantt and re.search(r"^    running [\d.]+ ms–[\d.]+ ms :", gantt, re.M)
 
 
 def test_a_parent_that_reaped_its_child_is_named(tmp_path):
     document = evaluated(tmp_path, "  - {check: no-zombies-at-end}\n")
     lines = pictures.text_tree(document)
     child = next(line for line in lines if "child " in line or line.strip().startswith(("├── child", "└── child")))
-    assert "zombie at zombie" in child and "reaped by parent" in child
+    # Seen as the parent's zombie at one checkpoint and gone at the next while the parent lived.
+    assert "zombie at checkpoint `zombie`" in child and "reaped by parent" in child
 
 
 @pytest.mark.parametrize("text, shown", [
@@ -145,10 +148,251 @@ def test_pictures_write_hostile_commands_and_names_out(tmp_path):
     mermaid = pictures.mermaid_tree(document)
     # One statement a line; the name's quote-free, tag-free, reference-free label stays in its node.
     assert all(line == "flowchart TD" or line.startswith("    ") for line in mermaid.splitlines())
-    assert "zombie at we`ird | ‹b›\\x1b[2J\\u202e\\nname" in mermaid
+    assert "zombie at checkpoints `zombie`, `we`ird | ‹b›\\x1b[2J\\u202e\\nname`" in mermaid
     assert all(line.startswith(("gantt", "    ")) for line in pictures.mermaid_timeline(document).splitlines())
     svg = pictures.svg_tree(document) + pictures.svg_timeline(document)
     assert "PWNED\\x07" in svg and "&lt;b&gt;bold&lt;/b&gt; &amp;#x202e;" in svg and "<b>" not in svg
     for text in (*tree, mermaid, pictures.mermaid_timeline(document), svg):
         assert RAW.search(text) is None
     assert "<title>we`ird | &lt;b&gt;\\x1b[2J\\u202e\\nname at " in svg  # a checkpoint on the timeline
+
+
+# -- lives drawn from evidence -----------------------------------------------------------------
+
+SUB, MID2, ORPHAN2, KID = 20, 21, 22, 23
+
+
+def snap(name: str, t: float, rows: list[dict], by: int = MAIN) -> dict:
+    return {"checkpoint": name, "by": by, "t_ms": t, "rows_ms": [t, t + 0.2], "cost_ms": 5.0, "ps": "PID ...\n",
+            "processes": rows}
+
+
+def run_of(tmp_path, snapshots: list[dict], events: list[dict], roles: dict[int, str], **settings) -> dict:
+    """A run made of the given snapshots and events (main is MAIN, the reaper RUNNER)."""
+    doc = runner_document()
+    doc["snapshots"], doc["events"] = snapshots, events
+    doc["roles"] = {str(pid): role for pid, role in {RUNNER: "reaper", MAIN: "main", **roles}.items()}
+    doc["environment"].update(settings)
+    return evaluated(tmp_path, "  - {check: no-zombies-at-end}\n", doc)
+
+
+def fork(pid: int, ppid: int, t: float, nth: int = 1) -> dict:
+    return {"event": "fork", "t_ms": t, "pid": pid, "ppid": ppid, "nth": nth}
+
+
+def main_reaped(t: float) -> list[dict]:
+    ok = {"raw": 0, "code": 0, "signal": None, "signal_name": None}
+    return [{"event": "exit", "t_ms": t, "pid": MAIN, "status": ok, "alive_ms": t - 1},
+            {"event": "reap", "t_ms": t, "pid": MAIN, "by": RUNNER}]
+
+
+def span_kinds(document: dict, role: str) -> list[tuple[str, float, float]]:
+    reaper, found = pictures.lives(document)
+    [one] = [one for one in found.values() if one.role == role]
+    return [(s.kind, s.start, s.end) for s in pictures.spans(one, pictures._run_end(document, found))]
+
+
+def test_children_waited_for_one_by_one_each_end_before_the_next_fork(tmp_path):
+    # Lab 07's shape: main forks, waits, forks again; the runner's looks saw each
+    # child running, then gone, and it noticed the gone one only after the next fork.
+    events = [fork(MAIN, RUNNER, 0.1)]
+    for n, pid in enumerate((30, 31, 32), start=1):
+        born = 10.0 * n
+        events += [fork(pid, MAIN, born, n),
+                   {"event": "gone", "t_ms": born + 12, "pid": pid, "seen_ms": born + 2, "state": "R",
+                    "ppid": MAIN, "alive_ms": born + 2, "ppid_alive": True}]
+    events += main_reaped(45.0)
+    document = run_of(tmp_path, [snap("end", 50.0, [row(RUNNER, 0, "R")], by=RUNNER)], events, {})
+    for n in (1, 2):
+        running = [s for s in span_kinds(document, f"main.{n}") if s[0] == "running"]
+        next_fork = 10.0 * (n + 1)
+        assert running and running[-1][2] < next_fork, f"main.{n} is drawn running past main.{n + 1}'s fork"
+    for n in (1, 2, 3):
+        kinds = span_kinds(document, f"main.{n}")
+        # Then, hatched: it exited and was reaped somewhere before the look that found it gone.
+        assert [k for k, _, _ in kinds] == ["running", "exiting"] and kinds[-1][2] == 10.0 * n + 12
+    assert all("reaped (by whom not seen)" in line for line in pictures.text_tree(document)[2:])
+
+
+def test_the_never_reaped_orphan_ends_as_a_zombie(tmp_path):
+    # pid1-never-waits: the runner adopts the orphan and never waits; the end snapshot shows its zombie.
+    events = [fork(MAIN, RUNNER, 0.1), fork(CHILD, MAIN, 1.0), fork(ORPHAN, CHILD, 2.0),
+              {"event": "gone", "t_ms": 9.0, "pid": CHILD, "seen_ms": 4.0, "state": "S", "ppid": MAIN,
+               "alive_ms": 4.0, "ppid_alive": True},
+              {"event": "adopt", "t_ms": 6.0, "pid": ORPHAN, "by": RUNNER, "from": CHILD, "state": "S"},
+              {"event": "zombie", "t_ms": 30.0, "pid": ORPHAN, "ppid": RUNNER, "alive_ms": 25.0}] + main_reaped(20.0)
+    snapshots = [snap("adopted", 10.0, [row(RUNNER, 0, "R"), row(MAIN, RUNNER), row(ORPHAN, RUNNER)]),
+                 snap("end", 40.0, [row(RUNNER, 0, "R"), row(ORPHAN, RUNNER, "Z", "[python3] <defunct>", 0)],
+                      by=RUNNER)]
+    document = run_of(tmp_path, snapshots, events, {CHILD: "middle", ORPHAN: "orphan"})
+    kinds = span_kinds(document, "orphan")
+    assert [k for k, _, _ in kinds] == ["running", "exiting", "zombie"]
+    end = pictures._run_end(document, pictures.lives(document)[1])
+    assert kinds[-1][1] == 30.0 and kinds[-1][2] == end, "a zombie from its first sighting to the end"
+    [line] = [line for line in pictures.text_tree(document) if "orphan" in line]
+    assert line.endswith("adopted by reaper · zombie at checkpoint `end` · never reaped (still a zombie at the end)")
+    svg = pictures.svg_timeline(document)
+    assert re.search(r'<g class="life" data-role="orphan">.*?class="never">never reaped</text>', svg)
+
+
+def test_with_sigchld_ignored_who_reaped_is_not_seen(tmp_path):
+    # Lab 08 part 3: the checkpoints see the child running, then gone; the kernel reaped it,
+    # and main, though its parent and alive, never had a zombie to collect.
+    events = [fork(MAIN, RUNNER, 0.1), fork(KID, MAIN, 1.0),
+              {"event": "gone", "t_ms": 8.0, "pid": KID, "seen_ms": 5.2, "state": "S", "ppid": MAIN,
+               "alive_ms": 5.2, "ppid_alive": True}] + main_reaped(20.0)
+    snapshots = [snap("ignoring-sigchld", 5.0, [row(RUNNER, 0, "R"), row(MAIN, RUNNER), row(KID, MAIN)], by=KID),
+                 snap("after-child-exit", 10.0, [row(RUNNER, 0, "R"), row(MAIN, RUNNER)]),
+                 snap("end", 30.0, [row(RUNNER, 0, "R")], by=RUNNER)]
+    document = run_of(tmp_path, snapshots, events, {KID: "child"})
+    [line] = [line for line in pictures.text_tree(document) if "child" in line]
+    assert line.endswith("child  python3 lab.py · reaped (by whom not seen)")
+    assert "reaped by main" not in pictures.mermaid_tree(document)
+    [gone] = [e for e in document["events"] if e["event"] == "gone"]
+    assert gone["note"] == ("gone from the table; last seen running at 5.2 ms (parent main): "
+                            "it exited and was reaped in between")
+
+
+def subreaper_run(tmp_path, adopt_event: bool = True) -> dict:
+    """Lab 08 part 2: subreaper forks middle2, which forks orphan2 and dies; the subreaper adopts it."""
+    events = [fork(MAIN, RUNNER, 0.1), fork(SUB, MAIN, 1.0), fork(MID2, SUB, 2.0), fork(ORPHAN2, MID2, 3.0)]
+    if adopt_event:
+        events.append({"event": "adopt", "t_ms": 5.0, "pid": ORPHAN2, "by": SUB, "from": MID2, "state": "S"})
+    events += main_reaped(40.0)
+    snapshots = [snap("adopted-by-subreaper", 10.0, [row(RUNNER, 0, "R"), row(MAIN, RUNNER), row(SUB, MAIN),
+                                                      row(MID2, SUB, "Z", "[python3] <defunct>", 0),
+                                                      row(ORPHAN2, SUB)], by=ORPHAN2),
+                 snap("orphan2-zombie", 20.0, [row(RUNNER, 0, "R"), row(MAIN, RUNNER), row(SUB, MAIN),
+                                               row(ORPHAN2, SUB, "Z", "[python3] <defunct>", 0)], by=SUB),
+                 snap("subreaper-reaped", 30.0, [row(RUNNER, 0, "R"), row(MAIN, RUNNER), row(SUB, MAIN)], by=SUB),
+                 snap("end", 50.0, [row(RUNNER, 0, "R")], by=RUNNER)]
+    return run_of(tmp_path, snapshots, events, {SUB: "subreaper", MID2: "middle2", ORPHAN2: "orphan2"})
+
+
+@pytest.mark.parametrize("adopt_event", [True, False], ids=["runner saw it", "only the snapshots show it"])
+def test_the_subreaper_s_orphan_is_marked_adopted_by_the_subreaper(tmp_path, adopt_event):
+    document = subreaper_run(tmp_path, adopt_event)
+    [line] = [line for line in pictures.text_tree(document) if "orphan2" in line]
+    assert "adopted by subreaper" in line and line.endswith("reaped by subreaper")
+    mermaid = pictures.mermaid_tree(document)
+    ids = dict(re.findall(r'^    (p\d+)\["(\w+)', mermaid, re.M))
+    by_role = {role: node for node, role in ids.items()}
+    assert f"    {by_role['subreaper']} -.->|adopts| {by_role['orphan2']}" in mermaid.splitlines()
+    svg = pictures.svg_tree(document)
+    assert '<path class="adopt"' in svg and "<title>subreaper adopted orphan2</title>" in svg
+    [middle2] = [line for line in pictures.text_tree(document) if "middle2" in line]
+    assert middle2.endswith("zombie at checkpoint `adopted-by-subreaper` · reaped by subreaper")
+
+
+def test_main_as_a_subreaper_adopts_before_it_reaps(tmp_path):
+    # A script whose main is a subreaper: "reaped by main" of a grandchild comes with its adoption.
+    events = [fork(MAIN, RUNNER, 0.1), fork(CHILD, MAIN, 1.0), fork(ORPHAN, CHILD, 2.0),
+              {"event": "adopt", "t_ms": 4.0, "pid": ORPHAN, "by": MAIN, "from": CHILD, "state": "S"}] \
+        + main_reaped(40.0)
+    snapshots = [snap("orphan-zombie", 10.0, [row(RUNNER, 0, "R"), row(MAIN, RUNNER),
+                                              row(ORPHAN, MAIN, "Z", "[python3] <defunct>", 0)]),
+                 snap("end", 50.0, [row(RUNNER, 0, "R")], by=RUNNER)]
+    document = run_of(tmp_path, snapshots, events, {ORPHAN: "orphan"})
+    [line] = [line for line in pictures.text_tree(document) if "orphan" in line]
+    # The next snapshot no longer shows main: who reaped the zombie, main or an adopter after main died, is not known.
+    assert "adopted by main" in line and line.endswith("reaped (by whom not seen)")
+    snapshots.insert(1, snap("after-wait", 20.0, [row(RUNNER, 0, "R"), row(MAIN, RUNNER)]))
+    document = run_of(tmp_path, snapshots, events, {ORPHAN: "orphan"})
+    [line] = [line for line in pictures.text_tree(document) if "orphan" in line]
+    assert "adopted by main" in line and line.endswith("reaped by main")
+
+
+def test_the_trees_are_the_same_whatever_the_runner_s_looks_between_checkpoints_caught(tmp_path):
+    # Two runs of lab 07 alike at their checkpoints: in one the runner happened to see
+    # main.1 as main's zombie before it went, in the other only running.  The trees
+    # are in the normalized report and must not differ; the timelines may.
+    base = [fork(MAIN, RUNNER, 0.1), fork(30, MAIN, 1.0)] + main_reaped(40.0)
+    caught = base + [{"event": "zombie", "t_ms": 3.0, "pid": 30, "ppid": MAIN, "alive_ms": 2.0},
+                     {"event": "gone", "t_ms": 5.0, "pid": 30, "seen_ms": 4.0, "state": "Z", "ppid": MAIN,
+                      "alive_ms": 2.0, "ppid_alive": True}]
+    missed = base + [{"event": "gone", "t_ms": 5.0, "pid": 30, "seen_ms": 2.0, "state": "R", "ppid": MAIN,
+                      "alive_ms": 2.0, "ppid_alive": True}]
+    end = [snap("end", 50.0, [row(RUNNER, 0, "R")], by=RUNNER)]
+    one, other = run_of(tmp_path, end, caught, {}), run_of(tmp_path, end, missed, {})
+    assert pictures.text_tree(one) == pictures.text_tree(other)
+    assert pictures.mermaid_tree(one) == pictures.mermaid_tree(other)
+    assert [k for k, _, _ in span_kinds(one, "main.1")] == ["running", "exiting", "zombie", "reaping"]
+    assert [k for k, _, _ in span_kinds(other, "main.1")] == ["running", "exiting"]
+
+
+def test_a_zombie_starts_where_it_was_first_seen_not_at_the_next_snapshot(tmp_path):
+    events = [fork(MAIN, RUNNER, 0.1), fork(CHILD, MAIN, 1.0),
+              {"event": "zombie", "t_ms": 12.0, "pid": CHILD, "ppid": MAIN, "alive_ms": 11.0},
+              {"event": "gone", "t_ms": 700.0, "pid": CHILD, "seen_ms": 600.0, "state": "Z", "ppid": MAIN,
+               "alive_ms": 11.0, "ppid_alive": True}] + main_reaped(990.0)
+    snapshots = [snap("zombie", 600.0, [row(RUNNER, 0, "R"), row(MAIN, RUNNER),
+                                        row(CHILD, MAIN, "Z", "[python3] <defunct>", 0)]),
+                 snap("end", 1000.0, [row(RUNNER, 0, "R")], by=RUNNER)]
+    document = run_of(tmp_path, snapshots, events, {CHILD: "child"})
+    assert span_kinds(document, "child") == [("running", 1.0, 11.0), ("exiting", 11.0, 12.0),
+                                              ("zombie", 12.0, 600.0), ("reaping", 600.0, 700.0)]
+
+
+def test_a_short_zombie_is_drawn_wide_enough_to_see_and_checkpoints_are_named(tmp_path):
+    # 1 ms of zombie in a run of 1000 ms: an even scale would give it under a pixel.
+    events = [fork(MAIN, RUNNER, 0.1), fork(CHILD, MAIN, 1.0),
+              {"event": "zombie", "t_ms": 500.0, "pid": CHILD, "ppid": MAIN, "alive_ms": 499.5},
+              {"event": "gone", "t_ms": 501.5, "pid": CHILD, "seen_ms": 501.0, "state": "Z", "ppid": MAIN,
+               "alive_ms": 499.5, "ppid_alive": True}] + main_reaped(990.0)
+    snapshots = [snap("zombie", 500.5, [row(RUNNER, 0, "R"), row(MAIN, RUNNER),
+                                        row(CHILD, MAIN, "Z", "[python3] <defunct>", 0)]),
+                 snap("end", 1000.0, [row(RUNNER, 0, "R")], by=RUNNER)]
+    document = run_of(tmp_path, snapshots, events, {CHILD: "child"})
+    svg = pictures.svg_timeline(document)
+    child = re.search(r'<g class="life" data-role="child">(.*?)</g>', svg).group(1)
+    widths = {kind: float(width) for kind, width in re.findall(r'<rect class="(\w+)" x="[\d.]+" y="[\d.]+" '
+                                                               r'width="([\d.]+)"', child)}
+    assert widths["zombie"] >= pictures.LEAST_SPAN and widths["exiting"] >= pictures.LEAST_SPAN
+    assert re.findall(r'class="checkpoint-name"[^>]*>([^<]*)<', svg) == ["zombie", "end"]
+    assert "the scale is uneven" in svg, "a widened span is said to be so"
+
+
+def test_tree_notes_are_written_in_full_however_long(tmp_path):
+    names = [f"a-rather-long-checkpoint-name-{n}" for n in range(6)]
+    events = [fork(MAIN, RUNNER, 0.1), fork(CHILD, MAIN, 1.0)] + main_reaped(90.0)
+    snapshots = [snap(name, 10.0 + n, [row(RUNNER, 0, "R"), row(MAIN, RUNNER),
+                                       row(CHILD, MAIN, "Z", "[python3] <defunct>", 0)])
+                 for n, name in enumerate(names)]
+    snapshots.append(snap("end", 100.0, [row(RUNNER, 0, "R")], by=RUNNER))
+    document = run_of(tmp_path, snapshots, events, {CHILD: "child"})
+    svg = pictures.svg_tree(document)
+    child = re.search(r'<g class="process zombie" data-role="child">(.*?)</g>', svg).group(1)
+    shown = " ".join(re.findall(r'class="note">([^<]*)<', child))
+    assert "…" not in svg
+    for name in names:
+        assert f"`{name}`" in shown, f"{name} was cut from the tree's note"
+
+
+def test_the_repeat_chart_keeps_the_words_that_tell_the_lines_apart():
+    from forklab import repeat
+
+    parent = "我是父进程<built-in function getpid>,我创建了子进程{pid:main.1}"
+    child = "我是子进程<built-in function getpid>,我的父进程是<built-in function getppid>"
+    svg = repeat.svg_bars([{"text": parent, "count": 11}, {"text": child, "count": 9}], 20)
+    assert f">{escape(parent)}<" in svg and f">{escape(child)}<" in svg and "…" not in svg
+    assert ">11 / 20<" in svg and ">9 / 20<" in svg
+    said = repeat.counted(outputs=1, trees=1, runs=20, sorted_lines=True)
+    assert said.startswith("1 distinct whole output(s) in 20 runs") and "sorted before comparing" in said
+    assert "sorted" not in repeat.counted(outputs=2, trees=1, runs=20, sorted_lines=False)
+
+
+def test_the_pictures_own_words_have_chinese_forms_with_the_same_values(tmp_path):
+    import string
+
+    from forklab import repeat
+
+    def fields(text: str) -> set:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    for table in (pictures.ZH, repeat.ZH):
+        for english, chinese in table.items():
+            assert fields(english) == fields(chinese) and re.search(r"[\u4e00-\u9fff]", chinese), english
+    # The timeline's legend and the Gantt chart's names are in the report's language.
+    document = subreaper_run(tmp_path)
+    assert "僵尸进程" in pictures.svg_timeline(document, "zh") and "僵尸进程" not in pictures.svg_timeline(document)
+    assert "section 检查点" in pictures.mermaid_timeline(document, "zh")
