@@ -31,11 +31,15 @@ from forklab.errors import UsageError
 
 #: The container's environment variable that carries a lab (forklab/runner.py reads it).
 ARCHIVE_ENV = "FORKLAB_ARCHIVE"
+#: An exercise's files: what its students get, and the reference that passes every check.
+STARTER = "starter.py"
+SOLUTION = "solution.py"
 
 #: In a `lines` pattern, {pid:child} stands for the pid of the process named child.
 PID_PLACEHOLDER = re.compile(r"\{pid:([A-Za-z][A-Za-z0-9_.-]{0,31})\}")
 LAB_FOLDER = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
-ROLE = r"^[A-Za-z][A-Za-z0-9_-]{0,31}$"
+#: A role a check names: one a checkpoint gave, or a name from the fork tree (main.2, main.2.1).
+ROLE = r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$"
 #: Process states as ps prints them in the first letter of STAT.
 STATES = ("R", "S", "D", "Z", "T", "t", "X", "I")
 #: The hard ceilings a lab.yaml may loosen limits up to.
@@ -197,6 +201,12 @@ class RunOverrides(_Strict):
 class _Check(_Strict):
     says: Optional[str] = None  # the sentence a TA would say; generated when absent
     says_zh: Optional[str] = None  # the same in Chinese (--lang zh); generated when absent
+    #: An exercise's grading (`invoke check`): what the check is worth, whether the
+    #: student sees only that it passed (hidden), and what to try when it fails.
+    points: int = Field(default=1, ge=0, le=100)
+    hidden: bool = False
+    hint: Optional[str] = Field(default=None, min_length=1)
+    hint_zh: Optional[str] = Field(default=None, min_length=1)
 
 
 class LinesCheck(_Check):
@@ -348,6 +358,10 @@ class Variant(_Strict):
 class LabSpec(_Strict):
     """The whole of lab.yaml."""
 
+    #: lab: the kit's program (lab.py) shows something.  exercise: students write
+    #: the program (starter.py is what they get, solution.py the reference that
+    #: `invoke lab N` runs), and `invoke check N` grades theirs against the checks.
+    kind: Literal["lab", "exercise"] = "lab"
     number: int = Field(ge=1, le=99)
     title: str = Field(min_length=1)
     summary: str = Field(min_length=1)
@@ -435,6 +449,10 @@ class Lab:
     overrides: Optional[RunOverrides] = None
     #: `invoke run`: the report folder's name, when another script already has the plain one.
     report_as: Optional[str] = None
+    #: The file a lab folder's archive runs: lab.py, or an exercise's solution.py.
+    program_name: str = "lab.py"
+    #: `invoke check`: the student's file that is run as the exercise's program.
+    submission: Optional[Path] = None
 
     @property
     def source_id(self) -> str:
@@ -451,12 +469,33 @@ class Lab:
 
     @property
     def kind(self) -> str:
+        """lab (a lab folder's own program), run (`invoke run`) or check (`invoke check`: a submission)."""
+        if self.submission is not None:
+            return "check"
         return "lab" if self.script_name is None else "run"
+
+    @property
+    def solution_path(self) -> Path:
+        """An exercise's reference program (absent in a student's copy)."""
+        return self.path / SOLUTION
+
+    @property
+    def starter_path(self) -> Path:
+        """An exercise's program as its students get it, with TODOs."""
+        return self.path / STARTER
+
+    @property
+    def missing_solution(self) -> bool:
+        """An exercise whose reference is not here (a student's copy): `invoke lab N` has nothing to run."""
+        return self.spec.kind == "exercise" and self.archive is None
 
     def program(self) -> tuple[str, bytes]:
         """(the file to run, a compressed tar archive of the files it needs), sent along with each container."""
+        if self.missing_solution:
+            raise UsageError(f"lab {self.number:02d} is an exercise and this copy has no {SOLUTION}; "
+                             f"check your own program with `invoke check {self.number}`")
         if self.archive is not None:
-            return self.script_name or "lab.py", self.archive
+            return self.script_name or self.program_name, self.archive
         return "lab.py", pack(lab_files(self.path), compress=True)
 
     def shipped(self) -> tuple[str, dict[str, str]]:
@@ -467,6 +506,8 @@ class Lab:
 
     @property
     def container_name(self) -> str:
+        if self.submission is not None:
+            return f"check{self.number:02d}"
         return f"lab{self.number:02d}" if self.script_name is None else "run"
 
     @property
@@ -477,6 +518,8 @@ class Lab:
     def report_name(self) -> str:
         """reports/lab-03, or reports/run-fork-bomb for `invoke run fork_bomb.py`
         (``report_as`` when `invoke run` had to tell two scripts of one name apart)."""
+        if self.submission is not None:
+            return f"check-{self.number:02d}"
         if self.script_name is None:
             return f"lab-{self.number:02d}"
         return self.report_as or run_report_name(self.path)
@@ -642,8 +685,9 @@ def load_lab(path: Path) -> Lab:
     """Read and validate ``path/lab.yaml``; errors name the file and the key."""
     yaml_path = path / "lab.yaml"
     folder = Path(os.path.realpath(path))
-    if not (path / "lab.py").exists() and not (path / "lab.py").is_symlink():
-        raise UsageError(f"{path / 'lab.py'}: missing; every lab folder needs its program")
+    if not any((path / name).exists() or (path / name).is_symlink() for name in ("lab.py", STARTER)):
+        raise UsageError(f"{path / 'lab.py'}: missing; every lab folder needs its program "
+                         f"(an exercise's folder: its {STARTER})")
     if not yaml_path.exists() and not yaml_path.is_symlink():
         raise UsageError(f"{yaml_path}: missing; copy one from another lab and edit it")
     try:
@@ -673,9 +717,56 @@ def load_lab(path: Path) -> Lab:
     # Packed now, so a link out of the folder or an oversized lab is refused
     # before anything runs (and `invoke labs` checks every lab first).
     files = lab_files(path)
+    if spec.kind == "exercise":
+        return _exercise(path, spec, files)
     if "lab.py" not in dict(files):
         raise UsageError(f"{path / 'lab.py'}: not a regular file; every lab folder needs its program")
     return Lab(path=path, spec=spec, archive=pack(files, compress=True))
+
+
+def _exercise(path: Path, spec: LabSpec, files: list[tuple[str, bytes]]) -> Lab:
+    """An exercise folder: starter.py always; solution.py, the program `invoke lab N` runs,
+    unless this is a student's copy (`invoke handout` leaves it out)."""
+    names = dict(files)
+    if STARTER not in names:
+        raise UsageError(f"{path / STARTER}: missing; an exercise (kind: exercise) gives its students "
+                         "a starter.py")
+    if "lab.py" in names:
+        raise UsageError(f"{path / 'lab.py'}: an exercise has no lab.py; its program is {SOLUTION} "
+                         f"(the reference) and {STARTER} (what students get)")
+    if SOLUTION not in names:
+        return Lab(path=path, spec=spec, program_name=SOLUTION)
+    shipped = [(name, data) for name, data in files if name != STARTER]
+    return Lab(path=path, spec=spec, archive=pack(shipped, compress=True), program_name=SOLUTION)
+
+
+def exercise_data(lab: "Lab") -> list[tuple[str, bytes]]:
+    """The files of an exercise folder that go along with a submission: neither the
+    reference, nor the starter, nor lab.yaml (whose hidden checks a submission must not read)."""
+    return [(name, data) for name, data in lab_files(lab.path)
+            if name not in (SOLUTION, STARTER, "lab.yaml")]
+
+
+def load_submission(lab: "Lab", path: Path) -> "Lab":
+    """`invoke check N PATH`: a student's program made into exercise ``lab``'s program.
+
+    It runs with the exercise's run settings and checks, the files of its
+    folder beside it (exercise_data), under its own name.  Read as `invoke
+    run` reads a script: a regular .py file inside its folder, NUL-free, at
+    most MAX_SCRIPT_BYTES.
+    """
+    import dataclasses
+
+    if not path.exists() and not path.is_symlink():
+        raise UsageError(f"{path}: no such file")
+    if path.is_dir() or path.suffix != ".py":
+        raise UsageError(f"{path}: not a Python file; give the .py file you wrote")
+    source = read_file(path, Path(os.path.realpath(path.parent)), MAX_SCRIPT_BYTES, "`invoke check` sends")
+    if b"\0" in source:
+        raise UsageError(f"{path}: not Python source (it holds NUL bytes)")
+    files = [*(item for item in exercise_data(lab) if item[0] != path.name), (path.name, source)]
+    return dataclasses.replace(lab, script_name=path.name, archive=pack(files, compress=True),
+                               submission=Path(os.path.abspath(path)))
 
 
 _SHARED_CLAIMS: dict = {}

@@ -285,15 +285,33 @@ def sentence(expectation, lang: str = i18n.DEFAULT) -> str:
     return own or _SENTENCES[expectation.check](expectation, i18n.translator(lang))
 
 
+def hint(expectation, lang: str = i18n.DEFAULT) -> Optional[str]:
+    """What to try when the check fails (an exercise's ``hint``, ``hint_zh`` in Chinese), or None."""
+    if lang == "zh":
+        return getattr(expectation, "hint_zh", None) or getattr(expectation, "hint", None)
+    return getattr(expectation, "hint", None)
+
+
 def evaluate(expectations: list, result: dict, lang: str = i18n.DEFAULT) -> list[dict]:
-    """One ``{name, check, passed, detail}`` per expectation, in lab.yaml's order, in ``lang``."""
+    """One ``{name, check, passed, detail, points, hidden, hint}`` per expectation, in lab.yaml's order, in ``lang``.
+
+    ``points`` (1 unless lab.yaml says), ``hidden`` and ``hint`` grade an exercise (`invoke check`).
+    """
     seen = _Seen(result, lang)
     outcomes = []
     for expectation in expectations:
         passed, detail = _EVALUATORS[expectation.check](seen, expectation)
         outcomes.append({"name": sentence(expectation, lang),
-                         "check": expectation.check, "passed": bool(passed), "detail": detail})
+                         "check": expectation.check, "passed": bool(passed), "detail": detail,
+                         "points": getattr(expectation, "points", 1), "hidden": getattr(expectation, "hidden", False),
+                         "hint": hint(expectation, lang)})
     return outcomes
+
+
+def score(outcomes: list[dict]) -> dict:
+    """``{earned, total}``: the points of the checks that passed, of all of them."""
+    return {"earned": sum(c.get("points", 1) for c in outcomes if c["passed"]),
+            "total": sum(c.get("points", 1) for c in outcomes)}
 
 
 def checks_main_exit(expectations: list) -> bool:

@@ -177,7 +177,7 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
     container_env = doc.get("environment") or {}
     return {
         "schema": SCHEMA,
-        "lab": {"number": lab.number, "kind": "lab" if lab.script_name is None else "run",
+        "lab": {"number": lab.number, "kind": lab.kind,
                 "title": lab.spec.title, "folder": lab.folder,
                 "summary": lab.spec.summary.strip(),
                 "claims": [claim.model_dump() for claim in lab.spec.claims],
