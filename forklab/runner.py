@@ -169,16 +169,26 @@ def read_fds(pid: int) -> dict | None:
         try:
             # As bytes: a file's name need not be UTF-8; the report gets U+FFFD for what is not.
             target = os.readlink(f"{folder}/{fd}".encode()).decode("utf-8", "replace")
-            with open(f"/proc/{pid}/fdinfo/{fd}", "rb") as f:
-                flags = next((line for line in f.read().split(b"\n") if line.startswith(b"flags:")), b"")
         except OSError:
             continue  # closed while we looked
-        try:
-            mode = _ACCESS_MODES.get(int(flags.split()[1], 8) & 3)
-        except (IndexError, ValueError):
-            mode = None
-        fds.append({"fd": fd, "target": target, "mode": mode})
+        # The mode of a pipe (which end) or a file; a socket's or an anonymous inode's says little.
+        fds.append({"fd": fd, "target": target,
+                    "mode": _access_mode(pid, fd) if target.startswith(("pipe:", "/")) else None})
     return {"fds": fds, "more": max(len(numbers) - MAX_FDS, 0)}
+
+
+def _access_mode(pid: int, fd: int) -> str | None:
+    """r, w or rw: the access mode in the flags of /proc/PID/fdinfo/FD (octal; its low two bits)."""
+    try:
+        handle = os.open(f"/proc/{pid}/fdinfo/{fd}", os.O_RDONLY)  # os.open: half the cost of open()
+        try:
+            text = os.read(handle, 512)
+        finally:
+            os.close(handle)
+        flags = next(line for line in text.split(b"\n") if line.startswith(b"flags:"))
+        return _ACCESS_MODES.get(int(flags.split()[1], 8) & 3)
+    except (OSError, StopIteration, IndexError, ValueError):
+        return None
 
 
 def add_fds(rows: list[dict]) -> None:
