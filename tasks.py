@@ -5,6 +5,8 @@
     invoke report       run every lab again; rewrite all reports and reports/index.*
     invoke verify       run the labs again; diff their normalized reports with those on disk
     invoke run PATH     run any Python script in the same sandbox; reports/run-NAME/
+    invoke check 13     grade your program for exercise 13 (work/13-*.py, or PATH); reports/check-13/
+    invoke handout      the students' copy of the course in handout/: no solutions or hidden checks
     invoke list         the labs, their verdicts and last status
     invoke build        build the lab image (only when its inputs changed)
     invoke base         make the offline Debian base image (no registry needed)
@@ -122,6 +124,22 @@ def run_(c, path, timeout="", pids="", memory="", output_cap="", interval="", tt
                                     interval=interval, stdout="tty" if tty else ""), expect_exit, t), lang)
 
 
+@task(positional=["number", "path"],
+      help={"number": "the exercise's number, e.g. 13",
+            "path": "your program (default: work/NN-slug.py, made from the starter the first time)",
+            "lang": LANG_HELP})
+def check(c, number, path="", lang=""):
+    """Grade your program for exercise NUMBER: each check, hints, the score; report in reports/check-NN/."""
+    _run(c, lambda s, t: _commands().check(s, number, path, t), lang)
+
+
+@task(help={"out": "the folder to write (default: handout/); replaced whole if it is an earlier handout",
+            "lang": LANG_HELP})
+def handout(c, out="", lang=""):
+    """Write the students' copy of the course: no solutions, hidden checks or given-away answers."""
+    _run(c, lambda s, t: _commands().handout(s, out, t), lang)
+
+
 @task(name="list", help={"lang": "en or zh: the language of the table (default: FORKLAB_LANG, else en)"})
 def list_(c, lang=""):
     """List the labs with their tutorial verdicts and last report status."""
@@ -171,6 +189,7 @@ def _parse_errors_exit_2() -> None:
 
     def parse_tasks(self):
         try:
+            self.core.unparsed = _check_path_as_option(list(self.core.unparsed))
             return original(self)
         except ParseError as exc:
             raise Exit(f"forklab: {exc}; see `invoke --help TASK`", code=2) from None
@@ -179,7 +198,30 @@ def _parse_errors_exit_2() -> None:
     Program.parse_tasks = parse_tasks
 
 
+#: Options of `invoke check` that take a value, so that their values are not taken for its PATH.
+_CHECK_VALUE_OPTIONS = {"--lang", "-l", "--number", "-n", "--path", "-p"}
+
+
+def _check_path_as_option(tokens: list) -> list:
+    """`invoke check 13 work/13.py`: Invoke's positional arguments are all required, so the
+    optional PATH after the number is handed to Invoke as `--path work/13.py`."""
+    if "check" not in tokens:
+        return tokens
+    at, plain = tokens.index("check") + 1, 0
+    while at < len(tokens):
+        token = tokens[at]
+        if token in _CHECK_VALUE_OPTIONS:
+            at += 2
+            continue
+        if not token.startswith("-"):
+            plain += 1
+            if plain == 2:
+                return tokens[:at] + ["--path"] + tokens[at:]
+        at += 1
+    return tokens
+
+
 _parse_errors_exit_2()
 install_signal_handlers()
-ns = Collection(lab, labs, report, verify, run_, list_, build, base, shell, doctor, clean)
+ns = Collection(lab, labs, report, verify, run_, check, handout, list_, build, base, shell, doctor, clean)
 ns.configure({"forklab": dict(DEFAULTS)})

@@ -40,11 +40,21 @@ class LabOutcome:
     files: Optional[dict] = None
 
 
-def _select(settings: Settings, numbers: list[str]) -> list[catalog.Lab]:
-    """The labs asked for (all when none), every lab.yaml validated before anything runs."""
+def _select(settings: Settings, numbers: list[str], to_run: bool = True) -> list[catalog.Lab]:
+    """The labs asked for (all when none), every lab.yaml validated before anything runs.
+
+    An exercise without its solution.py (a student's copy) has nothing for
+    `invoke lab` to run: left out of "all", refused when asked for by number.
+    """
     found = catalog.find_labs(settings.labs_dir)
     chosen = [catalog.parse_number(text, found) for text in numbers] or sorted(found)
-    return [catalog.load_lab(found[number]) for number in dict.fromkeys(chosen)]
+    labs = [catalog.load_lab(found[number]) for number in dict.fromkeys(chosen)]
+    if not to_run:
+        return labs
+    for lab in labs:
+        if numbers and lab.missing_solution:
+            lab.program()  # says, in one line, what to do instead
+    return [lab for lab in labs if not lab.missing_solution]
 
 
 def _connect():
@@ -107,7 +117,8 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
                         outcome.outputs.append(result.output_bytes(record))
                         outcome.seconds += record["duration_ms"] / 1000
                         which = "" if variant.name == "default" else f" {variant.name}"
-                        what = (_("lab {number:02d}", number=lab.number) if lab.script_name is None
+                        what = (_("lab {number:02d}", number=lab.number) if lab.kind == "lab"
+                                else _("check of exercise {number:02d}", number=lab.number) if lab.kind == "check"
                                 else _("run of {folder}", folder=lab.folder))
                         term.say(_("{what}: {status} ({seconds:.1f} s)", what=what + which,
                                    status=_(run["status"]), seconds=record["duration_ms"] / 1000))
@@ -387,6 +398,104 @@ def run_script(settings: Settings, path_text: str, extra: catalog.RunOverrides,
     return _code([outcome])
 
 
+def check_submission(settings: Settings, lab: catalog.Lab, path, term: Terminal) -> LabOutcome:
+    """Run the program at ``path`` as exercise ``lab``'s program and grade it.
+
+    It runs as `invoke lab` runs the exercise's solution: the same sandbox,
+    run settings and checks, with the exercise folder's other files beside it
+    (never solution.py, starter.py or lab.yaml).  The outcome's document has
+    ``score`` == {"earned": int, "total": int} (earned is 0 when the program
+    did not parse, ran past the timeout or hit the pids limit), ``check`` ==
+    {submission, reason (one line, or None), counted, hidden: {passed, total}},
+    and ``checks`` whose items have ``name, passed, detail, points, hidden,
+    hint``; hidden checks come last, named only "hidden check", with no
+    detail or hint.  ``outcome.files`` is the report, not yet written.
+    """
+    from pathlib import Path
+
+    from forklab import exercises
+
+    if lab.spec.kind != "exercise":
+        raise UsageError(f"lab {lab.number:02d} is not an exercise; {_exercise_list(settings)}")
+    submission = catalog.load_submission(lab, Path(path).expanduser())
+    [outcome] = _execute(settings, [submission], term)
+    exercises.grade(outcome.document, Path(path).name, i18n.of(outcome.document))
+    outcome.files = report.render(outcome.document, outcome.outputs)
+    return outcome
+
+
+def _exercise_list(settings: Settings) -> str:
+    numbers = [f"{number:02d}" for number, path in sorted(catalog.find_labs(settings.labs_dir).items())
+               if _is_exercise(path)]
+    return f"the exercises are {', '.join(numbers)}" if numbers else "this course has no exercises"
+
+
+def _is_exercise(path) -> bool:
+    try:
+        return catalog.load_lab(path).spec.kind == "exercise"
+    except UsageError:
+        return False
+
+
+def check(settings: Settings, number_text: str, path_text: str, term: Terminal) -> int:
+    """`invoke check N [PATH]`: grade a student's program for exercise N; report in reports/check-NN/.
+
+    Without PATH the program is the exercise's working copy, work/NN-slug.py
+    beside the labs folder, made from the starter the first time and never
+    overwritten.  Exit 0 for full marks, 1 for fewer, 2 for a bad path or a
+    lab that is not an exercise.
+    """
+    from pathlib import Path
+
+    from forklab import exercises
+
+    [lab] = _select(settings, [number_text], to_run=False)
+    if lab.spec.kind != "exercise":
+        raise UsageError(f"lab {lab.number:02d} is not an exercise; {_exercise_list(settings)}")
+    if path_text:
+        path = Path(path_text).expanduser()
+    else:
+        path, made = exercises.working_copy(settings.labs_dir, lab)
+        shown = _shown_path(path)
+        if made:
+            term.say(term._("{path}: made from the exercise's starter; it is yours: write your program there "
+                            "(later checks never overwrite it)", path=shown))
+        else:
+            term.say(term._("checking {path} (your working copy; give a PATH to check another file)", path=shown))
+    reports_ready(settings)
+    outcome = check_submission(settings, lab, path, term)
+    folder = _write(settings, outcome)
+    term.check_summary(outcome.document, folder)
+    score = outcome.document["score"]
+    return 0 if score["earned"] == score["total"] else 1
+
+
+def _shown_path(path) -> str:
+    from pathlib import Path
+
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def handout(settings: Settings, out_text: str, term: Terminal) -> int:
+    """`invoke handout [--out DIR]`: the students' copy of the course, written whole to DIR (default handout/)."""
+    from pathlib import Path
+
+    from forklab import handout as handouts
+
+    root = settings.labs_dir.parent
+    out = Path(out_text).expanduser() if out_text else root / "handout"
+    summary = handouts.write(root, settings.labs_dir, out)
+    term.out.print(term._("handout: {path} ({labs} labs and {exercises} exercises; left out: {solutions} "
+                          "solutions, {hidden} hidden checks, {answers} checks that answer a prediction, "
+                          "{claims} claim verdicts of exercises)", path=_shown_path(summary["folder"]),
+                          labs=summary["labs"], exercises=summary["exercises"], solutions=summary["solutions"],
+                          hidden=summary["hidden"], answers=summary["answers"], claims=summary["claims"]))
+    return 0
+
+
 def _expected_exit(text: str):
     """--expect-exit: an exit code (0 to 255) or a signal's name (SIGKILL); 0 when not given."""
     import signal
@@ -500,12 +609,12 @@ def shell(settings: Settings, number_text: str, term: Terminal) -> int:
         tag, _, _ = _image(engine, settings, term)
     finally:
         engine.close()
-    _, shipped = lab.shipped()
+    script, shipped = lab.shipped()  # lab.py, or an exercise's solution.py
     command = ["docker", "run", "--rm", "-it", "--label", f"{engine_module.LABEL}=true",
                *engine_module.docker_run_flags(lab.spec.run),
                *[arg for name, value in shipped.items() for arg in ("--env", f"{name}={value}")],
-               tag, "python3", "-m", "forklab.runner", "--shell", "lab.py"]
-    term.say(f"lab {lab.number:02d} in {tag}; try `python3 lab.py`, leave with `exit`")
+               tag, "python3", "-m", "forklab.runner", "--shell", script]
+    term.say(f"lab {lab.number:02d} in {tag}; try `python3 {script}`, leave with `exit`")
     try:
         return subprocess.call(command)
     except FileNotFoundError:

@@ -144,6 +144,41 @@ class Terminal:
         self.out.print(f"[{colour}]{_(result['status'])}[/{colour}] · "
                        + _("report: {path}", path=escape(str(report))))
 
+    def check_summary(self, result: dict, folder: Path) -> None:
+        """`invoke check`: each check ✓ or ✗ with what was expected and seen and the hint for a
+        failed one, the hidden checks as a count, the score, and why a run went wrong."""
+        _ = self._
+        lab, graded = result["lab"], result["check"]
+        self.out.print("[bold]" + shown(_("Check · exercise {number:02d} · {title} · {file}", number=lab["number"],
+                                          title=lab["title"], file=graded["submission"])) + "[/bold]")
+        for check in result["checks"]:
+            if check.get("hidden"):
+                continue
+            mark = "[green]✓[/green]" if check["passed"] else "[red]✗[/red]"
+            worth = _("({points} points)", points=check["points"]) if check["points"] != 1 else ""
+            self.out.print(f"  {mark} {shown(check['name'])}" + (f" [dim]{worth}[/dim]" if worth else ""))
+            if not check["passed"]:
+                self.out.print(f"      [red]{shown(check['detail'])}[/red]")
+                if check.get("hint"):
+                    self.out.print("      [yellow]" + shown(_("hint: {hint}", hint=check["hint"])) + "[/yellow]")
+        hidden = graded["hidden"]
+        if hidden["total"]:
+            colour = "green" if hidden["passed"] == hidden["total"] else "red"
+            self.out.print(f"  [{colour}]" + _("hidden checks: {passed} of {total} passed", **hidden)
+                           + f"[/{colour}]")
+        if graded["reason"]:
+            self.out.print("  [red]" + shown(graded["reason"]) + "[/red]"
+                           + ("" if graded["counted"] else " " + _("(so no check counts)")))
+        score = result["score"]
+        colour = "green" if score["earned"] == score["total"] else "red"
+        report = folder / "report.md"
+        try:
+            report = report.relative_to(Path.cwd())
+        except ValueError:
+            pass
+        self.out.print(f"[{colour}]" + _("score: {earned} of {total} points", **score) + f"[/{colour}] · "
+                       + _("report: {path}", path=escape(str(report))))
+
     def repeat_summary(self, rep: dict) -> None:
         from forklab.repeat import bar
 

@@ -411,6 +411,39 @@ ZH: dict[str, str] = {
         "`stderr.log`,以及每个快照一份原始 `ps` 文本",
     "; each variant's files start with its name (`{name}.stdout.log`)": ";每个变体的文件以变体名开头(`{name}.stdout.log`)",
 
+    # -- exercises: invoke check and invoke handout (forklab/exercises.py, console.py, commands.py) --
+    "Check · exercise {number:02d} · {title} · {file}": "检查 · 练习 {number:02d} · {title} · {file}",
+    "({points} points)": "({points} 分)",
+    "hint: {hint}": "提示:{hint}",
+    "hidden checks: {passed} of {total} passed": "隐藏检查:{total} 项中 {passed} 项通过",
+    "(so no check counts)": "(所以所有检查都不计分)",
+    "score: {earned} of {total} points": "得分:{total} 分中得 {earned} 分",
+    "Score: {earned} of {total} points": "得分:{total} 分中得 {earned} 分",
+    "hidden check": "隐藏检查",
+    "check of exercise {number:02d}": "检查练习 {number:02d}",
+    "it reached the pids limit ({limit} processes at once): fork only in the parent, a fixed number of times":
+        "它达到了进程数上限(同时 {limit} 个进程):只在父进程里 fork,而且次数固定",
+    "it was still running after {seconds:g} s: an endless loop, or a wait that never returns "
+    "(a pipe's write end left open keeps its reader waiting)":
+        "{seconds:g} 秒后它还在运行:死循环,或者一次永远不返回的等待(管道的写端没有关闭,读端就会一直等下去)",
+    "it could not be run: {reason}": "它无法运行:{reason}",
+    "{file} does not parse: {error}": "{file} 无法解析:{error}",
+    " (line {line})": "(第 {line} 行)",
+    "a process ran out of memory and was killed (the limit is {mib} MiB)": "有进程耗尽内存被杀死(上限 {mib} MiB)",
+    "it was killed by {signal}": "它被 {signal} 杀死",
+    "nothing on stderr": "stderr 上什么也没有",
+    "it crashed (exit code {code}): {line}": "它崩溃了(退出码 {code}):{line}",
+    "it printed more than the output limit; the rest was dropped": "它的输出超过了上限;多出的部分被丢弃",
+    "{path}: made from the exercise's starter; it is yours: write your program there "
+    "(later checks never overwrite it)":
+        "{path}:已从练习的 starter 复制而来;它归你了:在里面写你的程序(之后的检查不会覆盖它)",
+    "checking {path} (your working copy; give a PATH to check another file)":
+        "检查 {path}(你的工作副本;给出 PATH 可以检查别的文件)",
+    "handout: {path} ({labs} labs and {exercises} exercises; left out: {solutions} solutions, {hidden} hidden checks, "
+    "{answers} checks that answer a prediction, {claims} claim verdicts of exercises)":
+        "学生版:{path}({labs} 个实验,{exercises} 个练习;去掉了:{solutions} 个参考答案、{hidden} 项隐藏检查、"
+        "{answers} 项会泄露预测答案的检查、{claims} 条练习的说法结论)",
+
     # -- the index (reports/index.md, index.html) ----------------------------------------------
     "forklab reports": "forklab 报告",
     "Lab": "实验",

@@ -184,6 +184,7 @@ def used_keys() -> dict[str, str]:
     keys = {}
     for name in ("checks.py", "console.py", "report.py", "commands.py"):
         keys.update(_python_keys(package / name))
+    keys.update(_python_keys(package / "exercises.py"))
     for template in sorted((package / "templates").glob("*.j2")):
         keys.update(_template_keys(template))
     return keys
@@ -223,6 +224,8 @@ def test_every_check_a_lab_words_is_worded_in_chinese_too():
         for expectation in [*lab.spec.expect, *(e for v in lab.spec.variants for e in v.expect)]:
             if expectation.says and not (expectation.says_zh and CJK.search(expectation.says_zh)):
                 unworded.append(f"lab {number:02d}: {expectation.says}")
+            if expectation.hint and not (expectation.hint_zh and CJK.search(expectation.hint_zh)):
+                unworded.append(f"lab {number:02d}, a hint: {expectation.hint}")
     assert not unworded, "\n".join(unworded)
 
 

@@ -188,3 +188,38 @@ def test_chaos_with_a_seed_repeats_its_distribution(engine, no_leftovers, cli):
     assert seen[0] == seen[1]
     firsts = " ".join(seen[0])
     assert "我是父进程" in firsts and "我是子进程" in firsts, "both orders show up"
+
+
+def test_lab_3_pictures_come_from_evidence_and_its_normalized_report_stays_the_same(engine, no_leftovers, cli):
+    from forklab import pictures
+
+    normalized = []
+    for _ in range(2):
+        code, out, err = cli("lab", "3")
+        assert code == 0, out + err
+        normalized.append((cli.reports / "lab-03" / "normalized.md").read_bytes())
+    assert normalized[0] == normalized[1], "the trees say only what every run shows alike"
+    result = result_of(cli.reports, 3)
+    reaper, never = (next(v for v in result["variants"] if v["variant"]["name"] == name)
+                     for name in ("reaper", "pid1-never-waits"))
+    for run in (reaper, never):
+        # The child: the runner saw its zombie (at the checkpoint at the latest), then
+        # saw it gone while the parent lived on; the tree names the parent as its reaper.
+        [zombie] = [e for e in run["events"] if e["event"] == "zombie" and e["role"] == "child"]
+        [gone] = [e for e in run["events"] if e["event"] == "gone" and e["role"] == "child"]
+        assert zombie["ppid_role"] == "parent" and (gone["state"], gone["ppid_role"], gone["ppid_alive"]) == \
+            ("Z", "parent", True)
+        looked = next(s["rows_ms"] for s in run["snapshots"] if s["checkpoint"] == "zombie")
+        assert zombie["t_ms"] <= looked[1] < gone["t_ms"]
+        [line] = [line for line in pictures.text_tree(run) if "── child " in line]
+        assert line.endswith("zombie at checkpoint `zombie` · reaped by parent")
+    # PID 1 never waits: the orphan's life ends as a zombie, drawn to the end, never reaped.
+    reaper_pid, found = pictures.lives(never)
+    [orphan] = [one for one in found.values() if one.role == "orphan"]
+    spans = pictures.spans(orphan, pictures._run_end(never, found))
+    assert spans[-1].kind == "zombie" and spans[-1].end == pictures._run_end(never, found)
+    assert [e["event"] for e in never["events"] if e["role"] == "orphan"][-1] == "zombie"
+    [line] = [line for line in pictures.text_tree(never) if "── orphan " in line]
+    assert line.endswith("never reaped (still a zombie at the end)")
+    html = (cli.reports / "lab-03" / "report.html").read_text(encoding="utf-8")
+    assert 'class="never">never reaped</text>' in html

@@ -159,3 +159,24 @@ def test_lab_10_only_os_fork_is_heard_by_the_fork_hook(lab_result):
     assert roles["spawned"] not in {e["pid"] for e in doc["events"]}
     assert roles["subprocess"] not in {e["pid"] for e in doc["events"]}
     assert not [r for r in doc["snapshots"][-1]["processes"] if r["state"] == "Z"]
+
+
+def test_lab_7_each_child_ends_before_the_next_fork(lab_result):
+    from forklab import pictures
+
+    doc = lab_result(7)
+    for run in doc["variants"]:
+        reaper, found = pictures.lives(run)
+        end = pictures._run_end(run, found)
+        lives = {one.role: one for one in found.values()}
+        for n in range(1, 6):
+            child, following = lives[f"main.{n}"], lives[f"main.{n + 1}"]
+            running = [s for s in pictures.spans(child, end) if s.kind == "running"]
+            # main waited for each child before the next fork: each is drawn running no later.
+            assert running[-1].end < following.born_ms, (run["variant"]["name"], child.role)
+            assert pictures.spans(child, end)[-1].end < end, f"{child.role} is drawn to the end"
+        # main reaped them, not the runner: the runner saw each go, and the tree does not guess.
+        for n in range(1, 7):
+            role = f"main.{n}"
+            assert events_of(run, "reap", role) == [] and len(events_of(run, "gone", role)) == 1
+        assert sum("reaped (by whom not seen)" in line for line in pictures.text_tree(run)) == 7

@@ -171,3 +171,27 @@ def test_lab_12_fork_fails_at_the_limits_and_costs_page_tables(lab_result):
     container = {s["checkpoint"]: s["container_memory_bytes"] // 2**20 for s in doc["snapshots"]}
     assert 128 <= container["fork-with-128MiB"] < 200
     assert container["fork-with-128MiB"] - container["fork-with-0MiB"] < 140
+
+
+def test_lab_8_adoptions_and_reapers_are_drawn_from_evidence(lab_result):
+    import re
+
+    from forklab import pictures
+
+    doc = lab_result(8)
+    for run in doc["variants"]:
+        tree = {line.split("── ")[-1].split()[0]: line for line in pictures.text_tree(run)[1:]}
+        # orphan2 was forked by middle2 and adopted by the subreaper, which reaped it as its zombie.
+        assert " · adopted by subreaper · " in tree["orphan2"] and tree["orphan2"].endswith("reaped by subreaper")
+        mermaid = pictures.mermaid_tree(run)
+        node = dict((role, node) for node, role in re.findall(r'^    (p\d+)\["([\w.-]+)', mermaid, re.M))
+        assert f"    {node['subreaper']} -.->|adopts| {node['orphan2']}" in mermaid.splitlines()
+        # SIGCHLD ignored: the kernel reaped the child; the kit does not say main did.
+        assert tree["child"].endswith("reaped (by whom not seen)") and "reaped by main" not in tree["child"]
+    for name in ("reaper", "pid1-never-waits"):
+        run = variant(doc, name)
+        # The runner saw the subreaper's adoption happen, and the child go without ever being a zombie.
+        [adopted] = events_of(run, "adopt", "orphan2")
+        assert (adopted["by_role"], adopted["from_role"]) == ("subreaper", "middle2")
+        [gone] = events_of(run, "gone", "child")
+        assert gone["state"] != "Z" and gone["ppid_role"] == "main" and events_of(run, "zombie", "child") == []

@@ -1,0 +1,96 @@
+"""The exercises in real containers: each solution earns full marks, each starter runs and
+earns little, a program that does not parse, loops or fork-bombs earns 0 with one line saying
+why, and `invoke check` works inside a student's handout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from forklab import catalog, commands, handout
+from forklab.console import Terminal
+from forklab.settings import Settings
+from tests.conftest import ROOT
+
+EXERCISES = {13: "13-reap-in-order", 14: "14-zombie-and-orphan", 16: "16-prefork-pool"}
+
+
+@pytest.fixture
+def grade(engine, tmp_path):
+    settings = Settings.from_config({"reports_dir": str(tmp_path / "reports")}, ROOT)
+
+    def run(number: int, path) -> dict:
+        lab = catalog.load_lab(ROOT / "labs" / EXERCISES[number])
+        return commands.check_submission(settings, lab, path, Terminal()).document
+
+    return run
+
+
+@pytest.mark.parametrize("number", sorted(EXERCISES))
+def test_the_solution_earns_full_marks_and_the_starter_runs_and_earns_little(grade, number):
+    lab = catalog.load_lab(ROOT / "labs" / EXERCISES[number])
+    solved = grade(number, lab.solution_path)
+    assert solved["score"]["earned"] == solved["score"]["total"] > 0, \
+        [c["detail"] for c in solved["checks"] if not c["passed"]]
+    assert solved["status"] == "passed" and solved["check"]["reason"] is None
+    assert solved["check"]["hidden"]["passed"] == solved["check"]["hidden"]["total"] > 0
+    started = grade(number, lab.starter_path)
+    # The starter runs to its end (no crash, nothing for the grader to excuse) and fails most checks.
+    assert started["check"]["reason"] is None and started["exit"]["code"] == 0
+    assert started["score"]["earned"] <= started["score"]["total"] // 4
+    assert sum(not c["passed"] for c in started["checks"]) > len(started["checks"]) // 2
+
+
+@pytest.mark.parametrize("source, reason", [
+    ("import os\ndef reap(:\n    pass\n", "bad.py does not parse: SyntaxError: "),
+    ("while True:\n    pass\n", "it was still running after 10 s: an endless loop"),
+    ((ROOT / "tests" / "hostile" / "fork_bomb.py").read_text(encoding="utf-8"),
+     "it reached the pids limit (64 processes at once)"),
+])
+def test_a_program_that_does_not_parse_loops_or_fork_bombs_earns_nothing(grade, tmp_path, source, reason):
+    path = tmp_path / "bad.py"
+    path.write_text(source, encoding="utf-8")
+    document = grade(13, path)
+    assert document["score"] == {"earned": 0, "total": 16}
+    assert document["check"]["reason"].startswith(reason) and "\n" not in document["check"]["reason"]
+    assert document["check"]["counted"] is False
+
+
+def test_invoke_check_says_the_reason_in_one_line_and_exits_1(engine, cli, tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_text("def f(:\n", encoding="utf-8")
+    code, out, err = cli("check", "13", str(path))
+    assert code == 1
+    [reason] = [line for line in out.splitlines() if "does not parse" in line]
+    assert reason.strip() == ("bad.py does not parse: SyntaxError: invalid syntax (line 1) "
+                              "(so no check counts)")
+    assert "score: 0 of 16 points" in out
+    assert (cli.reports / "check-13" / "result.json").is_file()
+
+
+def test_invoke_check_works_inside_the_handout(engine, tmp_path):
+    course = tmp_path / "course"
+    handout.write(ROOT, ROOT / "labs", course)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("INVOKE_FORKLAB")}
+
+    def invoke(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "invoke", *argv], cwd=course, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    first = invoke("check", "13")
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "work/13-reap-in-order.py: made from the exercise's starter" in first.stderr
+    assert (course / "work" / "13-reap-in-order.py").read_bytes() == \
+        (ROOT / "labs" / EXERCISES[13] / "starter.py").read_bytes()
+    assert "hidden checks" not in first.stdout, "the handout has no hidden checks"
+    solved = invoke("check", "13", str(ROOT / "labs" / EXERCISES[13] / "solution.py"))
+    assert solved.returncode == 0, solved.stdout + solved.stderr
+    assert "score: 11 of 11 points" in solved.stdout
+    assert (course / "reports" / "check-13" / "report.md").is_file()
+    refused = invoke("lab", "13")
+    assert refused.returncode == 2
+    assert refused.stderr == ("forklab: lab 13 is an exercise and this copy has no solution.py; "
+                              "check your own program with `invoke check 13`\n")
