@@ -13,9 +13,9 @@ import os
 import re
 import stat
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, List, Literal, Optional, Union
+from typing import Annotated, Dict, List, Literal, Mapping, Optional, Union
 
 import yaml
 from pydantic import (  # noqa: F401
@@ -304,9 +304,63 @@ class StopCheck(_Check):
     waited: Optional[bool] = None
 
 
+class PgidCheck(_Check):
+    """A role's process group at a checkpoint: the same as another role's, or one it leads itself."""
+
+    check: Literal["pgid"]
+    checkpoint: str
+    role: str = Field(pattern=ROLE)
+    #: The role whose process group it is in.
+    same_as: Optional[str] = Field(default=None, pattern=ROLE)
+    #: true: it leads a group of its own (its pgid is its pid: after setpgid(0, 0) or setsid()); false: it does not.
+    leader: Optional[bool] = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "PgidCheck":
+        if (self.same_as is None) == (self.leader is None):
+            raise ValueError("give exactly one of 'same_as' (a role) or 'leader' (true or false)")
+        return self
+
+
+class FdsCheck(_Check):
+    """A role's open file descriptors at a checkpoint: whether it holds one on a pipe's end or on a file."""
+
+    check: Literal["fds"]
+    checkpoint: str
+    role: str = Field(pattern=ROLE)
+    #: true: at least one of its descriptors is such; false: none is ("the reader holds no write end").
+    holds: bool
+    #: A pipe's read end, its write end, or either.
+    pipe: Optional[Literal["read", "write", "any"]] = None
+    #: With pipe: only the pipe that ROLE holds on descriptor FD at this checkpoint
+    #: (``reader:3``): every process holds a pipe's write end on fd 1 when stdout is a pipe.
+    of: Optional[str] = Field(default=None, pattern=ROLE.removesuffix("$") + r":\d{1,6}$")
+    #: A file by its path in the container, a glob (``/tmp/lab/*.txt``); without a
+    #: leading / it matches the end of the path (``data.txt``, ``*.log``).
+    file: Optional[str] = Field(default=None, min_length=1)
+    #: Only this descriptor (1: stdout).
+    fd: Optional[int] = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "FdsCheck":
+        if (self.pipe is None) == (self.file is None):
+            raise ValueError("give exactly one of 'pipe' (read, write or any) or 'file' (a path)")
+        if self.of is not None and self.pipe is None:
+            raise ValueError("'of' names a pipe (ROLE:FD), so it goes with 'pipe', not 'file'")
+        return self
+
+    @property
+    def of_role(self) -> Optional[str]:
+        return self.of.split(":")[0] if self.of else None
+
+    @property
+    def of_fd(self) -> Optional[int]:
+        return int(self.of.split(":")[1]) if self.of else None
+
+
 Expectation = Annotated[
     Union[LinesCheck, StateCheck, ParentCheck, AbsentCheck, ExitCheck, ReapedCheck, NoZombiesCheck,
-          ProcessesCheck, MemoryCheck, StopCheck],
+          ProcessesCheck, MemoryCheck, StopCheck, PgidCheck, FdsCheck],
     Field(discriminator="check"),
 ]
 
@@ -346,13 +400,72 @@ class Prediction(_Strict):
     variant: Optional[str] = None          # which variant's run answers it (default: the first)
 
 
+#: Environment variables the kit sets for a lab (forklab/runner.py builds its
+#: environment from scratch), which a variant's ``env`` may not replace: the
+#: runner's own (FORKLAB_*), Python's (buffering, encoding, the fork hook on
+#: PYTHONPATH), the dynamic loader's, and the locale and paths every lab shares.
+KIT_ENV_NAMES = ("PATH", "HOME", "LANG", "LANGUAGE", "TERM")
+KIT_ENV_PREFIXES = ("FORKLAB_", "PYTHON", "LC_", "LD_")
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+#: A variant's env and args: a few short strings, not a way to ship data.  They
+#: travel in the runner's settings, one argument of its command line, which
+#: Linux caps at 128 KiB (MAX_ARG_STRLEN): 8192 characters in all stay under
+#: that even when each becomes a six-character JSON escape.
+MAX_VARIANT_STRINGS = 32
+MAX_VARIANT_CHARS = 8192
+#: What the lab finds in os.environ["FORKLAB_VARIANT"]: the name of the variant it runs as.
+VARIANT_ENV = "FORKLAB_VARIANT"
+
+
+def _kit_env_name(name: str) -> bool:
+    return name in KIT_ENV_NAMES or name.startswith(KIT_ENV_PREFIXES)
+
+
 class Variant(_Strict):
     """One way to run the lab; a lab's variants are shown side by side."""
 
     name: str = Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=32)
     title: str = Field(min_length=1)
     run: RunOverrides = RunOverrides()
+    #: Environment variables for the lab's processes (besides FORKLAB_VARIANT, the variant's name).
+    env: Dict[str, str] = Field(default={}, max_length=MAX_VARIANT_STRINGS)
+    #: Arguments to lab.py: ``python3 lab.py ARG ...`` (sys.argv[1:]).
+    args: List[str] = Field(default=[], max_length=MAX_VARIANT_STRINGS)
     expect: List[Expectation] = []
+
+    @field_validator("env")
+    @classmethod
+    def _not_the_kits(cls, env: Dict[str, str]) -> Dict[str, str]:
+        for name, value in env.items():
+            if not re.fullmatch(ENV_NAME, name):
+                raise ValueError(f"{name!r} is not a variable name (letters, digits and _, "
+                                 "not a digit first, at most 64)")
+            if _kit_env_name(name):
+                hint = " (for PYTHONUNBUFFERED, use run: {unbuffered: true})" if name == "PYTHONUNBUFFERED" else ""
+                raise ValueError(f"{name} is the kit's own: the runner sets PATH, HOME, LANG, LANGUAGE, TERM, "
+                                 f"FORKLAB_*, PYTHON*, LC_* and LD_* for every lab{hint}; choose another name")
+            _no_nul(value, f"{name}'s value")
+        return env
+
+    @field_validator("args")
+    @classmethod
+    def _short_args(cls, args: List[str]) -> List[str]:
+        for index, value in enumerate(args):
+            _no_nul(value, f"argument {index + 1}")
+        return args
+
+    @model_validator(mode="after")
+    def _few_characters(self) -> "Variant":
+        total = sum(len(name) + len(value) for name, value in self.env.items()) + sum(map(len, self.args))
+        if total > MAX_VARIANT_CHARS:
+            raise ValueError(f"env and args come to {total} characters, more than {MAX_VARIANT_CHARS}; "
+                             "put data in a file beside lab.py")
+        return self
+
+
+def _no_nul(value: str, what: str) -> None:
+    if "\0" in value:
+        raise ValueError(f"{what} holds a NUL character, which no argument or variable can carry")
 
 
 class LabSpec(_Strict):
@@ -427,12 +540,25 @@ class LabSpec(_Strict):
 
 @dataclass(frozen=True)
 class Run:
-    """One run of a lab: a variant's name, title, settings and expectations."""
+    """One run of a lab: a variant's name, title, settings and expectations, and how lab.py is called."""
 
     name: str
     title: Optional[str]
     settings: RunSettings
     expect: list
+    #: The variant's environment variables and arguments for lab.py.
+    env: Mapping[str, str] = field(default_factory=dict, hash=False)
+    args: tuple = ()
+
+    def runner_command(self, script: str, **extra) -> list[str]:
+        """`python3 -m forklab.runner ...` for this run (``extra``: repeat, chaos), less the interpreter:
+        the settings, and the variant's name, env and args for the lab."""
+        return self.settings.runner_command(script, variant=self.name, env=dict(self.env), args=list(self.args),
+                                            **extra)
+
+    def lab_environment(self) -> dict[str, str]:
+        """What this run adds to the lab's environment: the variant's env and its name (FORKLAB_VARIANT)."""
+        return {**self.env, VARIANT_ENV: self.name}
 
 
 @dataclass(frozen=True)
@@ -532,7 +658,8 @@ class Lab:
                 return [Run(name="default", title=None, settings=self.spec.run.overridden(extra),
                             expect=list(self.spec.expect))]
             return [Run(name=v.name, title=v.title, settings=self.spec.run.overridden(v.run).overridden(extra),
-                        expect=list(self.spec.expect) + list(v.expect)) for v in self.spec.variants]
+                        expect=list(self.spec.expect) + list(v.expect), env=dict(v.env), args=tuple(v.args))
+                    for v in self.spec.variants]
         except ValidationError as exc:
             # lab.yaml was valid alone: the command line's options (--interval ...) do not fit it.
             message = exc.errors()[0]["msg"].removeprefix("Value error, ")
@@ -551,7 +678,7 @@ class Lab:
 
 
 CHECK_KINDS = ("lines", "state", "parent", "absent", "exit", "reaped", "no-zombies-at-end", "processes",
-               "memory", "stop")
+               "memory", "stop", "pgid", "fds")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -708,7 +835,10 @@ def load_lab(path: Path) -> Lab:
     except ValidationError as exc:
         errors = exc.errors()
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise UsageError(f"{yaml_path}: {_explain(errors[0])}{more}") from None
+        # A misspelt key (rol:) also leaves the key it meant missing: the misspelling is the one to name.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"
+                      and _did_you_mean(LabSpec, tuple(e["loc"]))), errors[0])
+        raise UsageError(f"{yaml_path}: {_explain(first)}{more}") from None
     match = LAB_FOLDER.match(path.name)
     if match and int(match.group(1)) != spec.number:
         raise UsageError(f"{yaml_path}: number: {spec.number} does not match the folder "

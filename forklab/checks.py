@@ -7,10 +7,11 @@ Checks only read the result: they never talk to Docker.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Callable, Optional
 
-from forklab import catalog, i18n
+from forklab import catalog, i18n, normalize
 
 
 class _Seen:
@@ -20,6 +21,12 @@ class _Seen:
         self.result = result
         self.roles: dict[str, int] = result["roles"]
         self._ = i18n.translator(lang)
+
+    def fd_names(self) -> dict[str, str]:
+        """Open files' targets as the reports name them (pipes after their first holder)."""
+        if not hasattr(self, "_fd_names"):
+            self._fd_names = normalize.fd_names(self.result)
+        return self._fd_names
 
     def snapshot(self, name: str) -> Optional[dict]:
         return next((s for s in self.result["snapshots"] if s["checkpoint"] == name), None)
@@ -228,10 +235,109 @@ def _stop(seen: _Seen, c: catalog.StopCheck) -> tuple[bool, str]:
                      ended=ended, code=stop["exit_code"])
 
 
+def _group(seen: _Seen, snap: dict, row: dict) -> str:
+    """A row's process group, by the role of its leader (the process whose pid is the group's id)."""
+    leader = next((r for r in snap["processes"] if r["pid"] == row["pgid"]), None)
+    if leader is None:
+        return seen._("a group whose leader is not in the table")
+    return seen._("the group {role} leads", role=leader.get("role") or leader["pid"])
+
+
+def _pgid(seen: _Seen, c: catalog.PgidCheck) -> tuple[bool, str]:
+    _ = seen._
+    snap = seen.snapshot(c.checkpoint)
+    if snap is None:
+        return False, seen.no_snapshot(c.checkpoint)
+    row = seen.row(snap, c.role)
+    if c.same_as is not None:
+        wanted = _("expected {role} in {other}'s process group at {checkpoint}",
+                   role=c.role, other=c.same_as, checkpoint=c.checkpoint)
+        other = seen.row(snap, c.same_as)
+        missing = [role for role, found in ((c.role, row), (c.same_as, other)) if found is None]
+        if missing:
+            return False, _("{wanted}; {role} was not in the process table", wanted=wanted, role=missing[0])
+        return row["pgid"] == other["pgid"], _("{wanted}; {role} was in {group}, {other} in {other_group}",
+                                               wanted=wanted, role=c.role, group=_group(seen, snap, row),
+                                               other=c.same_as, other_group=_group(seen, snap, other))
+    wanted = (_("expected {role} to lead its own process group at {checkpoint}", role=c.role,
+                checkpoint=c.checkpoint) if c.leader else
+              _("expected {role} not to lead its process group at {checkpoint}", role=c.role,
+                checkpoint=c.checkpoint))
+    if row is None:
+        return False, _("{wanted}; {role} was not in the process table", wanted=wanted, role=c.role)
+    return (row["pgid"] == row["pid"]) == c.leader, _("{wanted}; it was in {group}", wanted=wanted,
+                                                       group=_group(seen, snap, row))
+
+
+#: Which access modes hold which end of a pipe.
+_PIPE_ENDS = {"read": ("r", "rw"), "write": ("w", "rw"), "any": ("r", "w", "rw", None)}
+
+
+def _fd_matches(c: catalog.FdsCheck, fd: dict, pipe: Optional[str] = None) -> bool:
+    """Whether one open descriptor is what the check looks for (``pipe``: the target ``of`` names)."""
+    if c.fd is not None and fd["fd"] != c.fd:
+        return False
+    target = fd["target"]
+    if c.pipe is not None:
+        return target.startswith("pipe:[") and fd.get("mode") in _PIPE_ENDS[c.pipe] \
+            and (pipe is None or target == pipe)
+    if not target.startswith("/"):
+        return False  # a pipe, a socket: not a file
+    return fnmatch.fnmatchcase(target, c.file if c.file.startswith("/") else "*/" + c.file)
+
+
+def _fd_what(c: catalog.FdsCheck, _: i18n.Translate) -> str:
+    """'a pipe's write end', 'the write end of the pipe on reader's fd 3', 'data.txt', '... as fd 1'."""
+    if c.of is not None:
+        of = {"holder": c.of_role, "number": c.of_fd}
+        what = {"read": _("the read end of the pipe on {holder}'s fd {number}", **of),
+                "write": _("the write end of the pipe on {holder}'s fd {number}", **of),
+                "any": _("the pipe on {holder}'s fd {number}", **of)}[c.pipe]
+    elif c.pipe is not None:
+        what = {"read": _("a pipe's read end"), "write": _("a pipe's write end"), "any": _("a pipe")}[c.pipe]
+    else:
+        what = c.file
+    return what if c.fd is None else _("{what} as fd {fd}", what=what, fd=c.fd)
+
+
+def _fds(seen: _Seen, c: catalog.FdsCheck) -> tuple[bool, str]:
+    _ = seen._
+    what = _fd_what(c, _)
+    wanted = (_("expected {role} to hold {what} open at {checkpoint}", role=c.role, what=what,
+                checkpoint=c.checkpoint) if c.holds else
+              _("expected {role} not to hold {what} open at {checkpoint}", role=c.role, what=what,
+                checkpoint=c.checkpoint))
+    row, problem = _row_at(seen, c.checkpoint, c.role)
+    if problem:
+        return False, problem
+    if row is None:
+        return False, _("{wanted}; {role} was not in the process table", wanted=wanted, role=c.role)
+    if row.get("fds") is None:
+        return False, _("{wanted}; its descriptors could not be read", wanted=wanted)
+    pipe = None
+    if c.of is not None:
+        holder = seen.row(seen.snapshot(c.checkpoint), c.of_role)
+        pipe = next((fd["target"] for fd in (holder or {}).get("fds") or []
+                     if fd["fd"] == c.of_fd and fd["target"].startswith("pipe:[")), None)
+        if pipe is None:
+            return False, _("{wanted}; {holder} held no pipe on fd {number} there", wanted=wanted,
+                            holder=c.of_role, number=c.of_fd)
+    names = seen.fd_names()
+    matching = [fd for fd in row["fds"] if _fd_matches(c, fd, pipe)]
+    if not matching and row.get("fds_more"):
+        return False, _("{wanted}; it had {count} more descriptors than a snapshot reads, so this cannot be told",
+                        wanted=wanted, count=row["fds_more"])
+    shown = _(", ").join(normalize.fd_text(fd, names) for fd in (matching if matching else row["fds"]))
+    if matching:
+        return c.holds, _("{wanted}; it held {fds}", wanted=wanted, fds=shown)
+    return not c.holds, _("{wanted}; it held none: {fds}", wanted=wanted, fds=shown or _("none"))
+
+
 _EVALUATORS: dict[str, Callable] = {
     "processes": _processes, "memory": _memory, "stop": _stop,
     "lines": _lines, "state": _state, "parent": _parent, "absent": _absent,
     "exit": _exit, "reaped": _reaped, "no-zombies-at-end": _no_zombies,
+    "pgid": _pgid, "fds": _fds,
 }
 
 
@@ -269,6 +375,16 @@ _SENTENCES: dict[str, Callable] = {
     "reaped": lambda c, _: _("{role} is reaped by {by}", role=c.role, by=c.by),
     "no-zombies-at-end": lambda c, _: _("no zombie is left at the end"),
     "stop": _stop_sentence,
+    "pgid": lambda c, _: (
+        _("{role} is in {other}'s process group at {checkpoint}", role=c.role, other=c.same_as,
+          checkpoint=c.checkpoint) if c.same_as is not None else
+        _("{role} leads its own process group at {checkpoint}", role=c.role, checkpoint=c.checkpoint) if c.leader
+        else _("{role} does not lead its process group at {checkpoint}", role=c.role, checkpoint=c.checkpoint)),
+    "fds": lambda c, _: (
+        _("{role} holds {what} open at {checkpoint}", role=c.role, what=_fd_what(c, _), checkpoint=c.checkpoint)
+        if c.holds else
+        _("{role} does not hold {what} open at {checkpoint}", role=c.role, what=_fd_what(c, _),
+          checkpoint=c.checkpoint)),
 }
 
 

@@ -470,7 +470,7 @@ class Engine:
         # new image.
         script, shipped = lab.shipped()
         environment = {"FORKLAB_NONCE": nonce, **shipped}
-        command = ["python3", *run.settings.runner_command(script, **extra)]
+        command = ["python3", *run.runner_command(script, **extra)]
         started = time.monotonic()
         timed_out = False
         try:

@@ -109,6 +109,18 @@ ZH: dict[str, str] = {
     "between {low:g} and {high:g} MiB": "在 {low:g} 到 {high:g} MiB 之间",
     "at least {low:g} MiB": "至少 {low:g} MiB",
     "at most {high:g} MiB": "至多 {high:g} MiB",
+    "{role} is in {other}'s process group at {checkpoint}": "检查点 {checkpoint} 时 {role} 与 {other} 在同一个进程组",
+    "{role} leads its own process group at {checkpoint}": "检查点 {checkpoint} 时 {role} 是自己进程组的组长",
+    "{role} does not lead its process group at {checkpoint}": "检查点 {checkpoint} 时 {role} 不是所在进程组的组长",
+    "{role} holds {what} open at {checkpoint}": "检查点 {checkpoint} 时 {role} 打开着{what}",
+    "{role} does not hold {what} open at {checkpoint}": "检查点 {checkpoint} 时 {role} 没有打开{what}",
+    "a pipe's read end": "管道的读端",
+    "a pipe's write end": "管道的写端",
+    "a pipe": "管道",
+    "{what} as fd {fd}": "{what}(作为文件描述符 {fd})",
+    "the read end of the pipe on {holder}'s fd {number}": "{holder} 的文件描述符 {number} 所连管道的读端",
+    "the write end of the pipe on {holder}'s fd {number}": "{holder} 的文件描述符 {number} 所连管道的写端",
+    "the pipe on {holder}'s fd {number}": "{holder} 的文件描述符 {number} 所连的管道",
 
     # -- checks: what was expected and what was seen ------------------------------------------
     "checkpoint {name!r} was never reached (reached: {reached})":
@@ -165,6 +177,23 @@ ZH: dict[str, str] = {
     "ended": "结束",
     "{wanted}; `docker stop -t {timeout}` took {seconds:.2f} s and the container was {ended} (exit {code})":
         "{wanted};`docker stop -t {timeout}` 用了 {seconds:.2f} 秒,容器{ended}(退出状态 {code})",
+    "a group whose leader is not in the table": "组长不在进程表中的进程组",
+    "the group {role} leads": "{role} 为组长的进程组",
+    "expected {role} in {other}'s process group at {checkpoint}":
+        "预期检查点 {checkpoint} 时 {role} 与 {other} 在同一个进程组",
+    "{wanted}; {role} was not in the process table": "{wanted};{role} 不在进程表中",
+    "{wanted}; {role} was in {group}, {other} in {other_group}": "{wanted};{role} 在{group}中,{other} 在{other_group}中",
+    "expected {role} to lead its own process group at {checkpoint}": "预期检查点 {checkpoint} 时 {role} 是自己进程组的组长",
+    "expected {role} not to lead its process group at {checkpoint}": "预期检查点 {checkpoint} 时 {role} 不是所在进程组的组长",
+    "{wanted}; it was in {group}": "{wanted};它在{group}中",
+    "expected {role} to hold {what} open at {checkpoint}": "预期检查点 {checkpoint} 时 {role} 打开着{what}",
+    "expected {role} not to hold {what} open at {checkpoint}": "预期检查点 {checkpoint} 时 {role} 没有打开{what}",
+    "{wanted}; its descriptors could not be read": "{wanted};无法读取它的文件描述符",
+    "{wanted}; it had {count} more descriptors than a snapshot reads, so this cannot be told":
+        "{wanted};它打开的文件描述符比快照能读取的多 {count} 个,所以无法判断",
+    "{wanted}; it held {fds}": "{wanted};它打开着 {fds}",
+    "{wanted}; {holder} held no pipe on fd {number} there": "{wanted};{holder} 那时的文件描述符 {number} 不是管道",
+    "{wanted}; it held none: {fds}": "{wanted};它没有打开这样的文件描述符,打开的是:{fds}",
 
     # -- the terminal (forklab/console.py, forklab/commands.py) ----------------------------
     "Run · {title}": "运行 · {title}",
@@ -259,6 +288,10 @@ ZH: dict[str, str] = {
     "{command}: the container ended with exit {code}": "{command}:容器以退出状态 {code} 结束",
     "exit {code}": "退出码 {code}",
     "(outside the lab)": "(实验之外)",
+    "(its leader is not in the table)": "(组长不在进程表中)",
+    "Process group": "进程组",
+    "Open files": "打开的文件",
+    " and {count} more": " 另有 {count} 个",
 
     # -- report headings and fixed sentences (forklab/templates) -----------------------------
     "Status: {status}": "状态:{status}",

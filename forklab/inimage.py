@@ -122,7 +122,7 @@ def advance(plan: dict, term: Terminal) -> int:
     plan["times"] = {**plan.get("times", {}), str(plan["next"]): time.time()}
     _save(plan)
     then = [sys.executable, "-m", "forklab.inimage", "--continue"]
-    argv = [sys.executable, *variant.settings.runner_command(script),
+    argv = [sys.executable, *variant.runner_command(script),
             "--result-file", str(STATE_DIR / f"run-{plan['next']}.json"), "--then", json.dumps(then)]
     sys.stdout.flush()
     sys.stderr.flush()

@@ -30,6 +30,45 @@ def pid_names(run: dict) -> dict[int, str]:
     return names
 
 
+def fd_names(run: dict) -> dict[str, str]:
+    """What the reports call the targets of open descriptors, the same in every run.
+
+    A pipe's inode number changes from run to run; the pipe is named after the
+    first process seen holding it (snapshots in order, then pids, then
+    descriptor numbers): ``pipe:[main:3]`` is the pipe that was main's
+    descriptor 3 in the first snapshot that shows it (``pipe:[main:3@later]``
+    when another pipe had that name first: the checkpoint where it was first
+    seen follows).  A socket is ``socket``.  Paths (``/tmp/lab/data.txt``,
+    ``/dev/null``) and the rest stay as /proc shows them.
+    """
+    roles = pid_names(run)
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for snapshot in run.get("snapshots", []):
+        for row in sorted(snapshot["processes"], key=lambda r: r["pid"]):
+            for fd in sorted(row.get("fds") or [], key=lambda f: f["fd"]):
+                target = fd["target"]
+                if target in names:
+                    continue
+                if target.startswith("pipe:["):
+                    holder = f"{row.get('role') or roles.get(row['pid'], row['pid'])}:{fd['fd']}"
+                    name, count = f"pipe:[{holder}]", 1
+                    while name in taken:
+                        count += 1
+                        name = f"pipe:[{holder}@{snapshot['checkpoint']}{'' if count == 2 else f'#{count - 1}'}]"
+                    names[target] = name
+                    taken.add(name)
+                elif target.startswith("socket:["):
+                    names[target] = "socket"
+    return names
+
+
+def fd_text(fd: dict, names: dict[str, str]) -> str:
+    """One open descriptor as the reports show it: ``3 pipe:[main:3] (r)``."""
+    mode = f" ({fd['mode']})" if fd.get("mode") else ""
+    return f"{fd['fd']} {names.get(fd['target'], fd['target'])}{mode}"
+
+
 def output(text: str, patterns: Iterable[str], names: dict[int, str]) -> str:
     """The lab's output for the normalized report: declared pids as roles, controls made visible."""
     text = visible(text)

@@ -96,6 +96,7 @@ while True:
     if settled or time.monotonic() >= deadline:
         break
     time.sleep(0.001)
+runner.add_fds(rows)
 seen = {"processes": rows, "settled": settled, "oom_kills": runner.oom_kills(),
         "container_memory_bytes": runner.container_memory_bytes()}
 if describe:
@@ -156,8 +157,9 @@ class _Observer:
         name, labels = engine_module.container_identity(self.lab, self.run_, self.session)
         script, shipped = self.lab.shipped()
         self.script = script
-        environment = {HOST_ENV: self.mark[len(HOST_MARK):-1].decode("ascii"), **shipped,
-                       "PYTHONIOENCODING": "utf-8"}
+        # The variant's own variables first, so the kit's always win (as in the runner).
+        environment = {**self.run_.lab_environment(), HOST_ENV: self.mark[len(HOST_MARK):-1].decode("ascii"),
+                       **shipped, "PYTHONIOENCODING": "utf-8"}
         if self.settings.unbuffered:
             environment["PYTHONUNBUFFERED"] = "1"
         box = {**engine_module.sandbox(self.settings), "init": self.settings.pid1 == "init"}
@@ -168,7 +170,8 @@ class _Observer:
                 raise KeyboardInterrupt
             try:
                 container = self.engine.client.containers.create(
-                    image_id, ["python3", "-m", "forklab.checkpoint", script], name=name, labels=labels,
+                    image_id, ["python3", "-m", "forklab.checkpoint", script, *self.run_.args], name=name,
+                    labels=labels,
                     environment=environment, detach=True, **box)
                 if self.session in cancelled:  # interrupted while this thread was creating it
                     raise KeyboardInterrupt

@@ -125,9 +125,10 @@ def _tree(run: dict) -> tuple[dict[int, int], dict[int, Optional[int]]]:
 
 
 def snapshot_rows(run: dict, snapshot: dict, tree: Optional[tuple] = None,
-                  words: i18n.Translate = _ENGLISH) -> list[dict]:
+                  words: i18n.Translate = _ENGLISH, fd_names: Optional[dict] = None) -> list[dict]:
     """A snapshot's rows as a student reads them: roles, a parent, what is special,
-    in the order of the fork tree (the same in every run).  ``tree`` is ``_tree(run)``, if known.
+    in the order of the fork tree (the same in every run).  ``tree`` is ``_tree(run)``, if known,
+    and ``fd_names`` ``normalize.fd_names(run)``.
 
     ``notes`` are English words (zombie, adopted; the HTML's row classes);
     ``words`` translates the parent of a process outside the lab."""
@@ -135,6 +136,8 @@ def snapshot_rows(run: dict, snapshot: dict, tree: Optional[tuple] = None,
     main = run["roles"].get("main")
     order, forked_by = tree or _tree(run)
     runner_command = pictures.reaper_command(run)
+    if fd_names is None and any("fds" in row for row in snapshot["processes"]):
+        fd_names = normalize.fd_names(run)
     rows = []
     for row in sorted(snapshot["processes"],
                       key=lambda r: (order.get(r["pid"], len(order)), pictures.role_order(r["role"], r["pid"]))):
@@ -147,8 +150,36 @@ def snapshot_rows(run: dict, snapshot: dict, tree: Optional[tuple] = None,
         rows.append({"role": row["role"], "pid": row["pid"], "ppid": row["ppid"],
                      "parent": row["parent_role"] or ("-" if row["ppid"] == 0 else words("(outside the lab)")),
                      "state": row["state"], "command": command, "memory": mib(row["rss_kb"]),
-                     "private": mib(row.get("private_kb")), "notes": notes, "key": bool(notes)})
+                     "private": mib(row.get("private_kb")), "notes": notes, "key": bool(notes),
+                     "group": _group_of(row, snapshot, words), "fds": _fds_of(row, fd_names or {}, words)})
     return rows
+
+
+def snapshot_columns(run: dict) -> list[str]:
+    """What a run's snapshot tables show besides role, parent, state and command: each
+    process's group (``group``) when the run checks groups (pgid), and what each holds
+    open (``fds``) when it checks that."""
+    kinds = {check.get("check") for check in run.get("checks", [])}
+    return [column for column, kind in (("group", "pgid"), ("fds", "fds")) if kind in kinds]
+
+
+def _group_of(row: dict, snapshot: dict, words: i18n.Translate) -> str:
+    """A row's process group, by the role of its leader (the process whose pid is the group's id)."""
+    leader = next((r for r in snapshot["processes"] if r["pid"] == row.get("pgid")), None)
+    if leader is None:
+        return words("(its leader is not in the table)")
+    return leader.get("role") or str(leader["pid"])
+
+
+def _fds_of(row: dict, names: dict[str, str], words: i18n.Translate) -> str:
+    """What a row holds open, pipes named after roles: ``0 /dev/null (r), 1 pipe:[main:1] (w)``."""
+    fds = row.get("fds")
+    if fds is None:
+        return "-"
+    text = ", ".join(normalize.fd_text(fd, names) for fd in fds)
+    if row.get("fds_more"):
+        text += words(" and {count} more", count=row["fds_more"])
+    return text
 
 
 def normalized_output(run: dict, stream: str) -> str:
@@ -222,6 +253,7 @@ def template_environment(lang: str = i18n.DEFAULT) -> Environment:
     # A word that is a value: {{ p.notes | map("tr") }}; how a run was stopped: {{ runs | map("stop_sentence") }}.
     env.filters.update(tr=_, stop_sentence=stop_in_words)
     env.globals.update(snapshot_rows=lambda run, snapshot: snapshot_rows(run, snapshot, words=_),
+                       snapshot_columns=snapshot_columns,
                        normalized_output=normalized_output,
                        snapshot_filename=snapshot_filename, key_snapshot=key_snapshot,
                        file_prefix=file_prefix, describe_settings=lambda settings: describe_settings(settings, _),
@@ -333,11 +365,13 @@ def render(result: dict, outputs: list[dict[str, bytes]]) -> dict[str, bytes]:
     # snapshot made a run with many snapshots quadratic.  (The runs stay in
     # ``result`` while it renders, so their ids stay theirs.)
     trees: dict[int, tuple] = {}
+    fd_names: dict[int, dict] = {}  # the same for what the runs hold open
 
     def rows(run: dict, snapshot: dict) -> list[dict]:
         if id(run) not in trees:
             trees[id(run)] = _tree(run)
-        return snapshot_rows(run, snapshot, trees[id(run)], words)
+            fd_names[id(run)] = normalize.fd_names(run)
+        return snapshot_rows(run, snapshot, trees[id(run)], words, fd_names[id(run)])
 
     env.globals["snapshot_rows"] = rows
     context = {"r": result, "runs": runs, "has_variants": bool(result.get("variants"))}

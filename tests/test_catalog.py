@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from forklab import catalog
+from forklab import catalog, runner
 from forklab.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +76,9 @@ def test_unknown_key(tmp_path):
     (GOOD + "predict: [{ask: 'How many?', answer: {line: x}}]\n",
      "predict[0].answer.line: unknown key; did you mean `lines`?"),
     (GOOD + "claims: [{id: a-claim, show: it}]\n", "claims[0].show: unknown key; did you mean `shows`?"),
+    # The key it meant is then missing too: the misspelling is what is named.
+    (GOOD + "  - {check: state, checkpoint: a, rol: child, state: Z}\n",
+     "expect[1].rol: unknown key; did you mean `role`? (and 1 more)"),
 ])
 def test_an_unknown_key_close_to_a_known_one_is_named(tmp_path, yaml_text, expected):
     assert error_of(tmp_path, yaml_text).endswith(expected)
@@ -248,3 +252,54 @@ def test_command_line_options_that_need_the_runner_are_a_usage_error(tmp_path):
         dataclasses.replace(lab, overrides=catalog.RunOverrides(interval=0.5)).runs()
     assert info.value.message == ("lab 07: the command-line options do not fit its runs: with pid1: lab the "
                                   "runner steps aside, so interval: 0.5 cannot apply; remove it or use pid1: runner")
+
+
+VARIANTS = GOOD + """\
+variants:
+  - name: slow
+    title: The slow way
+  - name: fast
+    title: The fast way
+    env: {MODE: fast, LIMIT: "3"}
+    args: [--fast, "two words"]
+"""
+
+
+def test_a_variant_s_env_and_args_go_to_the_runner(tmp_path):
+    slow, fast = catalog.load_lab(make_lab(tmp_path, VARIANTS)).runs()
+    assert (slow.env, slow.args) == ({}, ())
+    assert (fast.env, fast.args) == ({"MODE": "fast", "LIMIT": "3"}, ("--fast", "two words"))
+    command = fast.runner_command("lab.py", repeat=2)
+    assert command[:3] == ["-m", "forklab.runner", "--settings"] and command[-1] == "lab.py"
+    sent = json.loads(command[3])
+    assert (sent["variant"], sent["env"], sent["args"], sent["repeat"]) == \
+        ("fast", {"MODE": "fast", "LIMIT": "3"}, ["--fast", "two words"], 2)
+    assert set(sent) - {"repeat"} <= set(runner.DEFAULTS), "the runner refuses settings it does not know"
+    assert json.loads(slow.runner_command("lab.py")[3])["variant"] == "slow"
+    # Stepped aside, the container's environment carries them.
+    assert fast.lab_environment() == {"MODE": "fast", "LIMIT": "3", "FORKLAB_VARIANT": "fast"}
+
+
+@pytest.mark.parametrize("change, expected", [
+    ("env: {PYTHONPATH: /x}", "variants[1].env: PYTHONPATH is the kit's own: the runner sets PATH, HOME, LANG, "
+                              "LANGUAGE, TERM, FORKLAB_*, PYTHON*, LC_* and LD_* for every lab; choose another name"),
+    ("env: {PYTHONUNBUFFERED: '1'}", "(for PYTHONUNBUFFERED, use run: {unbuffered: true})"),
+    ("env: {FORKLAB_VARIANT: x}", "variants[1].env: FORKLAB_VARIANT is the kit's own"),
+    ("env: {PATH: /x}", "variants[1].env: PATH is the kit's own"),
+    ("env: {LANG: C}", "variants[1].env: LANG is the kit's own"),
+    ("env: {LC_ALL: C}", "variants[1].env: LC_ALL is the kit's own"),
+    ("env: {LD_PRELOAD: /x.so}", "variants[1].env: LD_PRELOAD is the kit's own"),
+    ("env: {1ST: x}", "variants[1].env: '1ST' is not a variable name"),
+    ("env: {A-B: x}", "variants[1].env: 'A-B' is not a variable name"),
+    ("env: {N: 3}", "variants[1].env.N: Input should be a valid string (got 3)"),
+    ("args: [--n, 3]", "variants[1].args[1]: Input should be a valid string (got 3)"),
+    ('args: ["a\\0b"]', "variants[1].args: argument 1 holds a NUL character"),
+    ("args: [%s]" % ", ".join(["x"] * 33), "variants[1].args: List should have at most 32 items"),
+    ("args: [%s]" % ", ".join(["x" * 300] * 30), "variants[1]: env and args come to 9000 characters, more than 8192"),
+    ("envs: {A: b}", "variants[1].envs: unknown key; did you mean `env`?"),
+])
+def test_a_variant_s_env_and_args_are_checked(tmp_path, change, expected):
+    text = VARIANTS.replace("    env: {MODE: fast, LIMIT: \"3\"}\n    args: [--fast, \"two words\"]\n",
+                            f"    {change}\n")
+    assert text != VARIANTS
+    assert expected in error_of(tmp_path, text)
