@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from forklab import i18n
-from forklab.normalize import one_line, visible
+from forklab.normalize import main_traceback, one_line, visible
 from forklab.pictures import text_tree
 
 #: The terminal shows this much of a tree; the report has all of it.
@@ -61,6 +61,18 @@ class Terminal:
         heading = (_("Run · {title}", title=lab["title"]) if lab.get("kind") == "run"
                    else _("Lab {number:02d} · {title}", number=lab["number"], title=lab["title"]))
         self.out.print(f"[bold]{shown(heading)}[/bold]")
+        # A main that exited with a code other than 0: its traceback first, the cause before the symptoms.
+        for run in result.get("variants") or [result]:
+            traceback = main_traceback(run)
+            if not traceback:
+                continue
+            code = (run.get("exit") or {}).get("code")
+            how = (_("the script exited with code {code}", code=code) if lab.get("kind") == "run"
+                   else _("the lab's main process exited with code {code}", code=code))
+            which = f" ({shown(run['variant']['name'])})" if result.get("variants") else ""
+            self.out.print(f"  [red]{how}{which}[/red]" + _(":"))
+            for line in traceback.rstrip("\n").split("\n"):
+                self.out.print(f"    [red]{escape(visible(line))}[/red]", highlight=False)
         if result.get("predictions"):
             right = sum(1 for p in result["predictions"] if p["right"])
             self.out.print("  " + _("your predictions: {right} of {total} right",
@@ -127,6 +139,8 @@ class Terminal:
                        else _("the lab's main process exited with code {code}", code=status.get("code")))
             self.out.print(f"  [red]{how}[/red]")
             for name, count in (("stdout", TAIL_LINES // 2), ("stderr", TAIL_LINES)):
+                if name == "stderr" and main_traceback(result):
+                    continue  # shown first
                 lines = result[name].rstrip("\n").splitlines()[-count:]
                 if lines:
                     self.out.print("  [dim]" + _("last lines of {name}:", name=name) + "[/dim]")

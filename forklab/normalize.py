@@ -69,6 +69,36 @@ def fd_text(fd: dict, names: dict[str, str]) -> str:
     return f"{fd['fd']} {names.get(fd['target'], fd['target'])}{mode}"
 
 
+_TRACEBACK = "Traceback (most recent call last):"
+_CHAINED = ("During handling of the above exception, another exception occurred:",
+            "The above exception was the direct cause of the following exception:")
+
+
+def main_traceback(run: dict) -> str:
+    """The Python traceback main ended with, when it exited with a code other than 0; else "".
+
+    stderr is shared by every process of the lab, so this is the last
+    traceback there (main ends last but for what it leaves running), with the
+    tracebacks chained to it ("During handling of the above exception ...").
+    It ends at its exception's line: what follows may be another process's.
+    """
+    status = run.get("exit") or {}
+    if not status.get("code"):
+        return ""
+    lines = run.get("stderr", "").split("\n")
+    starts = [at for at, line in enumerate(lines) if line == _TRACEBACK]
+    if not starts:
+        return ""
+    start = starts[-1]
+    while True:
+        earlier = [at for at in starts if at < start]
+        if not earlier or start < 3 or lines[start - 1] or lines[start - 3] or lines[start - 2] not in _CHAINED:
+            break
+        start = earlier[-1]  # a chained exception: the traceback before the "During handling ..." line
+    end = next((at for at in range(starts[-1] + 1, len(lines)) if lines[at][:1] not in (" ", "")), len(lines) - 1)
+    return "\n".join(lines[start:end + 1]).rstrip("\n") + "\n"
+
+
 def output(text: str, patterns: Iterable[str], names: dict[int, str]) -> str:
     """The lab's output for the normalized report: declared pids as roles, controls made visible."""
     text = visible(text)

@@ -182,6 +182,21 @@ def _fds_of(row: dict, names: dict[str, str], words: i18n.Translate) -> str:
     return text
 
 
+def traceback_of(run: dict) -> str:
+    """The traceback main exited with (normalize.main_traceback), pids shown as roles where
+    lab.yaml's pid_patterns say the output prints them; "" when main exited with 0 or without one."""
+    text = normalize.main_traceback(run)
+    return normalize.output(text, run["lab"].get("pid_patterns", []), normalize.pid_names(run)) if text else ""
+
+
+def main_exit_sentence(run: dict, _: i18n.Translate = _ENGLISH) -> str:
+    """'the lab's main process exited with code 1' (or, for `invoke run`, the script)."""
+    code = (run.get("exit") or {}).get("code")
+    if run["lab"].get("kind") == "run":
+        return _("the script exited with code {code}", code=code)
+    return _("the lab's main process exited with code {code}", code=code)
+
+
 def normalized_output(run: dict, stream: str) -> str:
     text = normalize.output(run[stream], run["lab"].get("pid_patterns", []), normalize.pid_names(run))
     if run["lab"].get("output_order") == "race":
@@ -253,7 +268,8 @@ def template_environment(lang: str = i18n.DEFAULT) -> Environment:
     # A word that is a value: {{ p.notes | map("tr") }}; how a run was stopped: {{ runs | map("stop_sentence") }}.
     env.filters.update(tr=_, stop_sentence=stop_in_words)
     env.globals.update(snapshot_rows=lambda run, snapshot: snapshot_rows(run, snapshot, words=_),
-                       snapshot_columns=snapshot_columns,
+                       snapshot_columns=snapshot_columns, traceback_of=traceback_of,
+                       main_exit_sentence=lambda run: main_exit_sentence(run, _),
                        normalized_output=normalized_output,
                        snapshot_filename=snapshot_filename, key_snapshot=key_snapshot,
                        file_prefix=file_prefix, describe_settings=lambda settings: describe_settings(settings, _),
