@@ -8,6 +8,9 @@
     invoke check 13     grade your program for exercise 13 (work/13-*.py, or PATH); reports/check-13/
     invoke handout      the students' copy of the course in handout/: no solutions or hidden checks
     invoke list         the labs, their verdicts and last status
+    invoke new 13 slug  a new lab folder, labs/13-slug/, that runs and passes as it is
+    invoke check-lab 3  check lab.yaml against lab.py without running (every lab without a number)
+    invoke schema       write labs/lab.schema.json, lab.yaml's JSON schema for editors
     invoke build        build the lab image (only when its inputs changed)
     invoke base         make the offline Debian base image (no registry needed)
     invoke shell 3      a shell in the lab image, in lab 3's folder, same sandbox
@@ -140,6 +143,31 @@ def handout(c, out="", lang=""):
     _run(c, lambda s, t: _commands().handout(s, out, t), lang)
 
 
+def _authoring():
+    from forklab import authoring
+
+    return authoring
+
+
+@task(help={"number": "the new lab's number, 1 to 99", "slug": "its folder's name after the number, e.g. zombie-race",
+            "claim": "the id of a claim in labs/claims.yaml it tests (default: a claim of its own to edit)"})
+def new(c, number, slug, claim=""):
+    """Make labs/NN-SLUG/: a lab.py, lab.yaml and lessons that `invoke lab NUMBER` runs and passes as they are."""
+    _run(c, lambda s, t: _authoring().new_lab(s, number, slug, claim, t))
+
+
+@task(name="check-lab", help={"number": "a lab number (default: every lab)", "lang": LANG_HELP})
+def check_lab(c, number="", lang=""):
+    """Check lab.yaml against lab.py without running: checkpoints that never happen, roles nobody has."""
+    _run(c, lambda s, t: _authoring().check_labs(s, number, t), lang)
+
+
+@task
+def schema(c):
+    """Write labs/lab.schema.json, lab.yaml's JSON schema for editors, from the model that validates it."""
+    _run(c, lambda s, t: _authoring().write_schema(s, t))
+
+
 @task(name="list", help={"lang": "en or zh: the language of the table (default: FORKLAB_LANG, else en)"})
 def list_(c, lang=""):
     """List the labs with their tutorial verdicts and last report status."""
@@ -190,6 +218,7 @@ def _parse_errors_exit_2() -> None:
     def parse_tasks(self):
         try:
             self.core.unparsed = _check_path_as_option(list(self.core.unparsed))
+            self.core.unparsed = _check_lab_number_as_option(list(self.core.unparsed))
             return original(self)
         except ParseError as exc:
             raise Exit(f"forklab: {exc}; see `invoke --help TASK`", code=2) from None
@@ -221,7 +250,23 @@ def _check_path_as_option(tokens: list) -> list:
     return tokens
 
 
+def _check_lab_number_as_option(tokens: list) -> list:
+    """`invoke check-lab 3`: the lab number is optional (every lab without it), and Invoke's
+    positional arguments are all required, so it is handed to Invoke as `--number 3`."""
+    if "check-lab" not in tokens:
+        return tokens
+    at = tokens.index("check-lab") + 1
+    while at < len(tokens) and tokens[at].startswith("-"):
+        if tokens[at] in ("--number", "-n"):
+            return tokens
+        at += 2 if tokens[at] in ("--lang", "-l") else 1
+    if at < len(tokens) and tokens[at] not in ns.task_names:
+        return tokens[:at] + ["--number"] + tokens[at:]
+    return tokens
+
+
 _parse_errors_exit_2()
 install_signal_handlers()
-ns = Collection(lab, labs, report, verify, run_, check, handout, list_, build, base, shell, doctor, clean)
+ns = Collection(lab, labs, report, verify, run_, check, handout, list_, new, check_lab, schema, build, base, shell,
+                doctor, clean)
 ns.configure({"forklab": dict(DEFAULTS)})

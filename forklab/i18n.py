@@ -293,6 +293,28 @@ ZH: dict[str, str] = {
     "Open files": "打开的文件",
     " and {count} more": " 另有 {count} 个",
 
+    # -- writing labs: invoke new, check-lab, schema (forklab/authoring.py) ----------------------
+    "wrote {path}": "已写入 {path}",
+    "wrote {path}: {files}": "已写入 {path}:{files}",
+    "run it with `invoke lab {number}`; check it with `invoke check-lab {number}`":
+        "运行:`invoke lab {number}`;检查:`invoke check-lab {number}`",
+    "no Python program in the folder": "文件夹里没有 Python 程序",
+    "not valid Python (line {line}): {error}": "不是有效的 Python(第 {line} 行):{error}",
+    "cannot tell whether checkpoint {name!r} happens: {file} builds some checkpoint names at run time ({lines})":
+        "无法判断检查点 {name!r} 是否会出现:{file} 有些检查点的名字是运行时才拼出来的({lines})",
+    "no checkpoint({name!r}) in {file}, so this never happens (its checkpoints: {known}){close}":
+        "{file} 中没有 checkpoint({name!r}),所以这个检查点永远不会出现(它的检查点:{known}){close}",
+    "cannot tell whether a process is named {role}: {file} names some roles at run time ({lines})":
+        "无法判断是否有进程叫 {role}:{file} 有些角色是运行时才起名的({lines})",
+    "no process is named {role}: no checkpoint() in {file} gives that keyword (its roles: {named}; "
+    "main, reaper and fork-tree names such as main.1 need none){close}":
+        "没有进程叫 {role}:{file} 中没有哪个 checkpoint() 给出这个关键字参数(它的角色:{named};"
+        "main、reaper 以及 main.1 这样按 fork 树起的名字不需要给出){close}",
+    "; did you mean {name}?": ";是不是 {name}?",
+    "{count} problem(s)": "{count} 个问题",
+    "nothing wrong": "没有问题",
+    "; {count} thing(s) it cannot tell without running": ";有 {count} 处不运行就无法判断",
+
     # -- report headings and fixed sentences (forklab/templates) -----------------------------
     "Status: {status}": "状态:{status}",
     "{passed} of {total} checks passed": "{total} 项检查中 {passed} 项通过",
