@@ -44,8 +44,8 @@ def exercise(tmp_path: Path, expect: str = "  - {check: no-zombies-at-end}\n", s
 
 # -- the catalog -------------------------------------------------------------------------------
 
-def test_the_course_ships_exercises_each_with_a_starter_and_a_solution():
-    assert [path.name[:2] for path in EXERCISES] == ["13", "14", "16"]
+def test_the_course_ships_four_exercises_each_with_a_starter_and_a_solution():
+    assert [path.name[:2] for path in EXERCISES] == ["13", "14", "15", "16"]
     for path in EXERCISES:
         lab = catalog.load_lab(path)
         assert lab.spec.kind == "exercise" and lab.solution_path.is_file() and lab.starter_path.is_file()
@@ -253,7 +253,7 @@ def test_invoke_check_takes_an_optional_path_after_the_number(argv, expected):
 
 def test_invoke_check_of_a_lab_that_is_not_an_exercise_is_one_line_and_exit_2(cli):
     code, out, err = cli("check", "3")
-    assert code == 2 and err == "forklab: lab 03 is not an exercise; the exercises are 13, 14, 16\n"
+    assert code == 2 and err == "forklab: lab 03 is not an exercise; the exercises are 13, 14, 15, 16\n"
 
 
 def test_invoke_check_of_a_missing_file_is_one_line_and_exit_2(cli, tmp_path):
@@ -289,7 +289,7 @@ def test_distinctive_lines_are_found():
 
 def test_no_solution_text_is_in_the_handout(made_handout):
     out, summary = made_handout
-    assert summary["solutions"] == 3
+    assert summary["solutions"] == 4
     assert not list(out.rglob("solution.py"))
     texts = {path: path.read_bytes().decode("utf-8", "replace") for path in out.rglob("*") if path.is_file()}
     assert len(texts) > 50, "the handout holds the kit and the labs"
@@ -303,7 +303,7 @@ def test_the_handout_keeps_the_kit_lessons_and_starters_not_the_tests(made_hando
     out, _ = made_handout
     for name in ("tasks.py", "README.md", "pyproject.toml", "forklab/runner.py", "containers/Dockerfile",
                  "labs/GLOSSARY.zh.md", "labs/13-reap-in-order/starter.py", "labs/13-reap-in-order/README.zh.md",
-                 "labs/03-zombies-and-orphans/lab.py"):
+                 "labs/15-pipeline/shelf/fork.txt", "labs/03-zombies-and-orphans/lab.py"):
         assert (out / name).is_file(), name
     assert not (out / "tests").exists() and not (out / "reports").exists() and not (out / "work").exists()
     assert not list(out.rglob("__pycache__"))
@@ -392,6 +392,6 @@ def test_the_handout_is_never_written_over_the_course(where):
 def test_invoke_handout_says_what_it_left_out(cli, tmp_path):
     code, out, err = cli("handout", "--out", str(tmp_path / "students"))
     assert code == 0, err
-    assert re.search(r"handout: .*students \(12 labs and 3 exercises; left out: 3 solutions, \d+ hidden checks", out)
+    assert re.search(r"handout: .*students \(12 labs and 4 exercises; left out: 4 solutions, \d+ hidden checks", out)
     code, out, err = cli("handout", "--out", str(ROOT / "labs"))
     assert code == 2 and err.startswith("forklab: --out ") and err.count("\n") == 1

@@ -1,4 +1,4 @@
-"""The exercises in real containers: each solution earns full marks, each starter runs and
+"""The four exercises in real containers: each solution earns full marks, each starter runs and
 earns little, a program that does not parse, loops or fork-bombs earns 0 with one line saying
 why, and `invoke check` works inside a student's handout."""
 
@@ -15,7 +15,7 @@ from forklab.console import Terminal
 from forklab.settings import Settings
 from tests.conftest import ROOT
 
-EXERCISES = {13: "13-reap-in-order", 14: "14-zombie-and-orphan", 16: "16-prefork-pool"}
+EXERCISES = {13: "13-reap-in-order", 14: "14-zombie-and-orphan", 15: "15-pipeline", 16: "16-prefork-pool"}
 
 
 @pytest.fixture
@@ -57,6 +57,18 @@ def test_a_program_that_does_not_parse_loops_or_fork_bombs_earns_nothing(grade, 
     assert document["score"] == {"earned": 0, "total": 16}
     assert document["check"]["reason"].startswith(reason) and "\n" not in document["check"]["reason"]
     assert document["check"]["counted"] is False
+
+
+def test_a_program_that_crashes_keeps_what_passed_and_garbage_output_is_graded_too(grade, tmp_path):
+    crash = tmp_path / "crash.py"
+    crash.write_text("import os\nif os.fork() == 0:\n    os._exit(11)\nos.wait()\nraise RuntimeError('boom')\n",
+                     encoding="utf-8")
+    document = grade(13, crash)
+    assert document["check"]["reason"] == "it crashed (exit code 1): RuntimeError: boom"
+    assert document["check"]["counted"] is True and 0 < document["score"]["earned"] < document["score"]["total"]
+    garbage = grade(13, ROOT / "tests" / "hostile" / "bad_bytes.py")
+    assert garbage["check"]["reason"] is None and garbage["score"]["total"] == 16
+    assert "\ufffd" in garbage["stdout"] or "\x1b" in garbage["stdout"]
 
 
 def test_invoke_check_says_the_reason_in_one_line_and_exits_1(engine, cli, tmp_path):
