@@ -258,3 +258,8 @@ def test_the_schema_describes_lab_yaml():
     assert set(kinds) == set(catalog.CHECK_KINDS)
     variant = schema["$defs"]["Variant"]["properties"]
     assert {"env", "args"} <= set(variant)
+
+
+def test_the_readme_shows_the_line_that_points_editors_to_it():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert authoring.SCHEMA_LINE in readme and "invoke schema" in readme
