@@ -17,9 +17,10 @@ What the pictures may say is what the run shows, no more:
   collect it).  Anything else that left the table was "reaped (by whom not
   seen)".
 * The timeline is measured, so it uses every look the runner took: a process
-  runs until the last look that saw it running; what happened between that
-  look and the next (an exit, a reap) is drawn as a span of its own, hatched,
-  because the kit knows only that it happened in there.
+  is alive (running, sleeping or stopped) until the last look that saw it so;
+  what happened between that look and the next (an exit, a reap) is drawn as
+  a span of its own, hatched, because the kit knows only that it happened in
+  there.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ NO_COMMAND = "(command not seen)"
 #: with the terms of labs/GLOSSARY.zh.md.  A drawing is made in one call, where
 #: the templates' own words cannot reach, so it carries its words here.
 ZH = {
-    "running (until the last look that saw it running)": "运行中(直到最后一次看到它在运行)",
+    "alive: running, sleeping or stopped (until the last look that saw it so)": "活着:运行、睡眠或暂停(直到最后一次看到它这样)",
     "exited in here (between two looks)": "在这段时间里退出(两次查看之间)",
     "zombie": "僵尸进程",
     "reaped in here (between two looks)": "在这段时间里被回收(两次查看之间)",
@@ -54,7 +55,7 @@ ZH = {
     "; spans too short to see are drawn wider than their time, so the scale is uneven":
         ";太短而看不清的时间段画得比实际宽,所以刻度不均匀",
     "checkpoints": "检查点",
-    "running": "运行中",
+    "alive": "活着",
     "exited in here": "在此期间退出",
     "reaped in here": "在此期间被回收",
     "zombie, seen at {t}": "僵尸进程,{t} 时看到",
@@ -65,14 +66,14 @@ ZH = {
         "灰色:在两次查看之间退出或被回收;红色:僵尸进程;菱形:检查点和收养;"
         "很短的时间段画得宽一些,名字里是它的真实时间",
     "first seen as a zombie of {parent}": "第一次看到它时已是 {parent} 的僵尸进程",
-    "; last seen running at {ms} ms": ";最后一次看到它运行是在 {ms} ms",
+    "; last seen alive at {ms} ms": ";最后一次看到它活着是在 {ms} ms",
     "gone from the table before any look saw it there": "还没有哪次查看在进程表里看到它,它就已经消失了",
     "gone from the table; last seen at {ms} ms as a zombie of {parent}, which was still alive":
         "已从进程表中消失;最后一次看到它是在 {ms} ms,那时是 {parent} 的僵尸进程,而 {parent} 仍然活着",
     "gone from the table; last seen at {ms} ms as a zombie of {parent}, which has ended too":
         "已从进程表中消失;最后一次看到它是在 {ms} ms,那时是 {parent} 的僵尸进程,而 {parent} 也已结束",
-    "gone from the table; last seen running at {ms} ms (parent {parent}): it exited and was reaped in between":
-        "已从进程表中消失;最后一次看到它运行是在 {ms} ms(父进程 {parent}):它在这之后退出并被回收",
+    "gone from the table; last seen alive ({state}) at {ms} ms (parent {parent}): it exited and was reaped in between":
+        "已从进程表中消失;最后一次看到它活着({state})是在 {ms} ms(父进程 {parent}):它在这之后退出并被回收",
 }
 
 
@@ -113,7 +114,7 @@ class Life:
     # Times, in ms from the start, for the timeline: the looks that bound each change.
     born_ms: Optional[float] = None     # its fork (the child's own clock, at its fork hook)
     first_seen_ms: Optional[float] = None
-    alive_ms: Optional[float] = None    # the last moment it was seen running
+    alive_ms: Optional[float] = None    # the last moment it was seen alive (not a zombie)
     present_ms: Optional[float] = None  # the last moment it was seen in the table at all
     exit_ms: Optional[float] = None     # when the runner collected its exit status
     zombie_ms: Optional[float] = None   # the first moment it was seen as a zombie
@@ -291,7 +292,7 @@ def _who_reaped(run: dict, reaper: Optional[int], found: dict[int, Life],
     Only a zombie's parent can collect it with wait(), and a process gets a
     new parent only when its parent dies: so a process that one checkpoint
     shows as a zombie of P, and the next one shows gone while P still lives,
-    was reaped by P.  One the checkpoints saw running and then gone exited and
+    was reaped by P.  One the checkpoints saw alive and then gone exited and
     was reaped in between, by its parent or, when its parent ignores SIGCHLD,
     by the kernel: the kit does not know which.  The runner's own looks
     between checkpoints see more, but not the same in every run, so they set
@@ -449,7 +450,7 @@ def _ms(t: float) -> str:
 def spans(one: Life, end: float) -> list[Span]:
     """One process's life as spans of time, from the evidence only.
 
-    It ran until the last look that saw it running; it had exited by the
+    It was alive until the last look that saw it alive; it had exited by the
     first look that saw it a zombie (or gone, or by the time the runner
     collected its status): in between it exited, when exactly is not known.
     It was a zombie from the first look that saw it so until the runner
@@ -468,10 +469,10 @@ def spans(one: Life, end: float) -> list[Span]:
     out: list[Span] = []
     if dead is None:
         # Never seen to end: it was still there when the run ended.
-        out.append(Span("running", start, end, f"{one.role} running from {_ms(start)} to the end"))
+        out.append(Span("running", start, end, f"{one.role} alive from {_ms(start)} to the end"))
         return out
-    out.append(Span("running", start, alive, f"{one.role} running from {_ms(start)}, "
-                    f"last seen running at {_ms(alive)}"))
+    out.append(Span("running", start, alive, f"{one.role} alive from {_ms(start)}, "
+                    f"last seen alive at {_ms(alive)}"))
     # A zombie phase shows when a look saw it, or when the runner learned the
     # exit (WNOWAIT) before it reaped.
     zombie_from = one.zombie_ms
@@ -481,12 +482,12 @@ def spans(one: Life, end: float) -> list[Span]:
         gone = one.gone_ms if one.gone_ms is not None else dead
         if gone > alive:
             out.append(Span("exiting", alive, gone, f"{one.role} exited and was reaped between {_ms(alive)} "
-                            f"(last seen running) and {_ms(gone)} (gone)"))
+                            f"(last seen alive) and {_ms(gone)} (gone)"))
         return out
     zombie_from = max(zombie_from, alive)
     if zombie_from > alive:
         out.append(Span("exiting", alive, zombie_from, f"{one.role} exited between {_ms(alive)} "
-                        f"(last seen running) and {_ms(zombie_from)} (seen a zombie)"))
+                        f"(last seen alive) and {_ms(zombie_from)} (seen a zombie)"))
     if one.reap_ms is not None:
         reaped = max(one.reap_ms, zombie_from)
         out.append(Span("zombie", zombie_from, reaped, f"{one.role} a zombie from {_ms(zombie_from)}, "
@@ -534,7 +535,7 @@ def mermaid_timeline(run: dict, lang: Optional[str] = None) -> str:
     legend = _("Grey: exited, or reaped, between two looks; red: zombie; diamonds: checkpoints and adoptions; "
                "a short span is drawn wider, its name gives its times")
     lines = ["gantt", f"    title {legend}", "    dateFormat x", f"    axisFormat {axis}"]
-    names = {"running": _("running"), "exiting": _("exited in here"), "zombie": _("zombie"),
+    names = {"running": _("alive"), "exiting": _("exited in here"), "zombie": _("zombie"),
              "reaping": _("reaped in here")}
     tags = {"running": "", "exiting": "done, ", "zombie": "crit, ", "reaping": "done, "}
 
@@ -721,7 +722,7 @@ def _nice_step(total: float, count: int = 6) -> float:
 
 
 def svg_timeline(run: dict, lang: Optional[str] = None) -> str:
-    """Each process's life as a bar: running, then zombie until reaped; hatched where the
+    """Each process's life as a bar: alive, then zombie until reaped; hatched where the
     change happened between two looks; checkpoints as labelled lines; adoptions marked.
     Its legend is drawn under it, in ``lang``."""
     _ = words(lang)
@@ -819,7 +820,7 @@ def svg_timeline(run: dict, lang: Optional[str] = None) -> str:
     parts.append(f'<text x="{label_w}" y="{bottom + 40:.1f}" class="axis">{escape(caption)}</text>')
     # The legend: a swatch and its words, one after another, on as many lines as they need.
     at_x, at_y = 4.0, bottom + 62
-    for kind, text in (("running", _("running (until the last look that saw it running)")),
+    for kind, text in (("running", _("alive: running, sleeping or stopped (until the last look that saw it so)")),
                        ("exiting", _("exited in here (between two looks)")), ("zombie", _("zombie")),
                        ("reaping", _("reaped in here (between two looks)")), ("adoption", _("adopted")),
                        ("checkpoint", _("checkpoint"))):

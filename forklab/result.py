@@ -126,7 +126,7 @@ def look_note(event: dict, parent: Optional[str], lang: Optional[str] = None) ->
     if event["event"] == "zombie":
         note = _("first seen as a zombie of {parent}", parent=parent)
         if event.get("alive_ms") is not None:
-            note += _("; last seen running at {ms} ms", ms=f"{event['alive_ms']:.1f}")
+            note += _("; last seen alive at {ms} ms", ms=f"{event['alive_ms']:.1f}")
         return note
     if event["event"] != "gone":
         return None
@@ -137,8 +137,8 @@ def look_note(event: dict, parent: Optional[str], lang: Optional[str] = None) ->
                 if event.get("ppid_alive") else
                 "gone from the table; last seen at {ms} ms as a zombie of {parent}, which has ended too")
         return _(text, ms=f"{event['seen_ms']:.1f}", parent=parent)
-    return _("gone from the table; last seen running at {ms} ms (parent {parent}): it exited and was reaped "
-             "in between", ms=f"{event['seen_ms']:.1f}", parent=parent)
+    return _("gone from the table; last seen alive ({state}) at {ms} ms (parent {parent}): it exited and was "
+             "reaped in between", state=event.get("state") or "?", ms=f"{event['seen_ms']:.1f}", parent=parent)
 
 
 def _with_roles(doc: dict, roles: dict[int, str],

@@ -94,7 +94,7 @@ def test_the_timeline_shows_the_zombie_span(tmp_path):
     svg = pictures.svg_timeline(document)
     assert svg.count('<g class="life"') == len(pictures.lives(document)[1]) - 1  # all but the reaper
     gantt = pictures.mermaid_timeline(document)
-    assert "section orphan" in gantt and re.search(r"^    running [\d.]+ ms–[\d.]+ ms :", gantt, re.M)
+    assert "section orphan" in gantt and re.search(r"^    alive [\d.]+ ms–[\d.]+ ms :", gantt, re.M)
 
 
 def test_a_parent_that_reaped_its_child_is_named(tmp_path):
@@ -249,7 +249,7 @@ def test_with_sigchld_ignored_who_reaped_is_not_seen(tmp_path):
     assert line.endswith("child  python3 lab.py · reaped (by whom not seen)")
     assert "reaped by main" not in pictures.mermaid_tree(document)
     [gone] = [e for e in document["events"] if e["event"] == "gone"]
-    assert gone["note"] == ("gone from the table; last seen running at 5.2 ms (parent main): "
+    assert gone["note"] == ("gone from the table; last seen alive (S) at 5.2 ms (parent main): "
                             "it exited and was reaped in between")
 
 
