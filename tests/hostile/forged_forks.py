@@ -38,8 +38,9 @@ if liar == 0:
     report(first, 1)  # main's child, claiming to be the first child's, while that one runs
     checkpoint("lied", liar=os.getpid())  # answered after the report above was read
     os.write(go_write, b"x")
+    me = os.getpid()  # (liar is 0 here: this is the child's side of that fork)
     if quiet_fork() == 0:
-        while os.getppid() == liar:
+        while os.getppid() == me:
             pass  # the liar has gone: now adopted by the reaper
         report(os.getppid(), 1)  # "the reaper forked me"
         os._exit(0)
