@@ -144,7 +144,11 @@ def snapshot_rows(run: dict, snapshot: dict, tree: Optional[tuple] = None,
         notes = []
         if row["state"] == "Z":
             notes.append("zombie")
-        if row["ppid"] == reaper and row["pid"] not in (main, reaper) and forked_by.get(row["pid"]) != reaper:
+        # Adopted: its parent is not the process that forked it (PID 1, a subreaper,
+        # whoever took it in); with no fork seen, only PID 1 (the reaper) can say so.
+        forker = forked_by.get(row["pid"])
+        if row["pid"] not in (main, reaper) and (
+                row["ppid"] != forker if forker is not None else row["ppid"] == reaper):
             notes.append("adopted")
         command = runner_command if row["pid"] == reaper and runner_command else row["command"]
         rows.append({"role": row["role"], "pid": row["pid"], "ppid": row["ppid"],

@@ -472,3 +472,21 @@ def test_the_report_records_both_architectures(tmp_path):
     assert "Docker Engine 20.10 (linux/amd64)" in text
     assert "| Container OS | Debian 12, kernel 6.1, cgroup v2, aarch64 |" in text
     assert "kernel 6.1 (aarch64)" in files["report.html"].decode("utf-8")
+
+
+def test_a_row_is_adopted_whoever_took_it_in():
+    # orphan2 was forked by middle2 (pid 7) and now has the subreaper (pid 5) as parent.
+    run = {"roles": {"reaper": 1, "main": 2},
+           "events": [{"event": "fork", "pid": pid, "ppid": ppid, "t_ms": float(pid), "role": role}
+                      for pid, ppid, role in ((5, 2, "subreaper"), (7, 5, "middle2"), (9, 7, "orphan2"),
+                                              (11, 5, "child"))],
+           "snapshots": [],
+           "environment": {"run_settings": {}}}
+    rows = [{**row(pid, ppid), "role": role, "parent_role": parent}
+            for pid, ppid, role, parent in ((1, 0, "reaper", None), (2, 1, "main", "reaper"),
+                                            (5, 2, "subreaper", "main"), (9, 5, "orphan2", "subreaper"),
+                                            (11, 5, "child", "subreaper"), (13, 1, "stray", "reaper"))]
+    notes = {r["role"]: r["notes"] for r in report.snapshot_rows(run, {"processes": rows})}
+    assert notes["orphan2"] == ["adopted"]             # its forker, 7, is gone: the subreaper took it
+    assert notes["child"] == [] and notes["subreaper"] == [] and notes["main"] == []
+    assert notes["stray"] == ["adopted"]               # no fork seen, but PID 1 is its parent
