@@ -6,6 +6,7 @@
     invoke verify       run the labs again; diff their normalized reports with those on disk
     invoke run PATH     run any Python script in the same sandbox; reports/run-NAME/
     invoke check 13     grade your program for exercise 13 (work/13-*.py, or PATH); reports/check-13/
+    invoke grade 13 DIR grade a class (a folder or .py per student); reports/grade-13/gradebook.csv
     invoke handout      the students' copy of the course in handout/: no solutions or hidden checks
     invoke list         the labs, their verdicts and last status
     invoke new 13 slug  a new lab folder, labs/13-slug/, that runs and passes as it is
@@ -134,6 +135,28 @@ def run_(c, path, timeout="", pids="", memory="", output_cap="", interval="", tt
 def check(c, number, path="", lang=""):
     """Grade your program for exercise NUMBER: each check, hints, the score; report in reports/check-NN/."""
     _run(c, lambda s, t: _commands().check(s, number, path, t), lang)
+
+
+def _grading():
+    from forklab import grade as grading
+
+    return grading
+
+
+@task(positional=["number", "submissions"],
+      help={"number": "the exercise's number, e.g. 13",
+            "submissions": "a folder with one folder (or one .py file) per student, named after the student",
+            "jobs": "how many containers at once (default 2)",
+            "again": "grade every student again, also those graded earlier from the same program",
+            "timeout": LIMITS_HELP["timeout"] + " (default: the exercise's)",
+            "out": "the folder to write (default: reports/grade-NN/)",
+            "gradescope_hidden": "Gradescope's visibility of hidden checks: after_published (default) or hidden",
+            "lang": LANG_HELP})
+def grade(c, number, submissions, jobs="2", again=False, timeout="", out="", gradescope_hidden="after_published",
+          lang=""):
+    """Grade a class for exercise NUMBER: a report and Gradescope's results.json per student, gradebook.csv."""
+    _run(c, lambda s, t: _grading().grade(s, number, submissions, _jobs(jobs), t, again,
+                                          _commands().overrides(timeout=timeout), out, gradescope_hidden), lang)
 
 
 @task(help={"out": "the folder to write (default: handout/); replaced whole if it is an earlier handout",
@@ -267,6 +290,6 @@ def _check_lab_number_as_option(tokens: list) -> list:
 
 _parse_errors_exit_2()
 install_signal_handlers()
-ns = Collection(lab, labs, report, verify, run_, check, handout, list_, new, check_lab, schema, build, base, shell,
-                doctor, clean)
+ns = Collection(lab, labs, report, verify, run_, check, grade, handout, list_, new, check_lab, schema, build, base,
+                shell, doctor, clean)
 ns.configure({"forklab": dict(DEFAULTS)})
