@@ -382,6 +382,25 @@ def gradescope(row: dict, expected: list[dict], details: Optional[list[dict]], _
     return {"score": row["score"], "max_score": row["total"], "output": "\n".join(lines), "tests": tests}
 
 
+def assess(program: catalog.Lab, submission: Submission, records: list, environment: dict) -> tuple:
+    """A student's runs, as the engine brought them back ((variant, record) each), made into
+    (their row, their report's files, their checks in lab.yaml's order with what each saw).
+
+    The checks are those of `invoke check`, in the language ``environment["lang"]``.
+    """
+    runs, outputs = [], []
+    for variant, record in records:
+        runs.append(commands._checked(program, variant, record, environment))
+        outputs.append(result.output_bytes(record))
+    document = result.combine(runs)
+    original = [dict(c) for c in document["checks"]]
+    exercises.grade(document, program.script_name, i18n.of(document))
+    document["check"]["student"] = submission.student
+    files = report.render(document, outputs)
+    seconds = sum(record.get("duration_ms", 0) for _, record in records) / 1000
+    return row_of_run(submission, document, original, seconds), files, original
+
+
 def _short_report(row: dict, lab: catalog.Lab, _: i18n.Translate) -> bytes:
     """report.md of a submission that did not run: who, what and why."""
     title = _("Grade · exercise {number:02d} · {student}", number=lab.number, student=row["student"])
@@ -503,7 +522,7 @@ def summary_md(numbers: dict, lab: catalog.Lab, _: i18n.Translate) -> bytes:
 
 def _counts_line(numbers: dict, _: i18n.Translate) -> str:
     statuses = numbers["statuses"]
-    return _("{students} students: {graded} graded, {none} earned nothing, {bad} bad submissions, "
+    return _("{students} students: {graded} graded, {none} earned nothing, {bad} bad submission(s), "
              "{errors} not graded", students=numbers["students"], graded=statuses[GRADED], none=statuses[NO_CREDIT],
              bad=statuses[BAD], errors=statuses[ERROR])
 
@@ -618,7 +637,7 @@ def grade(settings: Settings, number_text: str, submissions_text: str, jobs: int
         else:
             (to_run if submission.path is not None else bad).append(submission)
     if skipped:
-        term.say(_("skipped {count} students graded earlier from the same submission and exercise "
+        term.say(_("skipped {count} student(s) graded earlier from the same submission and exercise "
                    "(--again grades them again)", count=skipped))
     # The engine first: without one, nothing is written (exit 3).
     connected = commands._connect() if to_run else None
@@ -700,17 +719,10 @@ def _run_all(settings: Settings, lab: catalog.Lab, connected: tuple, to_run: lis
             started = time.monotonic()
             try:
                 program = _load(lab, submission, data)
-                runs, outputs = [], []
-                for variant in program.runs():
-                    record = local.engine.run_lab(image_id, program, variant, session)
-                    runs.append(commands._checked(program, variant, record, environment))
-                    outputs.append(result.output_bytes(record))
-                document = result.combine(runs)
-                original = [dict(c) for c in document["checks"]]
-                exercises.grade(document, program.script_name, settings.lang)
-                document["check"]["student"] = submission.student
-                files = report.render(document, outputs)
-                row = row_of_run(submission, document, original, time.monotonic() - started)
+                records = [(variant, local.engine.run_lab(image_id, program, variant, session))
+                           for variant in program.runs()]
+                row, files, original = assess(program, submission, records, environment)
+                row["seconds"] = round(time.monotonic() - started, 3)
             except ForklabError as exc:
                 if session in engine_module.CANCELLED:
                     raise KeyboardInterrupt from None

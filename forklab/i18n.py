@@ -543,7 +543,7 @@ ZH: dict[str, str] = {
     "it passed but does not count: {reason}": "这项检查通过了,但不计分:{reason}",
     "Grade · exercise {number:02d} · {student}": "评分 · 练习 {number:02d} · {student}",
     "Grades · exercise {number:02d} · {title}": "全班评分 · 练习 {number:02d} · {title}",
-    "{students} students: {graded} graded, {none} earned nothing, {bad} bad submissions, {errors} not graded":
+    "{students} students: {graded} graded, {none} earned nothing, {bad} bad submission(s), {errors} not graded":
         "{students} 名学生:{graded} 名已评分,{none} 名不得分,{bad} 份无效提交,{errors} 名未能评分",
     "mean {mean:.1f}, median {median:g} of {total} points; {full} with full marks":
         "满分 {total} 分,平均 {mean:.1f} 分,中位数 {median:g} 分;{full} 名满分",
@@ -567,7 +567,7 @@ ZH: dict[str, str] = {
     "gradebook: {gradebook} · summary: {summary}": "成绩表:{gradebook} · 汇总:{summary}",
     "ignored {name}: a student's submission is a folder or a .py file":
         "忽略 {name}:每名学生的提交应是一个文件夹或一个 .py 文件",
-    "skipped {count} students graded earlier from the same submission and exercise (--again grades them again)":
+    "skipped {count} student(s) graded earlier from the same submission and exercise (--again grades them again)":
         "跳过 {count} 名之前已按同样的提交和练习评过分的学生(--again 会重新评分)",
     "{student}: bad submission: {reason}": "{student}:无效提交:{reason}",
     "{student}: {earned} of {total} points ({seconds:.1f} s)": "{student}:{total} 分中得 {earned} 分({seconds:.1f} 秒)",
