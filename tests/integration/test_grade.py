@@ -1,4 +1,4 @@
-"""`invoke grade` on a small class in real containers: the gradebook, each student's
+"""`invoke grade` on a small class in real containers (a loop and a fork bomb among them): the gradebook, each student's
 results.json, no container left, and Ctrl-C keeping the students already graded."""
 
 from __future__ import annotations
@@ -33,12 +33,13 @@ def results(folder: Path, student: str) -> dict:
 
 def test_a_class_gets_its_gradebook_and_a_results_json_each(engine, cli, tmp_path, no_leftovers):
     root = tmp_path / "class"
-    for name in ("full", "syntax", "loop", "link"):
+    for name in ("full", "syntax", "loop", "bomb", "link"):
         (root / name).mkdir(parents=True)
     (root / "full" / "main.py").write_bytes((EXERCISE / "solution.py").read_bytes())
     (root / "starter.py").write_bytes((EXERCISE / "starter.py").read_bytes())
     (root / "syntax" / "main.py").write_text("import os\ndef reap(:\n    pass\n", encoding="utf-8")
     (root / "loop" / "main.py").write_text("while True:\n    pass\n", encoding="utf-8")
+    (root / "bomb" / "main.py").write_bytes((ROOT / "tests" / "hostile" / "fork_bomb.py").read_bytes())
     secret = tmp_path / "secret.py"
     secret.write_text("print('not to be sent')\n", encoding="utf-8")
     (root / "link" / "main.py").symlink_to(secret)
@@ -47,15 +48,16 @@ def test_a_class_gets_its_gradebook_and_a_results_json_each(engine, cli, tmp_pat
     assert code == 0, err
     folder = cli.reports / "grade-13"
     rows = gradebook(folder)
-    assert list(rows) == ["full", "link", "loop", "starter", "syntax"]
+    assert list(rows) == ["bomb", "full", "link", "loop", "starter", "syntax"]
     summary = {name: (row["score"], row["total"], row["status"]) for name, row in rows.items()}
     assert summary["full"] == ("16", "16", "graded")
     assert summary["link"] == ("0", "16", "bad submission")
-    assert summary["loop"] == ("0", "16", "no credit") and summary["syntax"] == ("0", "16", "no credit")
+    assert summary["loop"] == summary["syntax"] == summary["bomb"] == ("0", "16", "no credit")
     assert summary["starter"][2] == "graded" and 0 < int(summary["starter"][0]) < 16
     assert rows["full"]["reason"] == "" and rows["starter"]["reason"] == ""
     assert rows["syntax"]["reason"].startswith("main.py does not parse: SyntaxError: ")
     assert rows["loop"]["reason"].startswith("it was still running after 3 s: an endless loop")
+    assert rows["bomb"]["reason"].startswith("it reached the pids limit")
     assert rows["link"]["reason"] == "link/main.py is a symbolic link out of the student's folder"
     checks = [name for name in rows["full"] if name not in ("student", "score", "total", "status", "reason")]
     assert len(checks) == 7 and [rows["full"][name] for name in checks] == ["1", "2", "2", "2", "2", "1", "1"]
@@ -75,14 +77,14 @@ def test_a_class_gets_its_gradebook_and_a_results_json_each(engine, cli, tmp_pat
     assert "not to be sent" not in "".join(p.read_text(encoding="utf-8", errors="replace")
                                            for p in folder.rglob("*") if p.is_file())
     text = (folder / "summary.md").read_text(encoding="utf-8")
-    assert "5 students: 2 graded, 2 earned nothing, 1 bad submission(s), 0 not graded" in text
+    assert "6 students: 2 graded, 3 earned nothing, 1 bad submission(s), 0 not graded" in text
     assert "| 16 | 1 |" in text and "| a symbolic link out of the folder | 1 |" in text
     assert "Grades · exercise 13" in out and "gradebook: " in out
 
     # Again: every student is skipped, nothing runs, the gradebook is the same.
     before = (folder / "gradebook.csv").read_bytes()
     code, out, err = cli("grade", "13", str(root), "--timeout", "3")
-    assert code == 0 and "skipped 5 student(s) graded earlier" in err
+    assert code == 0 and "skipped 6 student(s) graded earlier" in err
     assert (folder / "gradebook.csv").read_bytes() == before
 
 
