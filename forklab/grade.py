@@ -623,7 +623,6 @@ def grade(settings: Settings, number_text: str, submissions_text: str, jobs: int
         raise UsageError(f"{root}: no submissions in it; give the folder that holds one folder (or one .py file) "
                          "per student")
     commands.reports_ready(settings)
-    commands._writing(lambda: folder.mkdir(parents=True, exist_ok=True), settings)
     for name in ignored:
         term.say(_("ignored {name}: a student's submission is a folder or a .py file", name=one_line(name)))
 
@@ -639,9 +638,10 @@ def grade(settings: Settings, number_text: str, submissions_text: str, jobs: int
     if skipped:
         term.say(_("skipped {count} student(s) graded earlier from the same submission and exercise "
                    "(--again grades them again)", count=skipped))
-    # The engine first: without one, nothing is written (exit 3).
+    # The engine first: without one, no student is written (exit 3).
     connected = commands._connect() if to_run else None
     try:
+        commands._writing(lambda: folder.mkdir(parents=True, exist_ok=True), settings)
         for submission in bad:
             row = row_not_run(submission, expected)
             row["fingerprint"] = _full_fingerprint(submission, exercise)

@@ -389,4 +389,4 @@ def test_no_engine_is_exit_3_and_nothing_is_written(cli, tmp_path, monkeypatch):
     code, out, err = cli("grade", "13", str(tmp_path / "class"))
     gc.collect()
     assert code == 3 and err.startswith("forklab: no container engine answers") and err.count("\n") == 1
-    assert not (cli.reports / "grade-13" / "bob").exists()
+    assert not (cli.reports / "grade-13").exists()
