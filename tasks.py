@@ -131,10 +131,11 @@ def run_(c, path, timeout="", pids="", memory="", output_cap="", interval="", tt
 @task(positional=["number", "path"],
       help={"number": "the exercise's number, e.g. 13",
             "path": "your program (default: work/NN-slug.py, made from the starter the first time)",
+            "summary": "also append the score as Markdown to this file (a workflow's $GITHUB_STEP_SUMMARY)",
             "lang": LANG_HELP})
-def check(c, number, path="", lang=""):
+def check(c, number, path="", lang="", summary=""):
     """Grade your program for exercise NUMBER: each check, hints, the score; report in reports/check-NN/."""
-    _run(c, lambda s, t: _commands().check(s, number, path, t), lang)
+    _run(c, lambda s, t: _commands().check(s, number, path, t, summary), lang)
 
 
 def _grading():
@@ -251,7 +252,7 @@ def _parse_errors_exit_2() -> None:
 
 
 #: Options of `invoke check` that take a value, so that their values are not taken for its PATH.
-_CHECK_VALUE_OPTIONS = {"--lang", "-l", "--number", "-n", "--path", "-p"}
+_CHECK_VALUE_OPTIONS = {"--lang", "-l", "--number", "-n", "--path", "-p", "--summary", "-s"}
 
 
 def _check_path_as_option(tokens: list) -> list:

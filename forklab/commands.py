@@ -437,18 +437,20 @@ def _is_exercise(path) -> bool:
         return False
 
 
-def check(settings: Settings, number_text: str, path_text: str, term: Terminal) -> int:
+def check(settings: Settings, number_text: str, path_text: str, term: Terminal, summary_text: str = "") -> int:
     """`invoke check N [PATH]`: grade a student's program for exercise N; report in reports/check-NN/.
 
     Without PATH the program is the exercise's working copy, work/NN-slug.py
     beside the labs folder, made from the starter the first time and never
-    overwritten.  Exit 0 for full marks, 1 for fewer, 2 for a bad path or a
-    lab that is not an exercise.
+    overwritten.  --summary appends the score to FILE as GitHub Classroom's
+    tools read it (forklab/classroom.py).  Exit 0 for full marks, 1 for fewer,
+    2 for a bad path or a lab that is not an exercise.
     """
     from pathlib import Path
 
-    from forklab import exercises
+    from forklab import classroom, exercises
 
+    summary = classroom.summary_path(summary_text) if summary_text else None
     [lab] = _select(settings, [number_text], to_run=False)
     if lab.spec.kind != "exercise":
         raise UsageError(f"lab {lab.number:02d} is not an exercise; {_exercise_list(settings)}")
@@ -466,6 +468,8 @@ def check(settings: Settings, number_text: str, path_text: str, term: Terminal) 
     outcome = check_submission(settings, lab, path, term)
     folder = _write(settings, outcome)
     term.check_summary(outcome.document, folder)
+    if summary is not None:
+        classroom.publish(outcome.document, summary)
     score = outcome.document["score"]
     return 0 if score["earned"] == score["total"] else 1
 
