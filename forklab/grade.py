@@ -246,14 +246,24 @@ def _program(path: Path, shown_path: str, inside: Path, _: i18n.Translate) -> Su
                       fingerprint=hashlib.sha256(path.name.encode("utf-8") + b"\0" + source).hexdigest())
 
 
+#: The longest folder name a student gets, in bytes: the report is built beside it under a longer
+#: name (.NAME.new-1234abcd), and file systems refuse names over 255 bytes.
+MAX_FOLDER_BYTES = 200
+
+
 def _name_folders(submissions: list[Submission]) -> None:
-    """Each student's folder under the grade folder: their name, made unique even where case is not told apart."""
+    """Each student's folder under the grade folder: their name, made unique even where case is not
+    told apart; a very long name is cut and ends with a digest of the whole."""
     taken = {GRADEBOOK.casefold(), SUMMARY.casefold()}
     for submission in sorted(submissions, key=lambda s: s.student):
-        name, number = submission.student, 1
+        plain = submission.student
+        if len(plain.encode("utf-8")) > MAX_FOLDER_BYTES:
+            cut = plain.encode("utf-8")[:MAX_FOLDER_BYTES - 20].decode("utf-8", "ignore")
+            plain = f"{cut}~{hashlib.sha256(plain.encode('utf-8')).hexdigest()[:12]}"
+        name, number = plain, 1
         while name.casefold() in taken:
             number += 1
-            name = f"{submission.student}~{number}"
+            name = f"{plain}~{number}"
         taken.add(name.casefold())
         submission.folder = name
 

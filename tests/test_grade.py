@@ -139,6 +139,16 @@ def test_each_student_has_a_folder_of_their_own(tmp_path, lab):
                        "summary.md": "summary.md~2"}
 
 
+def test_a_name_as_long_as_a_file_system_allows_still_gets_a_report_folder(tmp_path, settings, no_engine):
+    root = tmp_path / "class"
+    long = "学" * 83 + "x"  # 250 bytes: a name the file system takes, too long for a report built beside it
+    (root / long).mkdir(parents=True)
+    assert grade.grade(settings, "13", str(root), 2, Terminal()) == 0
+    [folder] = [p for p in (settings.reports_dir / "grade-13").iterdir() if p.is_dir()]
+    assert len(folder.name.encode("utf-8")) <= grade.MAX_FOLDER_BYTES and folder.name.startswith("学" * 60)
+    assert json.loads((folder / "grade.json").read_text(encoding="utf-8"))["student"] == long
+
+
 # -- rows, the gradebook, Gradescope ------------------------------------------------------------
 
 def run_row(lab, tmp_path, stdout: str = "", code: int = 0):
