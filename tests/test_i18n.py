@@ -182,7 +182,7 @@ def _template_keys(path) -> dict[str, str]:
 def used_keys() -> dict[str, str]:
     package = ROOT / "forklab"
     keys = {}
-    for name in ("checks.py", "console.py", "report.py", "commands.py", "authoring.py"):
+    for name in ("checks.py", "console.py", "report.py", "commands.py", "authoring.py", "grade.py"):
         keys.update(_python_keys(package / name))
     keys.update(_python_keys(package / "exercises.py"))
     for template in sorted((package / "templates").glob("*.j2")):
