@@ -8,6 +8,7 @@
     invoke check 13     grade your program for exercise 13 (work/13-*.py, or PATH); reports/check-13/
     invoke grade 13 DIR grade a class (a folder or .py per student); reports/grade-13/gradebook.csv
     invoke handout      the students' copy of the course in handout/: no solutions or hidden checks
+    invoke autograder 13  exercise 13 as a Gradescope autograder zip, autograder-13.zip (no solution in it)
     invoke list         the labs, their verdicts and last status
     invoke new 13 slug  a new lab folder, labs/13-slug/, that runs and passes as it is
     invoke check-lab 3  check lab.yaml against lab.py without running (every lab without a number)
@@ -167,6 +168,20 @@ def handout(c, out="", lang=""):
     _run(c, lambda s, t: _commands().handout(s, out, t), lang)
 
 
+@task(help={"number": "the exercise's number, e.g. 13",
+            "out": "the zip to write (default: autograder-NN.zip beside tasks.py; a folder: the zip in it)",
+            "lang": "en or zh: the language of the checks and hints students see (default: FORKLAB_LANG, else en)"})
+def autograder(c, number, out="", lang=""):
+    """Write exercise NUMBER as a Gradescope autograder zip: setup.sh, run_autograder, the kit, no solution."""
+    _run(c, lambda s, t: _autograding().write_zip(s, number, out, t), lang)
+
+
+def _autograding():
+    from forklab import autograder as autograding
+
+    return autograding
+
+
 def _authoring():
     from forklab import authoring
 
@@ -291,6 +306,6 @@ def _check_lab_number_as_option(tokens: list) -> list:
 
 _parse_errors_exit_2()
 install_signal_handlers()
-ns = Collection(lab, labs, report, verify, run_, check, grade, handout, list_, new, check_lab, schema, build, base,
-                shell, doctor, clean)
+ns = Collection(lab, labs, report, verify, run_, check, grade, autograder, handout, list_, new, check_lab, schema,
+                build, base, shell, doctor, clean)
 ns.configure({"forklab": dict(DEFAULTS)})
