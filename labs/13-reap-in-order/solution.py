@@ -9,7 +9,10 @@ N = 4
 # ---- Given: what each child does.  Do not change this part. ------------------
 # The children end youngest first while their parent waits: child N goes once
 # the parent is asleep in a wait, then each child goes once the next one is
-# dead.  A parent that reaps "whichever child ends first" sees them backwards.
+# reaped, or is a zombie its parent is not waking up for.  (The kernel wakes a
+# parent that waits for any child before the dead child shows as Z, and only
+# such a parent: so a parent that reaps "whichever child ends first" has
+# always reaped child k + 1 before child k ends, and sees them backwards.)
 def state(pid):
     """The state letter of pid (R, S, Z, ...), or "gone" once it has been reaped."""
     try:
@@ -29,8 +32,10 @@ def child(number):
             pass
     else:
         younger = int(os.read(batons[number][0], 32))
-        while state(younger) not in ("Z", "gone"):
-            pass                               # until the next child is dead
+        while True:                            # until the next child is reaped, or left a zombie
+            now = state(younger)
+            if now == "gone" or (now == "Z" and state(os.getppid()) == "S"):
+                break
     os.write(batons[number - 1][1], b"%d" % os.getpid())
     os._exit(10 + number)
 # ---- End of the given part. ---------------------------------------------------

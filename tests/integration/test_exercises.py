@@ -106,3 +106,26 @@ def test_invoke_check_works_inside_the_handout(engine, tmp_path):
     assert refused.returncode == 2
     assert refused.stderr == ("forklab: lab 13 is an exercise and this copy has no solution.py; "
                               "check your own program with `invoke check 13`\n")
+
+
+def test_exercise_13_catches_a_parent_that_reaps_whichever_child_ends_first(engine, no_leftovers, tmp_path):
+    """wait() instead of waitpid(pid): the children end youngest first, so it reaps them backwards,
+    even with the machine busy (four at once): the kernel wakes such a parent before a dead
+    child shows as a zombie, and the next child waits for that."""
+    import json
+    import re
+
+    solution = (ROOT / "labs" / "13-reap-in-order" / "solution.py").read_text(encoding="utf-8")
+    wrong = re.sub(r"pid, status = os\.waitpid\(pid, 0\)", "pid, status = os.wait()", solution)
+    assert wrong != solution
+    program = tmp_path / "wrong.py"
+    program.write_text(wrong, encoding="utf-8")
+    runs = [subprocess.Popen([sys.executable, "-m", "invoke", "check", "13", "--path", str(program)],
+                             cwd=ROOT, env={**os.environ, "INVOKE_FORKLAB_REPORTS_DIR": str(tmp_path / f"r{n}")},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(4)]
+    for run in runs:
+        out, err = run.communicate(timeout=180)
+        assert run.returncode == 1, out + err
+    scores = [json.loads((tmp_path / f"r{n}" / "check-13" / "result.json").read_text(encoding="utf-8"))["score"]
+              for n in range(4)]
+    assert all(score["earned"] < score["total"] for score in scores), scores
