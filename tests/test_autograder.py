@@ -119,7 +119,7 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, number, out, message):
     assert code == 2 and stdout == ""
     [line] = stderr.strip().splitlines()
     assert line.startswith(message.format(out=path, folder=path.parent if path else None))
-    assert not list(tmp_path.glob("**/*.zip")) and not list(ROOT.glob("autograder-*.zip*"))
+    assert not list(tmp_path.glob("**/*.zip")) and not list(ROOT.glob("autograder-*.zip.partial"))
 
 
 # -- results.json --------------------------------------------------------------------------------
