@@ -247,7 +247,7 @@ def clean(c, images=False):
 def _parse_errors_exit_2() -> None:
     """An unknown option or a missing lab number is a usage error: exit 2, one line.
 
-    Invoke exits 1 on a ParseError; forklab's exit codes (DESIGN.md) say 2.
+    Invoke exits 1 on a ParseError; forklab's exit codes (docs/ARCHITECTURE.md) say 2.
     Invoke offers no hook for this, so its task parsing is wrapped here.
     """
     if getattr(Program.parse_tasks, "forklab", False):

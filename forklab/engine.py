@@ -82,7 +82,7 @@ class Leftover:
 # -- the sandbox ---------------------------------------------------------------
 
 def sandbox(run: catalog.RunSettings) -> dict:
-    """Docker SDK keyword arguments for a lab container (DESIGN.md decision 5)."""
+    """Docker SDK keyword arguments for a lab container (docs/ARCHITECTURE.md, decision 5)."""
     memory = f"{run.memory_mb}m"
     return {
         "network_mode": "none",

@@ -1,4 +1,4 @@
-"""The errors a person sees, each with the exit code DESIGN.md pins.
+"""The errors a person sees, each with the exit code docs/ARCHITECTURE.md pins.
 
 Every message is one line: what happened, then what to do next.
 """

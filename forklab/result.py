@@ -216,7 +216,7 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
 
 
 def decide_status(result: dict, main_exit_is_checked: bool) -> str:
-    """passed, failed, error or timeout; see DESIGN.md."""
+    """passed, failed, error or timeout; see docs/ARCHITECTURE.md."""
     runner = result["runner"]
     if runner["timed_out_on_host"] or runner["status"] == "timeout":
         return "timeout"
