@@ -632,7 +632,10 @@ def doctor(settings: Settings, term: Terminal) -> int:
 
     rows = engine.diagnose()
     term.doctor(rows)
-    return 3 if any(fix for what, _, fix in rows if what in ("engine", "socket", "endpoint")) else 0
+    # No engine is an environment error (3); anything else marked ✗ is 1.
+    if any(fix for what, _, fix in rows if what in ("engine", "socket", "endpoint")):
+        return 3
+    return 1 if any(fix for _, _, fix in rows) else 0
 
 
 def clean(settings: Settings, term: Terminal, images: bool) -> int:

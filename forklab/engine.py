@@ -206,6 +206,8 @@ def diagnose() -> list[tuple[str, str, str]]:
                 fix = f"Podman's API socket is {podman[0]}: `export DOCKER_HOST={podman[0]}`"
             elif _names_podman(where):
                 fix = _podman_start_hint(where)
+            elif _docker_host_hint():
+                fix = _docker_host_hint()
             else:
                 fix = ("start Docker Desktop" if sys.platform in ("darwin", "win32") else
                        "install and start an engine (`sudo apt-get install docker.io`, then "
@@ -222,7 +224,8 @@ def diagnose() -> list[tuple[str, str, str]]:
     try:
         engine = Engine.connect(timeout=10)
     except EnvironmentProblem as exc:
-        rows.append(("engine", exc.message, _start_hint(where)))
+        rows.append(("engine", exc.message, _start_hint(where) if _names_podman(where) else
+                     _docker_host_hint() or _start_hint(where)))
         return rows
     try:
         info = engine.describe()
@@ -240,18 +243,37 @@ def diagnose() -> list[tuple[str, str, str]]:
         from forklab.settings import DEFAULT_BASE_IMAGE
 
         bases = [tag for tag in (DEFAULT_BASE_IMAGE, offline) if engine.find_image(tag)]
-        rows.append(("base image", ", ".join(bases) if bases else "none yet",
-                     "" if bases else "`invoke build` pulls it, or makes the offline base where no registry answers"))
+        # Not built yet is not a problem: the first `invoke lab` builds what it needs.
+        rows.append(("base image", ", ".join(bases) if bases else
+                     "none yet (`invoke build` pulls it, or makes the offline base where no registry answers)", ""))
         digest = inputs_digest(build_context_files(), bases[0], engine.find_image(bases[0]).id) if bases else None
         tag = f"{IMAGE_REPOSITORY}:{digest[:12]}" if digest else None
         present = bool(tag and engine.find_image(tag))
-        rows.append(("lab image", f"{tag} is {'there' if present else 'not built yet'}" if tag else "needs a base",
-                     "" if present else "`invoke build` (or any `invoke lab`) builds it"))
-        left = engine.leftovers()
-        rows.append(("leftovers", f"{len(left)} forklab container(s)", "`invoke clean`" if left else ""))
+        rows.append(("lab image", (f"{tag} is there" if present else
+                                   f"{tag} is not built yet (`invoke build`, or any `invoke lab`, builds it)")
+                     if tag else "needs a base first", ""))
+        rows.append(leftovers_row(engine.leftovers()))
     finally:
         engine.close()
     return rows
+
+
+def leftovers_row(containers: list["Leftover"]) -> tuple[str, str, str]:
+    """doctor's row for the kit's containers: a running one belongs to a run in progress
+    (another terminal, a course script), not a leftover; only ended ones need `invoke clean`."""
+    running = [c for c in containers if c.state == "running"]
+    ended = [c for c in containers if c.state != "running"]
+    finding = f"{len(ended)} forklab container(s) left behind"
+    if running:
+        finding += f"; {len(running)} running now (a run in progress, not a leftover)"
+    return ("leftovers", finding, "`invoke clean`" if ended else "")
+
+
+def _docker_host_hint() -> str:
+    """When DOCKER_HOST is set, it is what to look at first."""
+    host = os.environ.get("DOCKER_HOST")
+    return (f"DOCKER_HOST={host} points where no engine answers: check it, or `unset DOCKER_HOST` "
+            "to use the default engine") if host else ""
 
 
 class Engine:

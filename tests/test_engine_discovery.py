@@ -101,3 +101,32 @@ def test_a_refused_rlimit_says_what_to_do_in_one_line():
     assert reason.startswith(text) and "\n" not in reason
     assert "default_ulimits" in reason and "containers.conf" in reason
     assert engine._short_reason(docker.errors.APIError("500", explanation="no such image")) == "no such image"
+
+
+def test_doctor_says_to_check_or_unset_a_docker_host_that_points_nowhere(docker_config, monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nothing-here.sock")
+    rows = engine.diagnose()
+    assert rows[1][0] == "socket"
+    assert rows[1][2] == (f"DOCKER_HOST=unix://{tmp_path}/nothing-here.sock points where no engine answers: "
+                          "check it, or `unset DOCKER_HOST` to use the default engine")
+
+
+def test_running_containers_of_another_run_are_not_leftovers():
+    running = engine.Leftover("a", "forklab-lab03-default-1", {}, "running")
+    ended = engine.Leftover("b", "forklab-lab03-default-2", {}, "exited")
+    assert engine.leftovers_row([running]) == (
+        "leftovers", "0 forklab container(s) left behind; 1 running now (a run in progress, not a leftover)", "")
+    assert engine.leftovers_row([running, ended])[2] == "`invoke clean`"
+
+
+@pytest.mark.parametrize("rows, code", [
+    ([("endpoint", "x", ""), ("engine", "Docker", "")], 0),
+    ([("endpoint", "x", ""), ("leftovers", "1 left behind", "`invoke clean`")], 1),
+    ([("endpoint", "x", ""), ("socket", "no engine", "start it")], 3),
+])
+def test_doctor_exits_1_for_a_problem_and_3_without_an_engine(monkeypatch, rows, code):
+    from forklab import commands
+    from forklab.console import Terminal
+
+    monkeypatch.setattr(engine, "diagnose", lambda: rows)
+    assert commands.doctor(None, Terminal()) == code
