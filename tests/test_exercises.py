@@ -392,6 +392,10 @@ def test_the_handout_is_never_written_over_the_course(where):
 def test_invoke_handout_says_what_it_left_out(cli, tmp_path):
     code, out, err = cli("handout", "--out", str(tmp_path / "students"))
     assert code == 0, err
-    assert re.search(r"handout: .*students \(12 labs and 4 exercises; left out: 4 solutions, \d+ hidden checks", out)
+    kinds = [yaml.safe_load((folder / "lab.yaml").read_text(encoding="utf-8")).get("kind", "lab")
+             for folder in LABS.iterdir() if re.match(r"\d\d-", folder.name)]
+    assert kinds.count("exercise") == 4 and kinds.count("lab") >= 12
+    assert re.search(rf"handout: .*students \({kinds.count('lab')} labs and 4 exercises; left out: 4 solutions, "
+                     r"\d+ hidden checks", out)
     code, out, err = cli("handout", "--out", str(ROOT / "labs"))
     assert code == 2 and err.startswith("forklab: --out ") and err.count("\n") == 1
