@@ -143,10 +143,12 @@ checkpoint("sigchld-blocked", parent=parent, job=pid)
 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})   # the handler runs now, and finds it
 
 # 4. A waitpid(-1) reaper reaps subprocess's child too.  sh exits with 3 and leaves
-# a background copy of itself that holds stdout open until sh is reaped: so the
-# handler, not subprocess, reaps sh, every time.
+# a background copy of itself that holds stdout open, and sends SIGCHLD again and
+# again, until sh is reaped: so the handler, not subprocess, reaps sh, every time.
+# (One SIGCHLD is not enough: if it lands just before subprocess starts to read,
+# Python runs the handler only after that read, which would wait forever.)
 part = 4
-r = subprocess.run(["sh", "-c", "(while kill -0 $$ 2>/dev/null; do :; done) & exit 3"],
+r = subprocess.run(["sh", "-c", "(while kill -0 $$ 2>/dev/null; do kill -CHLD $PPID; done) & exit 3"],
                    stdout=subprocess.PIPE, check=True)  # check=True: raise if the exit code is not 0
 print("4. reap_any 回收了 subprocess 的子进程, 退出码 %s" % stolen[-1], flush=True)
 print("4. sh 以 3 退出, subprocess.run(check=True) 没有抛出异常, 返回码 %d" % r.returncode, flush=True)
