@@ -258,17 +258,23 @@ def test_a_link_inside_the_folder_is_sent_under_its_own_name(tmp_path):
         assert tar.getnames() == ["link.py"] and tar.extractfile("link.py").read() == b"print('real')\n"
 
 
-@linux_only
-@pytest.mark.parametrize("make", ["file-link-out", "yaml-link-out", "dir-link-out", "fifo", "too-big"])
-def test_a_lab_folder_that_reaches_outside_is_refused_before_anything_runs(cli, tmp_path, make):
+def _lab_1_as_13(tmp_path, slug: str):
+    """(a labs folder, its lab 13): lab 01 copied without its lessons, beside claims.yaml."""
     labs = tmp_path / "labs"
-    folder = labs / "13-hostile"
+    folder = labs / f"13-{slug}"
     shutil.copytree(ROOT / "labs" / "01-fork-returns", folder)
     shutil.copy(ROOT / "labs" / "claims.yaml", labs)
     for lesson in folder.glob("README*"):
         lesson.unlink()
     text = (folder / "lab.yaml").read_text(encoding="utf-8").replace("number: 1\n", "number: 13\n")
     (folder / "lab.yaml").write_text(text, encoding="utf-8")
+    return labs, folder
+
+
+@linux_only
+@pytest.mark.parametrize("make", ["file-link-out", "yaml-link-out", "dir-link-out", "fifo", "too-big"])
+def test_a_lab_folder_that_reaches_outside_is_refused_before_anything_runs(cli, tmp_path, make):
+    labs, folder = _lab_1_as_13(tmp_path, "hostile")
     secret = tmp_path / "shadow"
     secret.write_text("root:the host's secret\n", encoding="utf-8")
     if make == "file-link-out":
@@ -292,14 +298,7 @@ def test_a_lab_folder_that_reaches_outside_is_refused_before_anything_runs(cli, 
 
 
 def test_a_lab_just_under_the_limit_is_packed_and_travels_in_parts(tmp_path):
-    labs = tmp_path / "labs"
-    folder = labs / "13-big"
-    shutil.copytree(ROOT / "labs" / "01-fork-returns", folder)
-    shutil.copy(ROOT / "labs" / "claims.yaml", labs)
-    for lesson in folder.glob("README*"):
-        lesson.unlink()
-    text = (folder / "lab.yaml").read_text(encoding="utf-8").replace("number: 1\n", "number: 13\n")
-    (folder / "lab.yaml").write_text(text, encoding="utf-8")
+    labs, folder = _lab_1_as_13(tmp_path, "big")
     used = sum(p.stat().st_size for p in folder.iterdir())
     (folder / "data.bin").write_bytes(os.urandom(catalog.MAX_LAB_BYTES - used))
     lab = catalog.load_lab(folder)
