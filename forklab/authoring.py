@@ -62,10 +62,9 @@ def write_schema(settings: Settings, term: Terminal) -> int:
 
 def _write_text(path: Path, text: str) -> None:
     """``text`` into ``path``, whole or not at all."""
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="\n", dir=path.parent, delete=False,
-                                     prefix=f".{path.name}.", suffix=".partial") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
+    from forklab.report import write_file
+
+    write_file(path, text.encode("utf-8"))
 
 
 # -- reading a program -------------------------------------------------------------------

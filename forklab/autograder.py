@@ -220,7 +220,7 @@ def write_zip(settings, number_text: str, out_text: str, term) -> int:
 
     Exit 0 when written, 2 for a lab that is not an exercise or a bad --out.
     """
-    from forklab import catalog, commands
+    from forklab import catalog, commands, report
     from forklab.errors import EnvironmentProblem, UsageError
 
     found = catalog.find_labs(settings.labs_dir)
@@ -238,13 +238,9 @@ def write_zip(settings, number_text: str, out_text: str, term) -> int:
         raise UsageError(f"--out {out_text}: not a regular file; give the path of the zip to write")
     files = zip_files(lab, settings.lang)
     data = zip_bytes(files)
-    partial = out.with_name(out.name + ".partial")
     try:
-        partial.write_bytes(data)
-        os.replace(partial, out)
+        report.write_file(out, data)
     except OSError as exc:
-        if partial.exists():
-            partial.unlink()
         if exc.errno in commands._DISK_FULL:
             raise EnvironmentProblem(f"{out}: the disk is full ({exc.strerror}); free some space and "
                                      "run again") from None

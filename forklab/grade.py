@@ -679,20 +679,8 @@ def grade(settings: Settings, number_text: str, submissions_text: str, jobs: int
 
 
 def _write_file(settings: Settings, path: Path, data: bytes) -> None:
-    """Write one file whole: a reader sees the old one or the new one, never half of either."""
-    def write() -> None:
-        fresh = path.with_name(f".{path.name}.new-{uuid.uuid4().hex[:8]}")
-        try:
-            with open(fresh, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(fresh, path)
-        finally:
-            if fresh.exists():
-                fresh.unlink()
-
-    commands._writing(write, settings)
+    """Write one file whole; a reports folder that cannot take it is one line (commands._writing)."""
+    commands._writing(lambda: report.write_file(path, data), settings)
 
 
 def _write_student(settings: Settings, folder: Path, submission: Submission, row: dict, lab: catalog.Lab,

@@ -21,8 +21,6 @@ empty or a handout made before.
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 from pathlib import Path
 
 import yaml
@@ -171,36 +169,16 @@ def _students_claims(raw: bytes, kept: set, summary: dict) -> bytes:
 
 
 def _swap_in(out: Path, files: dict[str, bytes]) -> None:
-    """Write every file into a new folder beside ``out``, then put it in ``out``'s place."""
-    from forklab.report import uninterrupted
+    """Write every file into a new folder beside ``out``, then put it in ``out``'s place
+    (report.write_report, which swaps reports in the same way)."""
+    from forklab.commands import _DISK_FULL
+    from forklab.report import write_report
 
-    token = uuid.uuid4().hex[:8]
-    fresh = out.parent / f".{out.name}.new-{token}"
-    old = out.parent / f".{out.name}.old-{token}"
     try:
-        try:
-            fresh.mkdir(parents=True)
-            for relative, data in sorted(files.items()):
-                target = fresh / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-        except BaseException:
-            shutil.rmtree(fresh, ignore_errors=True)
-            raise
-        with uninterrupted():
-            try:
-                if out.exists():
-                    out.rename(old)
-                fresh.rename(out)
-            except BaseException:
-                if old.exists() and not out.exists():
-                    old.rename(out)
-                shutil.rmtree(fresh, ignore_errors=True)
-                raise
-        shutil.rmtree(old, ignore_errors=True)
+        write_report(out, files)
     except OSError as exc:
         where = exc.filename or out
-        if exc.errno in (28, 122):  # ENOSPC, EDQUOT
+        if exc.errno in _DISK_FULL:
             raise EnvironmentProblem(f"{where}: the disk is full ({exc.strerror}); free some space "
                                      "(the previous handout is kept)") from None
         raise UsageError(f"{where}: the handout cannot be written there ({exc.strerror}); "

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from pathlib import Path
 
 from forklab import catalog
@@ -60,7 +58,7 @@ def environments(table: list[dict]) -> list[dict]:
 
 def write(settings: Settings) -> Path:
     """Write index.md and index.html, each replaced whole, in the settings' language."""
-    from forklab.report import template_environment, uninterrupted
+    from forklab.report import template_environment, write_file
 
     table = rows(settings)
     context = {"rows": table, "environments": environments(table)}
@@ -68,10 +66,5 @@ def write(settings: Settings) -> Path:
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     for name in ("index.md", "index.html"):
         text = env.get_template(f"{name}.j2").render(context)
-        partial = settings.reports_dir / f".{name}.{uuid.uuid4().hex[:8]}"
-        with uninterrupted():
-            # (Path.write_text takes newline= only from Python 3.10.)
-            with open(partial, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-            os.replace(partial, settings.reports_dir / name)
+        write_file(settings.reports_dir / name, text.encode("utf-8"))
     return settings.reports_dir / "index.md"

@@ -436,6 +436,23 @@ def uninterrupted():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def write_file(path: Path, data: bytes) -> Path:
+    """Write one file whole: a reader sees the old file or the new one, never half of
+    either, and Ctrl-C waits for the rename (the index, a gradebook, a zip, the schema)."""
+    fresh = path.with_name(f".{path.name}.new-{uuid.uuid4().hex[:8]}")
+    try:
+        with open(fresh, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with uninterrupted():
+            os.replace(fresh, path)
+    finally:
+        if fresh.exists():
+            fresh.unlink()
+    return path
+
+
 def write_report(folder: Path, files: dict[str, bytes]) -> Path:
     """Write ``files`` as ``folder``, replacing what was there only once all are on disk."""
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -445,7 +462,10 @@ def write_report(folder: Path, files: dict[str, bytes]) -> Path:
     try:
         fresh.mkdir()
         for name, data in files.items():
-            with open(fresh / name, "wb") as f:
+            target = fresh / name
+            if target.parent != fresh:  # a name with folders in it (invoke handout's tree)
+                target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
