@@ -5,6 +5,7 @@
     invoke report       run every lab again; rewrite all reports and reports/index.*
     invoke verify       run the labs again; diff their normalized reports with those on disk
     invoke run PATH     run any Python script in the same sandbox; reports/run-NAME/
+    invoke puzzle       OSTEP's fork.py puzzle (--seed S), run by real processes; reports/puzzle-S/
     invoke check 13     grade your program for exercise 13 (work/13-*.py, or PATH); reports/check-13/
     invoke grade 13 DIR grade a class (a folder or .py per student); reports/grade-13/gradebook.csv
     invoke handout      the students' copy of the course in handout/: no solutions or hidden checks
@@ -127,6 +128,23 @@ def run_(c, path, timeout="", pids="", memory="", output_cap="", interval="", tt
     _run(c, lambda s, t: _commands().run_script(
         s, path, _commands().overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap,
                                     interval=interval, stdout="tty" if tty else ""), expect_exit, t), lang)
+
+
+@task(help={"seed": "fork.py's -s: the puzzle's random seed, 0 to 2147483647 (default: one chosen and shown)",
+            "actions": "fork.py's -a: how many forks and exits, 1 to 30 (default 5)",
+            "forks": "fork.py's -f, as a percentage: how many actions are forks, 1 to 100 (default 70)",
+            "reparent": "local: every process a child subreaper, so an orphan goes to its nearest living "
+                        "ancestor (fork.py's -R); default: orphans go to the reaper",
+            "predict": "predict the final tree first (each living process's parent), then compare with the run",
+            "answer": "the prediction without asking, e.g. \"b=a c=reaper\" (implies --predict)",
+            "compute": "fork.py's -c: print fork.py's answer and Linux's, without running anything",
+            "lang": LANG_HELP})
+def puzzle(c, seed="", actions="", forks="", reparent="", predict=False, answer="", compute=False, lang=""):
+    """OSTEP's fork.py puzzle, run by real processes: fork.py's final tree, the real one, the difference."""
+    from forklab import puzzle as puzzles
+
+    _run(c, lambda s, t: puzzles.run_puzzle(s, t, seed=seed, actions=actions, forks=forks, reparent=reparent,
+                                            predict=predict, answer=answer, compute=compute), lang)
 
 
 @task(positional=["number", "path"],
@@ -306,6 +324,6 @@ def _check_lab_number_as_option(tokens: list) -> list:
 
 _parse_errors_exit_2()
 install_signal_handlers()
-ns = Collection(lab, labs, report, verify, run_, check, grade, autograder, handout, list_, new, check_lab, schema,
+ns = Collection(lab, labs, report, verify, run_, puzzle, check, grade, autograder, handout, list_, new, check_lab, schema,
                 build, base, shell, doctor, clean)
 ns.configure({"forklab": dict(DEFAULTS)})
