@@ -191,8 +191,10 @@ def simulate(actions: list[Action], local: bool = False) -> Tree:
             for orphan in list(tree.children[leaving]):
                 _move(tree, orphan, above)
         else:
+            for descendant in _descendants(tree, leaving):  # fork.py's order: depth first
+                tree.parent[descendant] = ROOT
+                tree.children[ROOT].append(descendant)
             for descendant in _descendants(tree, leaving):
-                _move(tree, descendant, ROOT)
                 tree.children[descendant] = []
         tree.children[above].remove(leaving)
         del tree.parent[leaving]
@@ -326,6 +328,7 @@ import json
 import os
 import select
 import sys
+import time
 
 from forklab.checkpoint import checkpoint
 
@@ -377,8 +380,29 @@ def leave():
     os._exit(0)
 
 
+def parent_and_state(pid):
+    """(parent pid, state letter) of process PID from /proc, or None once it is gone."""
+    try:
+        with open(f"/proc/{{pid}}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return None
+    return int(fields[1]), fields[0]
+
+
+def wait_for_the_reaper(pids):
+    """The reaper reaps the zombies that come to it, but not at once: give it up to 2 s."""
+    ours = set(pids.values())
+    for _ in range(2000):
+        seen = [parent_and_state(pid) for pid in ours]
+        if not any(s and s[1] == "Z" and s[0] not in ours for s in seen):
+            return
+        time.sleep(0.001)
+
+
 def finish(pids):
     """After the last action (in a): look at the table, then tell every living process to end."""
+    wait_for_the_reaper(pids)
     checkpoint("{checkpoint}", **pids)
     for name in NAMES[1:]:
         if name not in EXITED:
@@ -640,6 +664,8 @@ def run_puzzle(settings, term, seed: str = "", actions: str = "", forks: str = "
     opts = options(seed, actions, forks, reparent)
     if compute and (predict or answer):
         raise UsageError("--compute shows the answer; leave out --predict and --answer")
+    if predict and not answer and not sys.stdin.isatty():
+        raise UsageError("--predict needs a terminal to ask in, or --answer \"b=a c=reaper\"")
     drawn = generate(opts.seed, opts.actions, opts.forks)
     names = processes(drawn)
     say = term.out.print
@@ -662,12 +688,10 @@ def run_puzzle(settings, term, seed: str = "", actions: str = "", forks: str = "
                 guess = parse_prediction(answer, names)
             except ValueError as exc:
                 raise UsageError(f"--answer {answer[:40]!r}: {exc}") from None
-        elif sys.stdin.isatty():
-            say(f"{QUESTION} Give it as NAME=PARENT pairs; a process made by the program that is still running")
-            say("  counts, an exited one does not; 'reaper' is the container's init (a's parent).")
-            guess = ask(names, input, lambda text: say(escape(text)))
         else:
-            raise UsageError("--predict needs a terminal to ask in, or --answer \"b=a c=reaper\"")
+            say(f"Predict: {QUESTION.lower()} Give NAME=PARENT for each process still running (an exited one")
+            say("  is not; a=reaper may be left out: the reaper is the container's init, which started a).")
+            guess = ask(names, input, lambda text: say(escape(text)))
 
     commands.reports_ready(settings)
     text = program(drawn, opts.seed, opts.forks, opts.local)
@@ -738,7 +762,9 @@ def run_puzzle(settings, term, seed: str = "", actions: str = "", forks: str = "
             say(f"  fork.py's answer ({escape(sim)}) would have been graded {verdict} too.")
     status = document["status"]
     colour = "green" if status == "passed" else "red"
-    say(f"[{colour}]{term._(status)}[/{colour}] · report: {escape(commands._shown_path(folder / 'puzzle.md'))}"
+    passed = sum(1 for check in document["checks"] if check["passed"])
+    say(f"[{colour}]{term._(status)}[/{colour}] ({passed} of {len(document['checks'])} checks of Linux's answer)"
+        f" · report: {escape(commands._shown_path(folder / 'puzzle.md'))}"
         f" · program: {escape(commands._shown_path(folder / 'puzzle.py'))}")
     return 0 if status == "passed" else 1
 
