@@ -38,11 +38,12 @@ process has got (plus, while a write of several lines is coming out, which
 line of it comes next); each step prints one line.  Many schedules reach the
 same lines, so the automaton is made deterministic on the fly (its states are
 sets of those states) and the paths through it are counted, each set once.
-There may be very many sets: past a budget (``MAX_STATES`` sets, or
-``MAX_WORK`` steps between states) ``count`` is None and ``reason`` says there
-are too many to count.  Processes that do the same are not merged, so even
-sixteen processes that all print "hello" once (four forks) take some work, and
-thirty-two are too many.
+Within a set, states that differ only in which of two alike processes has
+printed are kept once (see ``Graph._key``), so sixty-four processes that all
+print "hello" are quick.  Processes that each print their own lines cannot
+be merged: there may be very many sets, and past a budget (``MAX_STATES``
+sets, or ``MAX_WORK`` steps between states) ``count`` is None and ``reason``
+says there are too many to count.
 """
 
 from __future__ import annotations
@@ -59,9 +60,12 @@ from forklab.pictures import _mermaid_text, _width
 PIPE_BUF = 4096
 #: The budget of ``count``: sets of states of the deterministic automaton, and
 #: steps between states of the first automaton (both summed over the whole
-#: count; a step costs about a microsecond, so the budget is a few seconds).
+#: count; a step costs a few microseconds, so giving up takes a second or two).
 MAX_STATES = 200_000
-MAX_WORK = 1_000_000
+MAX_WORK = 500_000
+
+#: The widest a write's text is drawn above its dot in the SVG, in px; the rest is in its tooltip.
+TEXT_W = 180
 
 # What a step of a process is.  QUIET is a write of nothing: it prints no line.
 WRITE, FORK, REAP, QUIET = range(4)
@@ -117,8 +121,8 @@ class Graph:
 
     ``Graph(processes)`` takes the processes in any order (each a ``Process``
     or a mapping of the same shape); the one whose parent is None is the
-    first.  The processes keep the order they were given in: ``outputs``
-    lists first the outputs where earlier processes print first.
+    first.  ``max_states`` and ``max_work`` set the budget of ``count``
+    (and ``max_work`` that of ``possible`` and ``why_not``).
     """
 
     def __init__(self, processes: Iterable[Union[Process, Mapping]], *,
@@ -156,6 +160,7 @@ class Graph:
         self._other: list[list[int]] = [[] for _ in range(n)]   # the child a fork or a reap names, else -1
         self._parent = [-1] * n      # the process that forked it
         self._fork_at = [-1] * n     # the index of that fork among its parent's steps
+        self._reap_at = [-1] * n     # the index of the parent's wait() that returns it, if one does
         reaped: dict[int, int] = {}
         for p, one in enumerate(self.processes):
             for j, event in enumerate(one.events):
@@ -192,6 +197,7 @@ class Graph:
                             problem(f"{_quote(one.name)} reaps {_quote(event.value)} before forking it")
                         else:
                             reaped[child], other = p, child
+                            self._reap_at[child] = j
                 else:
                     problem(f"{_quote(one.name)} has an event of an unknown kind {_quote(event.kind)}")
                 self._kind[p].append(kind)
@@ -208,6 +214,12 @@ class Graph:
                 if p not in reached:
                     problem(f"{_quote(one.name)} descends from no fork of the first process")
         self.total_lines = sum(len(lines) for all_lines in self._lines for lines in all_lines)
+        # Only where some line is printed by two writes can two states print the
+        # same lines in future while being different states (see _key).
+        writes = [lines for all_lines in self._lines for lines in all_lines if lines]
+        printed = [line for lines in writes for line in lines]
+        self._repeats = len(set(printed)) < len(printed)
+        self._static: dict[int, tuple] = {}
 
     # -- the automaton ----------------------------------------------------------------
     #
@@ -256,7 +268,10 @@ class Graph:
         return tuple(done) + (-1, -1)
 
     def _after_write(self, state: tuple[int, ...], p: int) -> tuple[int, ...]:
-        done = list(state[:len(self.processes)])
+        n, j = len(self.processes), state[p] + 1
+        if j < self._length[p] and self._kind[p][j] == WRITE:
+            return state[:p] + (j,) + state[p + 1:n] + (-1, -1)  # another write: nothing to settle
+        done = list(state[:n])
         done[p] += 1
         self._settle(done, [p])
         return tuple(done) + (-1, -1)
@@ -271,26 +286,94 @@ class Graph:
             after = state[:n] + (writing, at + 1) if at + 1 < len(lines) else self._after_write(state, writing)
             yield lines[at], writing, after
             return
+        length, kinds, parents, fork_at = self._length, self._kind, self._parent, self._fork_at
         for p in range(n):
             j = state[p]
-            if j < self._length[p] and self._kind[p][j] == WRITE and self._started(state, p):
+            if j < length[p] and kinds[p][j] == WRITE and (parents[p] < 0 or state[parents[p]] > fork_at[p]):
                 lines = self._lines[p][j]
                 after = state[:n] + (p, 1) if len(lines) > 1 else self._after_write(state, p)
                 yield lines[0], p, after
 
-    def _step(self, states: Iterable[tuple[int, ...]]) -> dict[str, tuple[int, set]]:
-        """The deterministic automaton's step: each line that can come next -> (the first
-        process that can print it, the states after it).  Adds the steps taken to ``_work``."""
-        out: dict[str, tuple[int, set]] = {}
+    # A set of states of the deterministic automaton is a dict: each state's
+    # key (``_key``) -> the state, so that states that will print the same
+    # lines whatever happens are kept once.  The set is known by its keys.
+
+    def _step(self, states: Iterable[tuple[int, ...]], budget: bool = True) -> dict[str, dict]:
+        """The deterministic automaton's step: each line that can come next -> the set of
+        states after it.  Adds the steps taken to ``_work`` and, with ``budget``, raises
+        _OverBudget past ``max_work``."""
+        out: dict[str, dict] = {}
+        key = self._key if self._repeats else None
         for state in states:
-            for line, p, after in self._moves(state):
+            for line, _p, after in self._moves(state):
                 self._work += 1
-                first, afters = out.get(line, (p, set()))
-                afters.add(after)
-                out[line] = (min(first, p), afters)
-            if self._work > self.max_work:
+                afters = out.get(line)
+                if afters is None:
+                    afters = out[line] = {}
+                afters.setdefault(after if key is None else key(after), after)
+            if budget and self._work > self.max_work:
                 raise _OverBudget
         return out
+
+    def _first_set(self) -> dict:
+        start = self._start()
+        return {self._key(start): start}
+
+    def _key(self, state: tuple[int, ...]) -> tuple:
+        """What a state will do, with the processes' names left out: two states with
+        one key print the same outputs from there on, so a set keeps one of them.
+
+        Two processes that will print the same lines are interchangeable: say
+        main.1 and main.2 each have `hello` left to print, and one state has
+        printed main.1's, the other main.2's.  The key is the multiset of what
+        the processes that no one waits for still do, each written as its
+        steps: a write as its lines, a fork as what the child will do, a wait
+        as what the child it waits for still does (so a child that its parent
+        waits for is inside its parent's entry).  Only that can make a process
+        wait, so nothing else matters.  When every line of the program is
+        printed by one write only, the states themselves are their keys
+        (nothing could be merged).
+        """
+        if not self._repeats:
+            return state
+        n = len(self.processes)
+        done, writing, at = state[:n], state[n], state[n + 1]
+        free = []
+        for p in range(n):
+            if done[p] < self._length[p] and self._started(done, p):
+                parent = self._parent[p]
+                if parent < 0 or self._reap_at[p] < done[parent]:
+                    free.append(self._future(p, done[p], done, writing, at))
+        return (writing >= 0, tuple(sorted(free)))
+
+    def _future(self, p: int, j: int, done: Optional[Sequence[int]], writing: int, at: int) -> tuple:
+        """Process ``p``'s steps from its ``j``th, for ``_key``: ("W", lines) a write (and
+        ("W*", lines left) the write coming out), ("F", the child's steps) a fork, ("R",
+        the child's steps left) a wait for a child already forked, ("r", the index of
+        the fork in this tuple) a wait for a child it forks later on."""
+        if done is None and p in self._static:
+            return self._static[p]
+        steps: list[tuple] = []
+        placed: dict[int, int] = {}  # the index of a fork among the steps -> its index here
+        for i in range(j, self._length[p]):
+            kind, other = self._kind[p][i], self._other[p][i]
+            if kind == WRITE:
+                if i == j and writing == p:
+                    steps.append(("W*", self._lines[p][i][at:]))
+                else:
+                    steps.append(("W", self._lines[p][i]))
+            elif kind == FORK:
+                placed[i] = len(steps)
+                steps.append(("F", self._future(other, 0, None, -1, 0)))
+            elif kind == REAP:
+                if self._fork_at[other] in placed:
+                    steps.append(("r", placed[self._fork_at[other]]))
+                else:
+                    steps.append(("R", self._future(other, done[other], done, writing, at)))
+        future = tuple(steps)
+        if done is None:
+            self._static[p] = future
+        return future
 
     # -- answers ------------------------------------------------------------------------
 
@@ -315,49 +398,52 @@ class Graph:
         # layer holds the ends.  (A set cannot get stuck before the end: a
         # step that cannot be taken waits for another one, and the graph has
         # no cycle, so some write can always come next.)
-        layer: dict[frozenset, int] = {frozenset([self._start()]): 1}
+        first = self._first_set()
+        layer: dict[frozenset, tuple[int, dict]] = {frozenset(first): (1, first)}
         sets, self._work = 1, 0
         too_many = (f"too many to count: more than {self.max_states:,} sets of states "
                     f"or {self.max_work:,} steps between states".replace(",", " "))
         for _ in range(self.total_lines):
-            following: dict[frozenset, int] = defaultdict(int)
-            for states, ways in layer.items():
+            following: dict[frozenset, tuple[int, dict]] = {}
+            for ways, states in layer.values():
                 try:
-                    nexts = self._step(states)
+                    nexts = self._step(states.values())
                 except _OverBudget:
                     self._too_many = too_many
                     return None
-                for _first, afters in nexts.values():
-                    following[frozenset(afters)] += ways
+                for afters in nexts.values():
+                    known = frozenset(afters)
+                    following[known] = (following.get(known, (0, afters))[0] + ways, afters)
                 if sets + len(following) > self.max_states:
                     self._too_many = too_many
                     return None
             sets += len(following)
             layer = following
-        return sum(layer.values())
+        return sum(ways for ways, _states in layer.values())
 
     def outputs(self, limit: int = 50) -> Optional[list[tuple[str, ...]]]:
         """Every distinct output, each a tuple of lines; None when there are more than
         ``limit`` (or ``count`` is None).
 
-        They come in the order a scheduler finds them that, at each line, tries
-        the processes in the order they were given: the first one listed is
-        the output where earlier processes (main before its children) print
-        first whenever they can, the last one where they print last.
+        They are sorted as Python sorts tuples of strings: by their first
+        line, then their second, and so on.  (An order by process, main
+        first, would depend on which of two processes that print the same
+        line printed it, which is just what a distinct output leaves open.)
         """
         total = self.count()
         if total is None or total > limit:
             return None
         found: list[tuple[str, ...]] = []
-        stack: list[tuple[frozenset, tuple[str, ...]]] = [(frozenset([self._start()]), ())]
+        # At most ``limit`` outputs, each followed once: no budget needed.
+        stack: list[tuple[dict, tuple[str, ...]]] = [(self._first_set(), ())]
         while stack:
             states, printed = stack.pop()
             if len(printed) == self.total_lines:
                 found.append(printed)
                 continue
-            nexts = sorted(self._step(states).items(), key=lambda item: (item[1][0], item[0]))
-            for line, (_first, afters) in reversed(nexts):
-                stack.append((frozenset(afters), printed + (line,)))
+            nexts = sorted(self._step(states.values(), budget=False).items())
+            for line, afters in reversed(nexts):
+                stack.append((afters, printed + (line,)))
         return found
 
     @staticmethod
@@ -366,19 +452,19 @@ class Graph:
             return list(lines_of(output))
         return list(output)
 
-    def _follow(self, lines: list[str]) -> tuple[int, set, Optional[str]]:
+    def _follow(self, lines: list[str]) -> tuple[int, dict, Optional[str]]:
         """Run the deterministic automaton on ``lines``: (how many lines it took,
         the states it was in then, why it stopped early: "no", "budget" or None)."""
-        states = {self._start()}
+        states = self._first_set()
         self._work = 0
         for index, line in enumerate(lines):
             try:
-                afters = self._step(states).get(line)
+                afters = self._step(states.values()).get(line)
             except _OverBudget:
                 return index, states, "budget"
             if afters is None:
                 return index, states, "no"
-            states = afters[1]
+            states = afters
         return len(lines), states, None
 
     def possible(self, output: Union[str, Sequence[str]]) -> Optional[bool]:
@@ -404,12 +490,12 @@ class Graph:
         if stopped == "budget":
             return f"cannot tell: following the output past line {taken} took more than the budget"
         if stopped == "no":
-            return self._explain(taken, lines[taken], min(states))
+            return self._explain(taken, lines[taken], min(states.values()))
         if len(lines) > self.total_lines:
             return (f"line {self.total_lines + 1} {_quote(lines[self.total_lines])} is one too many: "
                     f"the program prints {self.total_lines} line{'s' if self.total_lines != 1 else ''} in all.")
         if len(lines) < self.total_lines:
-            line, p, _after = next(self._moves(min(states)))
+            line, p, _after = next(self._moves(min(states.values())))
             return (f"the output stops after {len(lines)} line{'s' if len(lines) != 1 else ''}, but the program "
                     f"prints {self.total_lines}: next could come {_quote(line)}, printed by {self._name(p)}.")
         return None
@@ -446,7 +532,8 @@ class Graph:
                     f"{', '.join(map(_quote, lines))} at once, so it comes right after {_quote(lines[k - 1])} "
                     "(an atomic write).")
         if not self._started(state, p):
-            return f"{head}: {self._name(p)} prints it, and {self._name(p)} does not exist yet: {self._unforked(state, p)}"
+            return (f"{head}: {self._name(p)} prints it, and {self._name(p)} does not exist yet: "
+                    f"{self._unforked(state, p)}")
         return f"{head}: {self._name(p)} prints it {self._first_due(state, p)}"
 
     def _first_due(self, state: tuple[int, ...], p: int) -> str:
@@ -550,7 +637,7 @@ class Graph:
             return "exit"
         event = self.processes[p].events[place - 1]
         if event.kind == "write":
-            return event.value
+            return event.value or "(a write of nothing)"
         if event.kind == "fork":
             return f"fork {event.value}"
         if event.kind == "reap":
@@ -607,18 +694,32 @@ class Graph:
         depth = self._depths()
         names = [one_line(self.processes[p].name) for p in rows]
         label_w = min(max(max((_width(name, 13) for name in names), default=0) + 18, 60), 220)
-        texts = [one_line(event.value) for one in self.processes for event in one.events if event.kind == "write"]
-        col_w = min(max(max((_width(text, 12) for text in texts), default=0) + 14, 56), 160)
-        top, row_h = 40, 50
+        # A write's text, cut short to TEXT_W px, stands centred above its dot:
+        # each column is as far from the next as their widest texts need.
+        shown: dict[tuple[int, int], str] = {}
+        for p, one in enumerate(self.processes):
+            for place, event in enumerate(one.events, start=1):
+                if event.kind == "write":
+                    text = one_line(event.value)
+                    while _width(text, 12) > TEXT_W and len(text) > 1:
+                        text = text[:-2] + "…"
+                    shown[(p, place)] = text
         columns = max(depth.values(), default=0) + 1
+        wide = [0.0] * columns
+        for node, text in shown.items():
+            wide[depth[node]] = max(wide[depth[node]], _width(text, 12))
+        xs = [label_w + 12.0]
+        for column in range(1, columns):
+            xs.append(xs[-1] + max(36, (wide[column - 1] + wide[column]) / 2 + 12))
+        top, row_h = 40, 50
 
         def x(node: tuple[int, int]) -> float:
-            return label_w + 12 + depth[node] * col_w
+            return xs[depth[node]]
 
         def y(p: int) -> float:
             return top + row_of[p] * row_h
 
-        width = label_w + 12 + (columns - 1) * col_w + col_w / 2 + 12
+        width = xs[-1] + max(wide[-1] / 2, 8) + 12
         height = top + (len(rows) - 1) * row_h + 24 if rows else top
         title = "process graph: " + ", ".join(names)
         parts = [f'<svg class="graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
@@ -666,14 +767,11 @@ class Graph:
                 event = self.processes[p].events[place - 1]
                 if event.kind == "write":
                     text = one_line(event.value)
-                    shown = text
-                    while _width(shown, 12) > col_w - 8 and len(shown) > 1:
-                        shown = shown[:-2] + "…"
                     parts.append(f'<g class="write"><title>{escape(f"{name} writes {text}")}</title>'
                                  f'<circle cx="{cx:.0f}" cy="{cy:.0f}" r="5" fill="#2da44e" />'
                                  f'<text x="{cx:.0f}" y="{cy - 9:.0f}" text-anchor="middle" class="command" '
                                  f'font-family="ui-monospace, Menlo, Consolas, monospace" font-size="12" '
-                                 f'fill="#57606a">{escape(shown)}</text></g>')
+                                 f'fill="#57606a">{escape(shown[node])}</text></g>')
                 else:
                     wait = event.kind == "reap"
                     parts.append(f'<circle cx="{cx:.0f}" cy="{cy:.0f}" r="3.5" '

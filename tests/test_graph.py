@@ -44,12 +44,11 @@ def test_two_forks_one_hello_each_is_one_output():
 
 def test_parent_and_child_each_print_one_line():
     # x = 1; if fork() == 0: print("c") else: print("p").  Nothing orders the
-    # two writes: p c or c p, 2 outputs.  The parent is given first, so the
-    # output where it prints first is listed first.
+    # two writes: p c or c p, 2 outputs (listed sorted).
     graph = Graph([proc("main", None, ("fork", "main.1"), ("write", "p\n")),
                    proc("main.1", "main", ("write", "c\n"))])
     assert graph.count() == 2
-    assert graph.outputs() == [out("p", "c"), out("c", "p")]
+    assert graph.outputs() == [out("c", "p"), out("p", "c")]
 
 
 def test_print_fork_print_fork_print_with_a_label_per_process():
@@ -189,7 +188,7 @@ def test_the_same_lines_from_one_write_and_from_two():
     graph = Graph([proc("main", None, ("fork", "main.1"), ("write", "a\nb\n")),
                    proc("main.1", "main", ("write", "a\n"), ("write", "b\n"))])
     assert graph.count() == 2
-    assert set(graph.outputs()) == {out("a", "b", "a", "b"), out("a", "a", "b", "b")}
+    assert graph.outputs() == [out("a", "a", "b", "b"), out("a", "b", "a", "b")]
 
 
 # -- 7. possible and why_not --------------------------------------------------------------
@@ -289,6 +288,48 @@ def test_sixteen_processes_of_four_forks_print_one_output():
     forked("main", None, 4)
     assert len(processes) == 16
     assert Graph(processes).count() == 1
+    # Processes that have the same left to print are merged, so 2^6 processes
+    # take no longer than 16 (without merging, 2^64 sets of printed lines).
+    processes.clear()
+    forked("main", None, 6)
+    assert len(processes) == 64
+    graph = Graph(processes)
+    assert graph.count() == 1
+    assert graph.possible(["hello"] * 64) and not graph.possible(["hello"] * 63)
+
+
+def test_hello_then_bye_from_eight_siblings_is_a_catalan_number():
+    # main forks 7 children, then all 8 print "hello", then "bye".  An output is
+    # 8 hellos and 8 byes in which no prefix has more byes than hellos (each
+    # bye follows its own process's hello), and every such sequence can
+    # happen: the ballot sequences, Catalan(8) = C(16, 8) / 9 = 12870 / 9 = 1430.
+    graph = Graph([proc("main", None, *[("fork", f"main.{i}") for i in range(1, 8)],
+                        ("write", "hello\n"), ("write", "bye\n"))]
+                  + [proc(f"main.{i}", "main", ("write", "hello\n"), ("write", "bye\n")) for i in range(1, 8)])
+    assert graph.count() == 1430
+    assert graph.possible(["hello", "bye"] * 8)
+    assert not graph.possible(["hello", "bye", "bye"] + ["hello"] * 7 + ["bye"] * 6)
+
+
+def test_merging_keeps_apart_processes_that_differ_in_what_waits_for_them():
+    # main forks main.1 and main.2, each printing "x" then "y"; main waits for
+    # main.1 only, then prints "z".  After one "x" the two states (main.1's x
+    # printed, or main.2's) are not interchangeable: z waits for main.1 alone.
+    # By hand: main.1 x1 < y1 < z; main.2 x2 < y2; lines x x y y z in some
+    # order with each y after an x.  Orders of the 5 nodes: z is after y1, and
+    # main.2's pair goes anywhere.  Distinct outputs over {x, y, z}:
+    #   z last:  x x y y z, x y x y z                      (2)
+    #   z 4th:   main.2 has y2 left after z: x x y z y, x y x z y  (2)
+    #   z 3rd:   x y z x y (main.2 not started printing)   (1)
+    # 5 outputs.
+    graph = Graph([proc("main", None, ("fork", "main.1"), ("fork", "main.2"), ("reap", "main.1"),
+                        ("write", "z\n")),
+                   proc("main.1", "main", ("write", "x\n"), ("write", "y\n")),
+                   proc("main.2", "main", ("write", "x\n"), ("write", "y\n"))])
+    assert graph.count() == 5
+    assert graph.outputs() == [out("x", "x", "y", "y", "z"), out("x", "x", "y", "z", "y"),
+                               out("x", "y", "x", "y", "z"), out("x", "y", "x", "z", "y"),
+                               out("x", "y", "z", "x", "y")]
 
 
 # -- 10. the budget ------------------------------------------------------------------------
@@ -401,3 +442,70 @@ def test_drawings_of_a_record_with_problems_still_draw():
     assert graph.problems
     ET.fromstring(graph.svg())
     assert "main.1" in graph.mermaid()
+
+
+# -- against brute force -----------------------------------------------------------------------
+
+def every_output(processes):
+    """Every output of a record, by trying every order of every event (forks and waits too),
+    with none of the graph's shortcuts: no silent steps taken early, no states merged."""
+    by_name = {one["name"]: one for one in processes}
+    found = set()
+
+    def ready(name, done):
+        one = by_name[name]
+        if done[name] >= len(one["events"]):
+            return False
+        if one["parent"] is not None:
+            parent = by_name[one["parent"]]
+            forked_at = parent["events"].index(("fork", name))
+            if done[one["parent"]] <= forked_at:
+                return False
+        kind, value = one["events"][done[name]]
+        return kind != "reap" or done[value] == len(by_name[value]["events"])
+
+    def walk(done, printed):
+        moved = False
+        for name in by_name:
+            if ready(name, done):
+                moved = True
+                kind, value = by_name[name]["events"][done[name]]
+                walk({**done, name: done[name] + 1}, printed + (lines_of(value) if kind == "write" else ()))
+        if not moved:
+            found.add(printed)
+
+    walk({name: 0 for name in by_name}, ())
+    return found
+
+
+def random_record(seed):
+    import random
+
+    rng = random.Random(seed)
+    processes = [proc("main", None)]
+    for index in range(1, rng.randint(2, 4)):
+        parent = rng.choice(processes)
+        processes.append(proc(f"p{index}", parent["name"]))
+    for one in processes:
+        children = [other["name"] for other in processes if other["parent"] == one["name"]]
+        events = [("write", "".join(rng.choice("ab") + "\n" for _ in range(rng.randint(1, 2))))
+                  for _ in range(rng.randint(0, 2))]
+        for child in children:
+            at = rng.randint(0, len(events))
+            events.insert(at, ("fork", child))
+            if rng.random() < 0.5:
+                events.insert(rng.randint(at + 1, len(events)), ("reap", child))
+        one["events"] = events
+    return processes
+
+
+def test_counts_and_outputs_agree_with_trying_every_order():
+    for seed in range(150):
+        processes = random_record(seed)
+        expected = every_output(processes)
+        graph = Graph(processes)
+        assert graph.problems == [], seed
+        assert graph.count() == len(expected), seed
+        assert graph.outputs(limit=10_000) == sorted(expected), seed
+        for lines in expected:
+            assert graph.possible(list(lines)), seed
