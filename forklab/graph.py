@@ -145,7 +145,6 @@ class Graph:
             if one.name in names:
                 problem(f"two processes are named {_quote(one.name)}")
             names.setdefault(one.name, index)
-        self._index = names
         roots = [one.name for one in self.processes if one.parent is None]
         if len(roots) != 1:
             problem("no process is the first one (every process has a parent)" if not roots else
@@ -641,7 +640,7 @@ class Graph:
         if event.kind == "fork":
             return f"fork {event.value}"
         if event.kind == "reap":
-            return f"wait → {event.value}"
+            return f"wait {event.value}"
         return f"{event.kind} {event.value}"
 
     def mermaid(self) -> str:
