@@ -138,7 +138,8 @@ def run_(c, path, timeout="", pids="", memory="", output_cap="", interval="", tt
             "predict": "predict the final tree first (each living process's parent), then compare with the run",
             "answer": "the prediction without asking, e.g. \"b=a c=reaper\" (implies --predict)",
             "compute": "fork.py's -c: print fork.py's answer and Linux's, without running anything",
-            "lang": LANG_HELP})
+            "lang": "en or zh: the language of the report's headings and checks (the puzzle's own lines are "
+                    "English)"})
 def puzzle(c, seed="", actions="", forks="", reparent="", predict=False, answer="", compute=False, lang=""):
     """OSTEP's fork.py puzzle, run by real processes: fork.py's final tree, the real one, the difference."""
     from forklab import puzzle as puzzles

@@ -253,13 +253,13 @@ def _reaped(tree: Tree, name: str) -> None:
 def differences(actions: list[Action], local: bool) -> list[str]:
     """Where fork.py's final tree and Linux's differ, in plain sentences (none when they agree)."""
     simulated, real = simulate(actions, local), linux(actions, local)
-    return compare(simulated, real, local)
+    return compare(simulated, real)
 
 
-def compare(simulated: Tree, real_living: Tree, local: bool) -> list[str]:
+def compare(simulated: Tree, real: Tree) -> list[str]:
     """Sentences for each way the real tree differs from fork.py's (the real one may come from a run)."""
     sentences = []
-    moved = {name: (simulated.parent[name], parent) for name, parent in real_living.living().items()
+    moved = {name: (simulated.parent[name], parent) for name, parent in real.living().items()
              if name in simulated.parent and simulated.parent[name] != parent}
     to_reaper = sorted(name for name, (_, now) in moved.items() if now == REAPER)
     elsewhere = sorted(name for name, (_, now) in moved.items() if now != REAPER)
@@ -270,7 +270,7 @@ def compare(simulated: Tree, real_living: Tree, local: bool) -> list[str]:
         where = "; ".join(f"{name} under {moved[name][1]}, not {moved[name][0]}" for name in elsewhere)
         sentences.append(f"fork.py moves a whole subtree to a, Linux only the exiting process's own "
                          f"children, so {where}")
-    zombies = real_living.zombies()
+    zombies = real.zombies()
     if zombies:
         listed = ", ".join(f"{name} (of {parent})" for name, parent in sorted(zombies.items()))
         sentences.append(f"fork.py drops an exited process at once; Linux keeps it as a zombie until its "
@@ -320,7 +320,7 @@ turn by reading its own pipe; when it has acted it writes the next turn (the
 step, and every pid made so far) to the pipe of the process that acts next.
 So the actions happen in exactly this order, whatever the scheduler does.
 After an exit, the next process to act first waits until that process has
-really ended (its orphans moved), with a pidfd: Linux 5.3 or later.
+really ended and its orphans have moved (with a pidfd: Linux 5.3 or later).
 No process reaps a child while the puzzle runs: a child that exits stays a
 zombie until the end, unless its parent is the reaper (the container's init).
 {reparent_note}"""
@@ -335,19 +335,65 @@ from forklab.checkpoint import checkpoint
 ACTIONS = [
 {actions}]
 NAMES = {names!r}
+EXITED = {{actor for actor, verb, _ in ACTIONS if verb == "exits"}}
 LOCAL_REPARENT = {local!r}   # --reparent local: each process a child subreaper
+PIPES = {{name: os.pipe() for name in NAMES}}   # every pipe made before the first fork
 
-PR_SET_CHILD_SUBREAPER = 36
+
+def live(me):
+    """The life of process ME: wait for each of its turns, act, pass the turn on."""
+    if LOCAL_REPARENT:
+        become_subreaper()
+    while True:
+        message = receive(me)
+        if message == "quit":
+            leave()
+        step, pids = message["step"], message["pids"]
+        if step > 0 and ACTIONS[step - 1][1] == "exits":
+            wait_until_ended(pids[ACTIONS[step - 1][0]])
+        if step == len(ACTIONS):
+            finish(pids)             # only a gets here; it never returns
+        actor, verb, child = ACTIONS[step]
+        if verb == "forks":
+            pid = os.fork()
+            if pid == 0:
+                live(child)          # the new process starts its own life; it never returns
+            pids[child] = pid
+            print(me, "forks", child, flush=True)
+            send(next_actor(step), {{"step": step + 1, "pids": pids}})
+        else:
+            print(me, "exits", flush=True)
+            send(next_actor(step), {{"step": step + 1, "pids": pids}})
+            os._exit(0)              # no reaping, no cleanup: my children are orphans now
 
 
-def become_subreaper():
-    """My orphaned descendants come to me (or my nearest living subreaper ancestor), not to init."""
-    import ctypes
+def next_actor(step):
+    """Who acts after STEP: the next action's actor, or a once the actions are done."""
+    return ACTIONS[step + 1][0] if step + 1 < len(ACTIONS) else "a"
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
 
+def finish(pids):
+    """After the last action (in a): look at the process table, then tell every living process to end."""
+    wait_for_the_reaper(pids)
+    checkpoint("{checkpoint}", **pids)
+    for name in NAMES[1:]:
+        if name not in EXITED:
+            send(name, "quit")
+    leave()
+
+
+def leave():
+    """End this process: flush what it printed, reap its children (the puzzle is over), exit."""
+    sys.stdout.flush()
+    while True:
+        try:
+            os.wait()
+        except ChildProcessError:
+            break
+    os._exit(0)
+
+
+# -- the plumbing ------------------------------------------------------------------
 
 def send(name, message):
     """Write one message to NAME's pipe (one write of less than 4096 bytes arrives whole)."""
@@ -365,19 +411,19 @@ def wait_until_ended(pid):
         fd = os.pidfd_open(pid)
     except ProcessLookupError:
         return                       # exited and already reaped
-    select.select([fd], [], [])      # a pidfd becomes readable when its process has exited
+    select.select([fd], [], [])      # a pidfd becomes readable once its process has exited
     os.close(fd)
 
 
-def leave():
-    """End this process now: flush what it printed, reap its children (the puzzle is over), exit."""
-    sys.stdout.flush()
-    while True:
-        try:
-            os.wait()
-        except ChildProcessError:
-            break
-    os._exit(0)
+def wait_for_the_reaper(pids):
+    """The reaper reaps the zombies that come to it, but not at once: give it up to 2 s,
+    so that the final look does not catch one it is about to reap."""
+    ours = set(pids.values())
+    for _ in range(2000):
+        seen = [parent_and_state(pid) for pid in ours]
+        if not any(s and s[1] == "Z" and s[0] not in ours for s in seen):
+            return
+        time.sleep(0.001)
 
 
 def parent_and_state(pid):
@@ -390,61 +436,15 @@ def parent_and_state(pid):
     return int(fields[1]), fields[0]
 
 
-def wait_for_the_reaper(pids):
-    """The reaper reaps the zombies that come to it, but not at once: give it up to 2 s."""
-    ours = set(pids.values())
-    for _ in range(2000):
-        seen = [parent_and_state(pid) for pid in ours]
-        if not any(s and s[1] == "Z" and s[0] not in ours for s in seen):
-            return
-        time.sleep(0.001)
+def become_subreaper():
+    """My orphaned descendants come to me (or my nearest living subreaper ancestor), not to init."""
+    import ctypes
 
+    PR_SET_CHILD_SUBREAPER = 36
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
 
-def finish(pids):
-    """After the last action (in a): look at the table, then tell every living process to end."""
-    wait_for_the_reaper(pids)
-    checkpoint("{checkpoint}", **pids)
-    for name in NAMES[1:]:
-        if name not in EXITED:
-            send(name, "quit")
-    leave()
-
-
-def live(me):
-    """The life of process ME: wait for each of its turns, act, pass the turn on."""
-    if LOCAL_REPARENT:
-        become_subreaper()
-    while True:
-        message = receive(me)
-        if message == "quit":
-            leave()
-        step, pids = message["step"], message["pids"]
-        if step > 0 and ACTIONS[step - 1][1] == "exits":
-            wait_until_ended(pids[ACTIONS[step - 1][0]])
-        if step == len(ACTIONS):
-            finish(pids)
-        actor, verb, child = ACTIONS[step]
-        if verb == "forks":
-            pid = os.fork()
-            if pid == 0:
-                live(child)          # the new process starts its own life; it never returns
-            pids[child] = pid
-            print(me, "forks", child, flush=True)
-            send(next_actor(step), {{"step": step + 1, "pids": pids}})
-        else:
-            print(me, "exits", flush=True)
-            send(next_actor(step), {{"step": step + 1, "pids": pids}})
-            sys.stdout.flush()
-            os._exit(0)              # no reaping, no cleanup: my children are orphans now
-
-
-def next_actor(step):
-    """Who acts after STEP: the next action's actor, or a once the actions are done."""
-    return ACTIONS[step + 1][0] if step + 1 < len(ACTIONS) else "a"
-
-
-EXITED = {{actor for actor, verb, _ in ACTIONS if verb == "exits"}}
-PIPES = {{name: os.pipe() for name in NAMES}}   # every pipe made before the first fork
 
 if __name__ == "__main__":
     send("a", {{"step": 0, "pids": {{"a": os.getpid()}}}})
@@ -640,7 +640,7 @@ def solution_lines(opts: Options, actions: list[Action]) -> list[str]:
     lines += [f"  {line}" for line in draw(simulated)]
     lines += ["Linux's final tree, as the kit's model works it out:"]
     lines += [f"  {line}" for line in draw_real(model)]
-    lines += _difference_lines(compare(simulated, model, opts.local))
+    lines += _difference_lines(compare(simulated, model))
     return lines
 
 
@@ -720,7 +720,7 @@ def run_puzzle(settings, term, seed: str = "", actions: str = "", forks: str = "
              "model": {"parent": dict(model.parent), "state": dict(model.state)},
              "real": None if real is None else {"parent": dict(real.parent), "state": dict(real.state)},
              "real_matches_model": real is not None and same_tree(real, model),
-             "differences": compare(simulated, real or model, opts.local)}
+             "differences": compare(simulated, real or model)}
     lines: list[str] = []
     if guess is not None and real is not None:
         right = graded(guess, real.living())
@@ -763,7 +763,7 @@ def run_puzzle(settings, term, seed: str = "", actions: str = "", forks: str = "
     status = document["status"]
     colour = "green" if status == "passed" else "red"
     passed = sum(1 for check in document["checks"] if check["passed"])
-    say(f"[{colour}]{term._(status)}[/{colour}] ({passed} of {len(document['checks'])} checks of Linux's answer)"
+    say(f"[{colour}]{status}[/{colour}] ({passed} of {len(document['checks'])} checks of Linux's answer)"
         f" · report: {escape(commands._shown_path(folder / 'puzzle.md'))}"
         f" · program: {escape(commands._shown_path(folder / 'puzzle.py'))}")
     return 0 if status == "passed" else 1
