@@ -492,7 +492,8 @@ def parse_prediction(text: str, names: list[str]) -> dict:
     for word in words:
         match = re.fullmatch(r"([A-Za-z])=([A-Za-z]+|1)", word)
         if not match:
-            raise ValueError(f"{word!r} is not NAME=PARENT (e.g. b=a or c=reaper)")
+            shown = word if len(word) <= 24 else word[:24] + "..."
+            raise ValueError(f"{shown!r} is not NAME=PARENT (e.g. b=a or c=reaper)")
         name, parent = match.group(1), match.group(2)
         parent = REAPER if parent.lower() in REAPER_WORDS else parent
         for who in (name, parent):
@@ -668,6 +669,12 @@ def run_puzzle(settings, term, seed: str = "", actions: str = "", forks: str = "
         raise UsageError("--predict needs a terminal to ask in, or --answer \"b=a c=reaper\"")
     drawn = generate(opts.seed, opts.actions, opts.forks)
     names = processes(drawn)
+    guess = None
+    if answer:
+        try:
+            guess = parse_prediction(answer, names)
+        except ValueError as exc:
+            raise UsageError(f"--answer {answer[:40]!r}: {exc}") from None
     say = term.out.print
     mode = ("--reparent local: every process a child subreaper, so an orphan goes to its nearest living "
             "ancestor" if opts.local else "orphans go to the reaper (the container's init)")
@@ -681,17 +688,10 @@ def run_puzzle(settings, term, seed: str = "", actions: str = "", forks: str = "
         for line in solution_lines(opts, drawn):
             say(escape(line))
         return 0
-    guess = None
-    if predict or answer:
-        if answer:
-            try:
-                guess = parse_prediction(answer, names)
-            except ValueError as exc:
-                raise UsageError(f"--answer {answer[:40]!r}: {exc}") from None
-        else:
-            say(f"Predict: {QUESTION.lower()} Give NAME=PARENT for each process still running (an exited one")
-            say("  is not; a=reaper may be left out: the reaper is the container's init, which started a).")
-            guess = ask(names, input, lambda text: say(escape(text)))
+    if predict and guess is None:
+        say(f"Predict: {QUESTION.lower()} Give NAME=PARENT for each process still running (an exited one")
+        say("  is not; a=reaper may be left out: the reaper is the container's init, which started a).")
+        guess = ask(names, input, lambda text: say(escape(text)))
 
     commands.reports_ready(settings)
     text = program(drawn, opts.seed, opts.forks, opts.local)
