@@ -209,13 +209,20 @@ def _delay(side: str) -> None:
 
 
 def _after_in_parent() -> None:
+    # No system call here: CPython runs this hook also when fork() failed,
+    # before it reads errno for the exception.
     _delay("parent")
 
 
 def _report_fork() -> None:
     """Runs in every new child (registered by the image's sitecustomize)."""
-    global _forks_made
+    global _forks_made, _recorded, _events
     nth, _forks_made = _forks_made, 0
+    if _record_dir is not None:  # this process starts a file of its own
+        # Where the fork was in the parent: after the parent's first _events
+        # events (this is the parent's count, copied by fork).
+        at, _recorded, _events = _events, 0, 0
+        _record(b"B %d %d %d\n" % (_forking_pid or os.getppid(), nth, at), event=False)
     path = os.environ.get(SOCKET_ENV)
     if not path and not os.environ.get(HOST_ENV):
         return
@@ -235,6 +242,156 @@ def _report_fork() -> None:
         # fork itself must not fail because nobody is listening.
         pass
     _delay("child")
+
+
+#: Who wrote what (FORKLAB_WRITES, set by the runner): each process appends
+#: to its own file in that folder, named by its pid, what it did in the
+#: order it did it: ``S PPID`` (a Python program started by exec: main, or
+#: one a subprocess ran), ``B PPID NTH AT`` (born as its parent's NTH fork,
+#: made after the parent's first AT events), then the events: ``E`` (exec'd
+#: another Python program), ``W LEN`` and the LEN bytes of one write(2) to
+#: the runner's stdout, ``R PID`` (a wait returned that child, ended), ``T``
+#: (the next write came from a thread), and ``X`` once it has recorded
+#: RECORD_LIMIT bytes (it stops).  The parent writes nothing at a fork: the
+#: child says where the fork was, so a failed fork() is never disturbed.  The
+#: host builds the graph of every possible output order from these files
+#: (forklab/graph.py); the runner reads them at the end.
+WRITES_ENV = "FORKLAB_WRITES"
+RECORD_LIMIT = 64 * 1024
+_record_dir: str | None = None
+_recorded = 0
+_events = 0
+#: (st_dev, st_ino) of the runner's stdout: writes that go anywhere else
+#: (a pipe put on fd 1 with dup2, a file) are not the program's output.
+_stdout_identity: tuple | None = None
+_real_write = os.write
+
+
+def _record(data: bytes, event: bool = True) -> None:
+    """Append to this process's file; opened and closed each time, so no
+    descriptor of the kit's ever shows among the program's own."""
+    global _recorded, _events
+    if _record_dir is None or _recorded > RECORD_LIMIT:
+        return
+    _events += event
+    _recorded += len(data)
+    if _recorded > RECORD_LIMIT:
+        data = b"X\n"
+    try:
+        fd = os.open(os.path.join(_record_dir, str(os.getpid())),
+                     os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        try:
+            _real_write(fd, data)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass  # a full /tmp must not break the program's own writes
+
+
+def _is_stdout(fd: int) -> bool:
+    try:
+        status = os.fstat(fd)
+    except OSError:
+        return False
+    return (status.st_dev, status.st_ino) == _stdout_identity
+
+
+def _record_write(fd: int, data, written: int) -> None:
+    if written <= 0 or not _is_stdout(fd):
+        return
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.current_thread() is not threading.main_thread():
+        _record(b"T\n")  # a thread wrote: program order is no longer one line of events
+    _record(b"W %d\n" % written + bytes(memoryview(data).cast("B")[:written]))
+
+
+def _recording_write(fd, data):
+    """os.write, and a note of what went to stdout."""
+    written = _real_write(fd, data)
+    _record_write(fd, data, written)
+    return written
+
+
+def _ended(result) -> int:
+    """The pid a wait function returned, if that child has ended (not only stopped or continued)."""
+    if result is None:
+        return 0
+    if hasattr(result, "si_code"):  # waitid
+        return result.si_pid if result.si_code in (os.CLD_EXITED, os.CLD_KILLED, os.CLD_DUMPED) else 0
+    pid, status = result[0], result[1]
+    return pid if pid > 0 and (os.WIFEXITED(status) or os.WIFSIGNALED(status)) else 0
+
+
+def _recording_wait(real):
+    """A wait function that notes the child it returned."""
+    def wait(*args, **kwargs):
+        result = real(*args, **kwargs)
+        pid = _ended(result)
+        if pid:
+            _record(b"R %d\n" % pid)
+        return result
+    wait.__name__ = real.__name__
+    wait.__qualname__ = real.__qualname__
+    wait.__doc__ = real.__doc__
+    return wait
+
+
+def _install_write_recording(folder: str) -> None:
+    """Record, in this process and every process it forks, each write to stdout, fork and wait.
+
+    sys.stdout is rebuilt on the same layers Python gave it (the same
+    buffer size, line buffering and write-through, so what reaches fd 1 and
+    when is unchanged), only its raw layer notes each write(2); os.write is
+    wrapped the same way, and the wait functions note whom they returned.
+    """
+    global _record_dir, _stdout_identity
+    import io
+
+    try:
+        status = os.fstat(1)
+    except OSError:
+        return
+    _record_dir, _stdout_identity = folder, (status.st_dev, status.st_ino)
+    if os.path.exists(os.path.join(folder, str(os.getpid()))):
+        _record(b"E\n")  # this process exec'd a new Python program: it goes on
+    else:
+        _record(b"S %d\n" % os.getppid(), event=False)  # started by exec (main, or a program run by subprocess)
+
+    class _RecordingFileIO(io.FileIO):
+        def write(self, data):
+            written = super().write(data)
+            if written:
+                _record_write(self.fileno(), data, written)
+            return written
+
+    old = sys.stdout
+    if old is not None and getattr(old, "fileno", None) is not None:
+        try:
+            same_fd = old.fileno() == 1
+        except (OSError, ValueError):
+            same_fd = False
+        if same_fd:
+            raw = _RecordingFileIO(1, "wb", closefd=False)
+            raw.name = "<stdout>"
+            if isinstance(getattr(old, "buffer", None), io.BufferedWriter):
+                size = status.st_blksize if status.st_blksize > 1 else io.DEFAULT_BUFFER_SIZE
+                binary = io.BufferedWriter(raw, buffer_size=size)
+            else:  # -u: no buffer between the text layer and the file
+                binary = raw
+            stream = io.TextIOWrapper(binary, encoding=old.encoding, errors=old.errors, newline="\n",
+                                      line_buffering=old.line_buffering, write_through=old.write_through)
+            old.flush()
+            sys.stdout = stream
+            if sys.__stdout__ is old:
+                sys.__stdout__ = stream
+            _kept.append(old)  # kept, so it is never collected half-way through the program
+    os.write = _recording_write
+    for name in ("wait", "waitpid", "wait3", "wait4", "waitid"):
+        if hasattr(os, name):
+            setattr(os, name, _recording_wait(getattr(os, name)))
+
+
+_kept: list = []
 
 
 def install_fork_reporting() -> None:
@@ -260,6 +417,9 @@ def install_fork_reporting() -> None:
 
         seed, repetition, max_ms = chaos.split(":")
         _chaos, _chaos_max_ms = random.Random(f"{seed}:{repetition}"), float(max_ms)
+    folder = os.environ.get(WRITES_ENV)
+    if folder and os.environ.get(SOCKET_ENV):
+        _install_write_recording(folder)
     os.register_at_fork(before=_count_fork, after_in_parent=_after_in_parent, after_in_child=_report_fork)
 
 

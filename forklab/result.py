@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Optional
 
+from forklab import orders
 from forklab.runner import MAX_NTH
 
 SCHEMA = "forklab.result/1"
@@ -182,7 +183,8 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
                 "summary": lab.spec.summary.strip(),
                 "claims": [claim.model_dump() for claim in lab.spec.claims],
                 "key_checkpoint": lab.key_checkpoint,
-                "pid_patterns": list(lab.spec.pid_patterns), "output_order": lab.spec.output_order},
+                "pid_patterns": list(lab.spec.pid_patterns), "output_order": lab.spec.output_order,
+                "orders": lab.spec.orders},
         "status": None,  # decided once checks have run
         "variant": {"name": variant.name, "title": variant.title},
         "environment": {**environment, "container": container_env,
@@ -195,6 +197,11 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
                  "command": f"python3 {(doc.get('main') or {}).get('script', 'lab.py')}"},
         "snapshots": snapshots,
         "events": events,
+        # Who wrote each piece of stdout, and each fork and wait, in each process's order.
+        "orders": orders.analyse(orders.named_processes(
+            doc.get("writers") or {}, roles, (doc.get("main") or {}).get("pid"), _text(output_bytes(run)["stdout"]),
+            cut=bool((doc.get("truncated") or {}).get("stdout")),
+            timed_out=doc.get("status") == "timeout" or bool(run.get("timed_out"))), _text(output_bytes(run)["stdout"])),
         "roles": role_index(doc, roles),
         "warnings": list(doc.get("warnings", [])),
         "checks": [],

@@ -94,6 +94,12 @@ NONCE_ENV = "FORKLAB_NONCE"
 ARCHIVE_ENV = "FORKLAB_ARCHIVE"
 #: --chaos: "SEED:REPETITION:MAX_MS", read by the fork hooks in checkpoint.py.
 CHAOS_ENV = "FORKLAB_CHAOS"
+#: The folder where each of the lab's Python processes notes its writes to
+#: stdout, forks and waits (forklab/checkpoint.py has the format).
+WRITES_ENV = "FORKLAB_WRITES"
+#: What the runner reads of that folder: files, and bytes of each.
+MAX_WRITERS = 512
+WRITER_BYTES = 80 * 1024
 PR_SET_DUMPABLE = 4
 
 
@@ -407,6 +413,95 @@ def oom_kills() -> int | None:
     return None
 
 
+def read_writers(folder: str) -> dict:
+    """What each Python process of the lab recorded of its writes, forks and waits.
+
+    Returns {"processes": [...], "unreadable": N}; each process is
+    {"pid", "start": "fork"|"exec", "ppid", "nth" and "at" (fork only: the
+    parent's NTH fork, made after the parent's first AT events), "events"},
+    events in the process's own order: ["w", text] (one write(2) to stdout),
+    ["r", pid], ["e"] (exec'd Python), ["t"] (a thread's write follows),
+    ["x"] (stopped recording: too much).  A pid that was used twice
+    gives two processes.  Files are read without following links, and only
+    so much of each: the lab's processes could have written anything here.
+    """
+    processes: list[dict] = []
+    unreadable = 0
+    try:
+        names = sorted(os.listdir(folder), key=lambda n: (len(n), n))
+    except OSError:
+        return {"processes": [], "unreadable": 0}
+    for name in names[:MAX_WRITERS]:
+        if not name.isdigit():
+            unreadable += 1
+            continue
+        try:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            unreadable += 1
+            continue
+        try:
+            if not stat_is_regular(fd):
+                unreadable += 1
+                continue
+            data = os.read(fd, WRITER_BYTES + 1)
+        finally:
+            os.close(fd)
+        parsed = _parse_writer(int(name), data[:WRITER_BYTES])
+        if parsed is None or len(data) > WRITER_BYTES:
+            unreadable += 1
+        processes.extend(parsed or [])
+    unreadable += max(0, len(names) - MAX_WRITERS)
+    return {"processes": processes, "unreadable": unreadable}
+
+
+def stat_is_regular(fd: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(os.fstat(fd).st_mode)
+
+
+def _parse_writer(pid: int, data: bytes) -> list[dict] | None:
+    """One pid's records (see checkpoint.py), or None if they do not parse."""
+    processes: list[dict] = []
+    at = 0
+    while at < len(data):
+        end = data.find(b"\n", at)
+        if end < 0:
+            return None
+        head = data[at:end].split(b" ")
+        at = end + 1
+        kind, numbers = head[0], head[1:]
+        if not all(n.isdigit() and len(n) < 12 for n in numbers):
+            return None
+        values = [int(n) for n in numbers]
+        if kind in (b"S", b"B"):
+            if len(values) != (1 if kind == b"S" else 3):
+                return None
+            process = {"pid": pid, "start": "exec" if kind == b"S" else "fork", "ppid": values[0],
+                       "events": []}
+            if kind == b"B":
+                process["nth"], process["at"] = values[1], values[2]
+            processes.append(process)
+            continue
+        if not processes:
+            return None
+        events = processes[-1]["events"]
+        if kind == b"W" and len(values) == 1:
+            text = data[at:at + values[0]]
+            if len(text) != values[0]:
+                return None
+            at += values[0]
+            events.append(["w", text.decode("utf-8", "surrogateescape")])
+        elif kind == b"R" and len(values) == 1:
+            events.append(["r", values[0]])
+        elif kind in (b"E", b"T", b"X") and not values:
+            events.append([kind.decode().lower()])
+        else:
+            return None
+    return processes
+
+
 def _become_subreaper() -> bool:
     """Make orphaned descendants come to us even when we are not PID 1."""
     return _prctl(PR_SET_CHILD_SUBREAPER, 1)
@@ -503,6 +598,7 @@ class Runner:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONIOENCODING": "utf-8",
             SOCKET_ENV: socket_path,
+            WRITES_ENV: os.path.join(os.path.dirname(socket_path), "writes"),
         }
         if self.settings["unbuffered"]:
             env["PYTHONUNBUFFERED"] = "1"
@@ -515,6 +611,8 @@ class Runner:
     def start(self) -> None:
         sockdir = tempfile.mkdtemp(prefix="forklab-")
         self.socket_path = os.path.join(sockdir, "runner.sock")
+        self.writes_dir = os.path.join(sockdir, "writes")
+        os.mkdir(self.writes_dir, 0o700)
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.socket_path)
         self.listener.listen(128)
@@ -1226,6 +1324,7 @@ class Runner:
             "stderr": self._text("stderr"),
             "truncated": {name: count for name, count in self.dropped.items() if count},
             "snapshots": self.snapshots,
+            "writers": read_writers(self.writes_dir) if hasattr(self, "writes_dir") else {"processes": [], "unreadable": 0},
             "events": sorted(self.events, key=lambda e: e["t_ms"]),
             "roles": {str(pid): role for pid, role in sorted(self.roles.items())},
             "warnings": self.warnings + self.socket_warnings(),
