@@ -275,6 +275,14 @@ class ProcessesCheck(_Check):
     count: int = Field(ge=1)
 
 
+class OrdersCheck(_Check):
+    """How many different outputs the program can print, by its process graph
+    (fork, wait and each process's own order); the run's own output is one of them."""
+
+    check: Literal["orders"]
+    count: int = Field(ge=1)
+
+
 class MemoryCheck(_Check):
     """Memory at a checkpoint: a role's rss or private memory, or the whole container's."""
 
@@ -360,12 +368,12 @@ class FdsCheck(_Check):
 
 Expectation = Annotated[
     Union[LinesCheck, StateCheck, ParentCheck, AbsentCheck, ExitCheck, ReapedCheck, NoZombiesCheck,
-          ProcessesCheck, MemoryCheck, StopCheck, PgidCheck, FdsCheck],
+          ProcessesCheck, MemoryCheck, StopCheck, PgidCheck, FdsCheck, OrdersCheck],
     Field(discriminator="check"),
 ]
 
 #: Checks that need what only the runner sees from inside (reaps, every fork).
-NEEDS_RUNNER = ("reaped", "processes")
+NEEDS_RUNNER = ("reaped", "processes", "orders")
 
 
 class Answer(_Strict):
@@ -376,12 +384,14 @@ class Answer(_Strict):
     zombies_at: Optional[str] = None       # which roles are zombies (Z) at this checkpoint
     parent: Optional[str] = None           # ROLE@CHECKPOINT: that role's parent there
     stop: Optional[bool] = None            # which signal ended the container at `docker stop` (pid1: lab or init)
+    orders: Optional[bool] = None          # how many different outputs the program can print (its process graph)
+    possible: Optional[List[str]] = None   # is this output (these lines) possible? yes or no, by the graph
 
     @model_validator(mode="after")
     def _one(self) -> "Answer":
         given = [key for key, value in self.model_dump().items() if value is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of lines, processes, zombies_at, parent, stop")
+            raise ValueError("give exactly one of lines, processes, zombies_at, parent, stop, orders, possible")
         if self.parent is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*@[^@]+", self.parent):
             raise ValueError("parent must be ROLE@CHECKPOINT, e.g. orphan@adopted")
         if self.lines is not None:
@@ -487,6 +497,9 @@ class LabSpec(_Strict):
     #: "race" when processes print in an order that differs from run to run:
     #: the normalized report then lists the lines sorted (the measured part keeps the order).
     output_order: Literal["fixed", "race"] = "fixed"
+    #: true: the program's process graph is the same in every run, so the
+    #: normalized report shows how many outputs it can print (and lists them).
+    orders: bool = False
     #: Checks for every variant (or for the one run, when there are no variants).
     expect: List[Expectation] = []
     variants: List[Variant] = []
@@ -678,7 +691,7 @@ class Lab:
 
 
 CHECK_KINDS = ("lines", "state", "parent", "absent", "exit", "reaped", "no-zombies-at-end", "processes",
-               "memory", "stop", "pgid", "fds")
+               "memory", "stop", "pgid", "fds", "orders")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

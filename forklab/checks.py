@@ -164,6 +164,19 @@ def _processes(seen: _Seen, c: catalog.ProcessesCheck) -> tuple[bool, str]:
                                         count=c.count, seen=len(made))
 
 
+def _orders(seen: _Seen, c: catalog.OrdersCheck) -> tuple[bool, str]:
+    found = seen.result.get("orders") or {}
+    if found.get("count") is None:
+        reason = "; ".join(found.get("problems") or []) or seen._("no process wrote to stdout")
+        return False, seen._("expected {count} possible output(s); the kit cannot count them: {reason}",
+                             count=c.count, reason=reason)
+    if not found.get("observed"):
+        return False, seen._("expected {count} possible output(s); the graph allows {seen}, but not this run's "
+                             "own output", count=c.count, seen=found["count"])
+    return found["count"] == c.count, seen._("expected {count} possible output(s); the process graph allows {seen}",
+                                             count=c.count, seen=found["count"])
+
+
 def _range(c: catalog.MemoryCheck, _: i18n.Translate = i18n.translator(i18n.DEFAULT)) -> str:
     if c.min_mb is not None and c.max_mb is not None:
         return _("between {low:g} and {high:g} MiB", low=c.min_mb, high=c.max_mb)
@@ -337,7 +350,7 @@ _EVALUATORS: dict[str, Callable] = {
     "processes": _processes, "memory": _memory, "stop": _stop,
     "lines": _lines, "state": _state, "parent": _parent, "absent": _absent,
     "exit": _exit, "reaped": _reaped, "no-zombies-at-end": _no_zombies,
-    "pgid": _pgid, "fds": _fds,
+    "pgid": _pgid, "fds": _fds, "orders": _orders,
 }
 
 
@@ -374,6 +387,7 @@ _SENTENCES: dict[str, Callable] = {
                           else _("{role} exits with {signal}", role=c.role, signal=c.signal)),
     "reaped": lambda c, _: _("{role} is reaped by {by}", role=c.role, by=c.by),
     "no-zombies-at-end": lambda c, _: _("no zombie is left at the end"),
+    "orders": lambda c, _: _("the program can print {count} different output(s)", count=c.count),
     "stop": _stop_sentence,
     "pgid": lambda c, _: (
         _("{role} is in {other}'s process group at {checkpoint}", role=c.role, other=c.same_as,

@@ -90,6 +90,43 @@ ZH: dict[str, str] = {
 
     # -- checks: what each kind says when lab.yaml gives no sentence (forklab/checks.py) ------
     "the lab makes {count} processes": "实验一共创建 {count} 个进程",
+    "the program can print {count} different output(s)": "程序可能打印出 {count} 种不同的输出",
+    "expected {count} possible output(s); the kit cannot count them: {reason}":
+        "预期有 {count} 种可能的输出;本工具无法计数:{reason}",
+    "expected {count} possible output(s); the graph allows {seen}, but not this run's own output":
+        "预期有 {count} 种可能的输出;进程图允许 {seen} 种,却不包括这次运行本身的输出",
+    "expected {count} possible output(s); the process graph allows {seen}":
+        "预期有 {count} 种可能的输出;进程图允许 {seen} 种",
+    "no process wrote to stdout": "没有进程向标准输出写入",
+
+    # -- every possible output (forklab/orders.py, templates/_orders.md.j2) ------------------
+    "Every possible output": "所有可能的输出",
+    "Which outputs can this program print? Each process prints its own lines in its own order, a child "
+    "starts at the fork() that made it, a parent's wait() returns after everything that child printed, and "
+    "one write(2) arrives whole. The outputs these rules allow are the ways to walk the process graph:":
+        "这个程序可能打印出哪些输出?每个进程按自己的顺序打印自己的行;子进程从创建它的 fork() 开始运行;"
+        "父进程的 wait() 在那个子进程打印完所有内容之后才返回;一次 write(2) 整块到达。"
+        "这些规则允许的输出,就是走遍进程图的各种走法:",
+    "The kit does not count them for this run: {reason}.": "本工具不为这次运行计数:{reason}。",
+    "Too many to list (more than {limit}).": "太多,不一一列出(多于 {limit} 种)。",
+    "{count} different output(s) possible.": "可能有 {count} 种不同的输出。",
+    "this run": "本次运行",
+    "Orders kept only by sleep(), pipes, signals or locks are not in the graph, so it may count an order "
+    "that cannot happen; it never leaves out one that can.":
+        "只靠 sleep()、管道、信号或锁维持的顺序不在图中,所以图可能算进实际不会出现的顺序;"
+        "但绝不会漏掉可能出现的顺序。",
+    "This run printed output {number} of {count}.": "本次运行打印的是 {count} 种中的第 {number} 种。",
+    "The process graph allows {count} different output(s); how often each was printed:":
+        "进程图允许 {count} 种不同的输出;每种被打印的次数:",
+    "Printed": "打印次数",
+    "never, in {runs} runs": "{runs} 次运行中从未出现",
+    "The runs did not all have the same process graph ({count} different ones): the table is the first run's.":
+        "各次运行的进程图并不都相同(共 {count} 种):上表来自第一次运行。",
+    "{count} run(s) printed an output their own graph does not allow: something ordered the output that the "
+    "kit does not follow.":
+        "有 {count} 次运行打印出的输出不在其自身进程图允许的范围内:有本工具没有跟踪到的东西决定了输出的顺序。",
+    "This run's output is not among them: something ordered the output that the kit does not follow.":
+        "本次运行的输出不在其中:有本工具没有跟踪到的东西决定了输出的顺序。",
     "the container's memory at {checkpoint} is {range}": "检查点 {checkpoint} 时容器的内存{range}",
     "{role}'s rss memory at {checkpoint} is {range}": "检查点 {checkpoint} 时 {role} 的 RSS {range}",
     "{role}'s private memory at {checkpoint} is {range}": "检查点 {checkpoint} 时 {role} 的独占内存{range}",

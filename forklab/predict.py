@@ -24,6 +24,14 @@ def observe(prediction: catalog.Prediction, run: dict) -> str:
         return str(len({e["pid"] for e in run["events"] if e["event"] == "fork"}))
     if answer.stop:
         return (run.get("stop") or {}).get("signal") or "?"
+    if answer.orders:
+        count = (run.get("orders") or {}).get("count")
+        return "?" if count is None else str(count)
+    if answer.possible is not None:
+        from forklab import orders
+
+        can = orders.possible(run.get("orders") or {}, answer.possible)
+        return "?" if can is None else ("yes" if can else "no")
     if answer.zombies_at is not None:
         snap = next((s for s in run["snapshots"] if s["checkpoint"] == answer.zombies_at), None)
         zombies = sorted(row["role"] for row in (snap or {}).get("processes", []) if row["state"] == "Z")
@@ -38,8 +46,15 @@ def _words(text: str) -> list[str]:
     return sorted(word for word in re.split(r"[\s,;]+", text.strip().lower()) if word)
 
 
+#: Yes and no as a student may type them.
+YES = {"yes", "y", "是", "能", "可能", "可以"}
+NO = {"no", "n", "否", "不", "不能", "不可能", "不可以"}
+
+
 def same(predicted: str, observed: str) -> bool:
-    """Numbers as numbers, names in any order and case."""
+    """Numbers as numbers, yes and no as words, names in any order and case."""
+    if observed in ("yes", "no") and predicted.strip().lower() in YES | NO:
+        return (predicted.strip().lower() in YES) == (observed == "yes")
     if predicted.strip().isdigit() and observed.isdigit():
         return int(predicted) == int(observed)
     return _words(predicted) == _words(observed)

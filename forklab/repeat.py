@@ -58,6 +58,32 @@ def counted(outputs: int, trees: int, runs: int, sorted_lines: bool, lang: str |
     return text + _("; {trees} distinct process tree(s)", trees=trees)
 
 
+def orders_seen(runs: list[dict]) -> dict | None:
+    """The first run's possible outputs, each with how many of the runs printed it.
+
+    {"count", "outputs": [{"lines", "seen"}] (None when not listed),
+    "problems", "graphs" (how many different graphs the runs had),
+    "outside" (runs whose output their own graph does not allow)}, or None.
+    """
+    from forklab import orders
+
+    view = orders.for_report(runs[0]) if runs else None
+    if view is None:
+        return None
+    printed = Counter(tuple(normalize.output(run["stdout"], run["lab"].get("pid_patterns", []),
+                                             normalize.pid_names(run)).splitlines()) for run in runs)
+    shapes = {repr([(one["name"], one["parent"], [kind if kind == "write" else (kind, value)
+                                                 for kind, value in one["events"]])
+                    for one in (run.get("orders") or {}).get("processes") or []]) for run in runs}
+    return {
+        "count": view["count"], "problems": view["problems"],
+        "outputs": None if view["outputs"] is None else
+        [{"lines": lines, "seen": printed.get(tuple(lines), 0)} for lines in view["outputs"]],
+        "graphs": len(shapes),
+        "outside": sum(1 for run in runs if (run.get("orders") or {}).get("observed") is False),
+    }
+
+
 def summarize(name: str, title: str, runs: list[dict]) -> dict:
     """One variant's K runs, counted."""
     checks: dict[str, int] = {}
@@ -76,6 +102,7 @@ def summarize(name: str, title: str, runs: list[dict]) -> dict:
         "outputs": outputs,
         "trees": trees,
         "counted": counted(len(outputs), len(trees), len(runs), race, i18n.of(runs[0]) if runs else None),
+        "orders": orders_seen(runs),
         "delays": {"parent": sum(1 for c in chaos if c["delayed"] == "parent"),
                    "child": sum(1 for c in chaos if c["delayed"] == "child")} if chaos else None,
     }

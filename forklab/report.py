@@ -21,7 +21,7 @@ from typing import Optional
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from forklab import i18n, normalize, pictures
+from forklab import i18n, normalize, orders, pictures
 
 #: English words, for helpers called without a language.
 _ENGLISH = i18n.translator(i18n.DEFAULT)
@@ -282,7 +282,7 @@ def template_environment(lang: str = i18n.DEFAULT) -> Environment:
                        text_tree=pictures.text_tree,
                        mermaid_tree=pictures.mermaid_tree, mermaid_timeline=pictures.mermaid_timeline,
                        svg_tree=pictures.svg_tree, svg_timeline=pictures.svg_timeline,
-                       bars=text_bars, svg_bars=_svg_bars)
+                       bars=text_bars, svg_bars=_svg_bars, possible_outputs=orders.for_report)
     return env
 
 
