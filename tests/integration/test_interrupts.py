@@ -61,7 +61,7 @@ def test_twenty_interrupts_at_random_moments_leave_nothing_behind(engine, tmp_pa
             # The signal came outside forklab's work: while Python and Invoke were
             # still starting (nothing begun), or after the report was written
             # (Python's own exit code then: 0, 1, or death by SIGINT).
-            before = out == "" and "forklab" not in err
+            before = out == "" and "forklab:" not in err  # a traceback of Python's start-up may name forklab's files
             after = "passed · report:" in out
             assert proc.returncode in (0, 1, -signal.SIGINT) and (before or after), (proc.returncode, out, err)
         assert containers_of(engine, "lab-01") == []
