@@ -636,7 +636,8 @@ class Graph:
             return "exit"
         event = self.processes[p].events[place - 1]
         if event.kind == "write":
-            return event.value or "(a write of nothing)"
+            # Its lines, without the last newline; a write of several lines shows ⏎ between them.
+            return " ⏎ ".join(lines_of(event.value)) or "(a write of nothing)"
         if event.kind == "fork":
             return f"fork {event.value}"
         if event.kind == "reap":
@@ -651,7 +652,11 @@ class Graph:
         for p in self._rows():
             lines.append(f'    subgraph s{p}["{_mermaid_text(self.processes[p].name)}"]')
             for place in range(self._length[p] + 2):
-                label = _mermaid_text(self._label(p, place))
+                event = self.processes[p].events[place - 1] if 0 < place <= self._length[p] else None
+                if event is not None and event.kind == "write" and event.value:
+                    label = "<br/>".join(_mermaid_text(line) for line in lines_of(event.value))
+                else:
+                    label = _mermaid_text(self._label(p, place))
                 shape = ('(("', '"))') if place in (0, self._length[p] + 1) else ('["', '"]')
                 lines.append(f"        n{p}_{place}{shape[0]}{label}{shape[1]}")
             chain = " --> ".join(f"n{p}_{place}" for place in range(self._length[p] + 2))

@@ -432,7 +432,7 @@ def test_text_rendering():
     text = drawn_graph().text()
     lines = text.split("\n")
     assert lines[0].startswith("main ") and "fork main.1" in lines[0] and "→ wait main.1 →" in lines[0]
-    assert lines[1].startswith("main.1  (forked by main)") and '"B1\\nB2\\n"' in lines[1]
+    assert lines[1].startswith("main.1  (forked by main)") and '"B1 ⏎ B2"' in lines[1]
     assert "\x1b" not in text
 
 
