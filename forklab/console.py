@@ -55,6 +55,23 @@ class Terminal:
         if line.startswith("Step "):
             self.err.print(f"[dim]  {escape(line)}[/dim]")
 
+    def possible_outputs(self, run: dict) -> None:
+        """One line: how many outputs the program can print, and which one this run printed."""
+        from forklab import orders
+
+        _ = self._
+        view = orders.for_report(run)
+        if view is None:
+            return
+        if view["count"] is None:
+            self.out.print("  " + _("every possible output: not counted ({reason})",
+                                    reason=shown("; ".join(view["problems"]))))
+        elif view["observed"] is not None:
+            self.out.print("  " + _("every possible output: {count}; this run printed number {number} "
+                                    "(the report lists them)", count=view["count"], number=view["observed"] + 1))
+        else:
+            self.out.print("  " + _("every possible output: {count}", count=view["count"]))
+
     def lab_summary(self, result: dict, folder: Path) -> None:
         _ = self._
         lab = result["lab"]
@@ -91,6 +108,8 @@ class Terminal:
                 self.out.print(f"  {mark} {shown(check['name'])}")
                 if not check["passed"]:
                     self.out.print(f"      [red]{shown(check['detail'])}[/red]")
+        if lab.get("kind") == "run" and not result.get("repeat"):
+            self.possible_outputs(result)
         key = next((s for s in result["snapshots"] if s["checkpoint"] == lab.get("key_checkpoint")), None)
         if key is not None:
             table = Table(title=_("snapshot '{name}'", name=shown(key["checkpoint"])), title_justify="left",

@@ -119,6 +119,10 @@ ZH: dict[str, str] = {
     "The process graph allows {count} different output(s); how often each was printed:":
         "进程图允许 {count} 种不同的输出;每种被打印的次数:",
     "Printed": "打印次数",
+    "every possible output: not counted ({reason})": "所有可能的输出:未计数({reason})",
+    "every possible output: {count}; this run printed number {number} (the report lists them)":
+        "所有可能的输出:{count} 种;本次运行打印的是第 {number} 种(报告中一一列出)",
+    "every possible output: {count}": "所有可能的输出:{count} 种",
     "never, in {runs} runs": "{runs} 次运行中从未出现",
     "The runs did not all have the same process graph ({count} different ones): the table is the first run's.":
         "各次运行的进程图并不都相同(共 {count} 种):上表来自第一次运行。",

@@ -98,9 +98,11 @@ def test_invoke_run_shows_the_outputs_of_any_fork_program(cli, tmp_path):
     report = (cli.reports / "run-mine" / "report.md").read_text(encoding="utf-8")
     assert "**3 different output(s) possible.**" in report
     assert "This run printed output" in report
+    assert "every possible output: 3; this run printed number " in out
     # An exec'd program's output is not followed, and the report says so rather than count.
     script.write_text("import os\nif os.fork() == 0:\n    os.execvp('echo', ['echo', 'hi'])\nos.wait()\n",
                       encoding="utf-8")
     code, out, err = cli("run", str(script))
     report = (cli.reports / "run-mine" / "report.md").read_text(encoding="utf-8")
     assert "The kit does not count them for this run" in report and "echo" in report
+    assert "every possible output: not counted (" in out
