@@ -100,6 +100,8 @@ class Terminal:
                                                 question=shown(p["ask"]),
                                                 predicted=shown(p["predicted"] or _("(nothing)")),
                                                 observed=shown(p["observed"])))
+                if p.get("why"):
+                    self.out.print("      " + shown(p["why"]))
         if result.get("repeat"):
             self.repeat_summary(result["repeat"])
         else:

@@ -204,3 +204,12 @@ def for_report(run: dict) -> Optional[dict]:
         own = shown(run["stdout"]).splitlines()
         view["observed"] = next((index for index, output in enumerate(view["outputs"]) if output == own), None)
     return view
+
+
+def why_not(found: dict, lines: list[str]) -> Optional[str]:
+    """Why the program whose notes are ``found`` cannot print ``lines`` (None when it can, or when unknown)."""
+    from forklab import graph
+
+    if found.get("count") is None:
+        return None
+    return graph.Graph(found["processes"]).why_not(list(lines))

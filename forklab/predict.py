@@ -83,4 +83,8 @@ def score(questions: list[catalog.Prediction], answers: list[str], runs: list[di
         observed = observe(question, run)
         scored.append({"ask": question.ask, "predicted": predicted, "observed": observed,
                        "right": same(predicted, observed)})
+        if question.answer.possible is not None and observed == "no":
+            from forklab import orders
+
+            scored[-1]["why"] = orders.why_not(run.get("orders") or {}, question.answer.possible)
     return scored

@@ -66,6 +66,8 @@ def test_predict_is_this_output_possible(cli):
     code, out, err = cli("lab", "23", "--predict", "--answer", "6", "--answer", "是")
     doc = json.loads((cli.reports / "lab-23" / "result.json").read_text(encoding="utf-8"))
     assert [p["right"] for p in doc["predictions"]] == [False, False]
+    assert "wait" in doc["predictions"][1]["why"] and "`C` cannot come here" in doc["predictions"][1]["why"]
+    assert "`C` cannot come here" in out
 
 
 def test_repeat_marks_the_outputs_each_run_printed(cli):
