@@ -9,7 +9,7 @@ every lab with its lesson, less what would give an answer away:
 * in every lab.yaml with `predict:` questions, the checks that state a
   question's answer (a `lines` check on the answer's pattern, the `processes`
   count, the states at a `zombies_at` checkpoint, the parent a `parent` answer
-  asks for, the `stop` signal): the run still shows the answer, after the
+  asks for, the `stop` signal, the `orders` count): the run still shows the answer, after the
   student has predicted it.
 
 `invoke check N` works inside the copy (its working copies go to work/ there),
@@ -150,6 +150,8 @@ def _answers(check: dict, answer: dict) -> bool:
         return kind == "processes"
     if answer.get("stop"):
         return kind == "stop"
+    if answer.get("orders") or answer.get("possible") is not None:
+        return kind == "orders"  # how many outputs, and so which ones are possible
     if answer.get("zombies_at") is not None:
         return kind == "state" and check.get("checkpoint") == answer["zombies_at"]
     if answer.get("parent"):

@@ -325,6 +325,8 @@ def test_the_handouts_labs_load_without_hidden_checks_or_given_away_answers(made
     assert not [c for c in labs[6].spec.expect if c.check == "processes"]
     assert [c for c in course[6].spec.expect if c.check == "processes"]
     assert summary["answers"] > 0
+    # Lab 23 asks how many outputs a program can print: no variant keeps its count.
+    assert not [c for v in labs[23].spec.variants for c in v.expect if c.check == "orders"]
     # Every other check stays.
     for number, lab in course.items():
         questions = [q.answer.model_dump() for q in lab.spec.predict]
@@ -344,6 +346,10 @@ def test_a_prediction_is_given_away_only_by_the_checks_that_state_its_answer():
                             {"parent": "orphan@adopted"})
     assert not handout._answers({"check": "parent", "checkpoint": "adopted", "role": "middle", "parent": "reaper"},
                                 {"parent": "orphan@adopted"})
+    # How many outputs, or whether one is possible: an orders check states the count.
+    assert handout._answers({"check": "orders", "count": 3}, {"orders": True})
+    assert handout._answers({"check": "orders", "count": 2}, {"possible": ["A", "C", "B"]})
+    assert not handout._answers({"check": "processes", "count": 5}, {"orders": True})
 
 
 def test_an_exercises_claims_and_their_verdicts_are_left_out(tmp_path):
