@@ -22,6 +22,7 @@ that one write(2) of at most 4096 bytes to a pipe arrives whole.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Optional
 
@@ -169,11 +170,11 @@ def for_report(run: dict) -> Optional[dict]:
 
     There is something to show when the lab asks for it (lab.yaml
     ``orders: true``), when two processes or more wrote to stdout, or when
-    the program forked and printed but the kit cannot count its outputs.  ``outputs`` are lists of lines as the normalized report
-    writes them; ``observed`` is the index in ``outputs`` of this run's own
+    the program forked and printed but the kit cannot count its outputs.
+    ``outputs`` are lists of lines as the normalized report writes them; ``observed`` is the index in ``outputs`` of this run's own
     output (None if the outputs are not listed, or it is not among them).
     """
-    from forklab import graph, normalize
+    from forklab import normalize
 
     found = run.get("orders") or {}
     processes = found.get("processes") or []
@@ -189,6 +190,22 @@ def for_report(run: dict) -> Optional[dict]:
 
     named = [{**p, "events": [[kind, shown(value) if kind == "write" else value] for kind, value in p["events"]]}
              for p in processes]
+    own = shown(run["stdout"]).splitlines()
+    # report.md and report.html each ask: the graph is worked out once.
+    key = json.dumps([named, own, found.get("problems")], ensure_ascii=False, sort_keys=True)
+    if key not in _VIEWS:
+        while len(_VIEWS) >= 16:
+            _VIEWS.pop(next(iter(_VIEWS)))
+        _VIEWS[key] = _view(named, own, found)
+    return _VIEWS[key]
+
+
+_VIEWS: dict[str, dict] = {}
+
+
+def _view(named: list[dict], own: list[str], found: dict) -> dict:
+    from forklab import graph
+
     view = {"count": None, "outputs": None, "observed": None, "problems": list(found.get("problems") or []),
             "mermaid": None, "svg": None, "text": None}
     if view["problems"]:
@@ -201,7 +218,6 @@ def for_report(run: dict) -> Optional[dict]:
     listed = built.outputs(limit=LISTED)
     if listed is not None:
         view["outputs"] = [list(output) for output in listed]
-        own = shown(run["stdout"]).splitlines()
         view["observed"] = next((index for index, output in enumerate(view["outputs"]) if output == own), None)
     return view
 
