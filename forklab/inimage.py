@@ -29,7 +29,7 @@ DEPENDENCIES = Path(__file__).resolve().parents[1] / "deps"
 if DEPENDENCIES.is_dir() and str(DEPENDENCIES) not in sys.path:
     sys.path.insert(0, str(DEPENDENCIES))
 
-from forklab import catalog, commands, index, report, result  # noqa: E402
+from forklab import catalog, commands, i18n, index, report, result  # noqa: E402
 from forklab.console import Terminal  # noqa: E402
 from forklab.errors import ForklabError, UsageError  # noqa: E402
 from forklab.settings import Settings, debian_arch  # noqa: E402
@@ -43,9 +43,14 @@ USAGE = ("usage: docker compose run --rm lab [N | N,M,... | all | list]   "
          "(e.g. `docker compose run --rm lab 3`)")
 
 
+def language() -> str:
+    """FORKLAB_LANG (docker-compose.yml passes the host's), else English; another value is a UsageError."""
+    return i18n.choose(None, os.environ)
+
+
 def settings() -> Settings:
     return Settings(labs_dir=LABS_DIR, reports_dir=REPORTS_DIR,
-                    base_image=os.environ.get("FORKLAB_BASE_IMAGE", ""), mirror=None)
+                    base_image=os.environ.get("FORKLAB_BASE_IMAGE", ""), mirror=None, lang=language())
 
 
 def effective_limits() -> dict:
@@ -104,7 +109,6 @@ def start(argument: str, term: Terminal) -> int:
     for stale in STATE_DIR.glob("run-*.json"):
         stale.unlink()
     _save(plan)
-    term.say(f"running {len(plan['labs'])} lab(s) in this container; reports go to {HOST_REPORTS}")
     return advance(plan, term)
 
 
@@ -131,15 +135,19 @@ def advance(plan: dict, term: Terminal) -> int:
 
 
 def resume(term: Terminal) -> int:
-    """Back from a run: note how long it took, then go on."""
+    """Back from a run: say how it went, as `invoke lab` does (`lab 03 reaper: passed (0.4 s)`), then go on."""
+    _ = term._
     plan = _load()
     index_ = plan["next"]
-    plan.setdefault("seconds", {})[str(index_)] = time.time() - plan["times"][str(index_)]
+    seconds = time.time() - plan["times"][str(index_)]
+    plan.setdefault("seconds", {})[str(index_)] = seconds
     number, variant_name = plan["runs"][index_]
-    done = _document(index_, plan)
-    status = "no result" if done is None else done.get("status", "?")
+    lab = catalog.load_lab(catalog.find_labs(LABS_DIR)[number])
+    variant = next(v for v in lab.runs() if v.name == variant_name)
+    checked = commands._checked(lab, variant, _record(index_, plan, seconds), {**_environment(), "lang": term.lang})
     which = "" if variant_name == "default" else f" {variant_name}"
-    term.say(f"lab {number:02d}{which}: ran ({status}, {plan['seconds'][str(index_)]:.1f} s)")
+    term.say(_("{what}: {status} ({seconds:.1f} s)", what=_("lab {number:02d}", number=number) + which,
+               status=_(checked["status"]), seconds=seconds))
     plan["next"] += 1
     _save(plan)
     return advance(plan, term)
@@ -149,7 +157,7 @@ def finish(plan: dict, term: Terminal) -> int:
     """Every run is done: the same checks and report files as `invoke lab` writes."""
     chosen = settings()
     found = catalog.find_labs(LABS_DIR)
-    environment = _environment()
+    environment = {**_environment(), "lang": chosen.lang}
     outcomes = []
     for number in plan["labs"]:
         lab = catalog.load_lab(found[number])
@@ -159,9 +167,7 @@ def finish(plan: dict, term: Terminal) -> int:
                 continue
             variant = next(v for v in lab.runs() if v.name == variant_name)
             seconds = plan.get("seconds", {}).get(str(position), 0.0)
-            record = {"document": _document(position, plan), "timed_out": False, "container_exit": 0,
-                      "runner_stderr": "", "duration_ms": round(seconds * 1000, 1),
-                      "container": os.environ.get("HOSTNAME", "compose")}
+            record = _record(position, plan, seconds)
             outcome.runs.append(commands._checked(lab, variant, record, environment))
             outcome.outputs.append(result.output_bytes(record))
             outcome.seconds += seconds
@@ -174,8 +180,15 @@ def finish(plan: dict, term: Terminal) -> int:
     if len(plan["labs"]) > 1:
         term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.time() - plan["started"])
     for reason in plan["skipped"]:
-        term.err.print(f"not run here: {reason}")
+        term.say(f"not run here: {reason}")
     return commands._code(outcomes) if outcomes else 0
+
+
+def _record(position: int, plan: dict, seconds: float) -> dict:
+    """One run as the engine would have brought it back to `invoke lab`."""
+    return {"document": _document(position, plan), "timed_out": False, "container_exit": 0,
+            "runner_stderr": "", "duration_ms": round(seconds * 1000, 1),
+            "container": os.environ.get("HOSTNAME", "compose")}
 
 
 def _document(position: int, plan: dict):
@@ -209,8 +222,8 @@ def _load() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    term = Terminal()
     try:
+        term = Terminal(language())
         if args == ["--continue"]:
             return resume(term)
         if args in (["-h"], ["--help"], ["help"]):
@@ -226,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
                              "uid, or set FORKLAB_UID and FORKLAB_GID to your `id -u` and `id -g`")
         return start(args[0], term)
     except ForklabError as exc:
-        term.err.print(f"[red]error:[/red] {exc.message}", markup=True)
+        # One line, as invoke prints it.
+        print(f"forklab: {exc.message}", file=sys.stderr, flush=True)
         return exc.exit_code
 
 
