@@ -704,7 +704,7 @@ class Graph:
         for p, one in enumerate(self.processes):
             for place, event in enumerate(one.events, start=1):
                 if event.kind == "write":
-                    text = one_line(event.value)
+                    text = one_line(self._label(p, place))
                     while _width(text, 12) > TEXT_W and len(text) > 1:
                         text = text[:-2] + "…"
                     shown[(p, place)] = text
@@ -770,7 +770,7 @@ class Graph:
                     continue
                 event = self.processes[p].events[place - 1]
                 if event.kind == "write":
-                    text = one_line(event.value)
+                    text = one_line(self._label(p, place))
                     parts.append(f'<g class="write"><title>{escape(f"{name} writes {text}")}</title>'
                                  f'<circle cx="{cx:.0f}" cy="{cy:.0f}" r="5" fill="#2da44e" />'
                                  f'<text x="{cx:.0f}" y="{cy - 9:.0f}" text-anchor="middle" class="command" '

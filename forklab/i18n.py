@@ -119,6 +119,11 @@ ZH: dict[str, str] = {
     "The process graph allows {count} different output(s); how often each was printed:":
         "进程图允许 {count} 种不同的输出;每种被打印的次数:",
     "Printed": "打印次数",
+    "Who wrote each line of this run's output:": "这次运行输出的每一行是谁写的:",
+    "Line": "行",
+    "Written by": "写入者",
+    "one of {names}": "{names} 之一",
+    "({count} more lines)": "(还有 {count} 行)",
     "every possible output: not counted ({reason})": "所有可能的输出:未计数({reason})",
     "every possible output: {count}; this run printed number {number} (the report lists them)":
         "所有可能的输出:{count} 种;本次运行打印的是第 {number} 种(报告中一一列出)",

@@ -129,6 +129,9 @@ def _in_tree_order(processes: list[dict]) -> list[dict]:
 
 
 #: Outputs listed in full when there are at most this many.
+#: Lines of output matched to their writers at most (the report lists 200).
+MAX_ATTRIBUTED = 5000
+MAX_ATTRIBUTION_STEPS = 200_000
 LISTED = 50
 
 
@@ -229,3 +232,63 @@ def why_not(found: dict, lines: list[str]) -> Optional[str]:
     if found.get("count") is None:
         return None
     return graph.Graph(found["processes"]).why_not(list(lines))
+
+
+def writers_of(found: dict, stdout: str) -> Optional[list[tuple[str, list[str]]]]:
+    """Each line of ``stdout`` with the process(es) that can have written it there, or None.
+
+    Each process's lines are taken in its own order, and the lines of one
+    write stay together.  When several processes could have written the
+    same text at that point, all of them are named: the output cannot say
+    which one it was.  None when the notes have problems or do not match.
+    """
+    if found.get("problems") or not found.get("processes"):
+        return None
+    queues = {p["name"]: [lines for kind, text in p["events"] if kind == "write"
+                          for lines in [text.split("\n")[:-1] if text.endswith("\n") else text.split("\n")]
+                          if lines]
+              for p in found["processes"]}
+    names = list(queues)
+    lines = stdout.splitlines()
+    if len(lines) > MAX_ATTRIBUTED:
+        return None
+
+    def moves(state: tuple, index: int) -> list[tuple]:
+        """The states after line ``index`` is written by each process that can write it next."""
+        busy = [n for n, (unit, at) in enumerate(state) if at > 0]  # inside a write: it must go on
+        after = []
+        for n in busy or range(len(names)):
+            unit, at = state[n]
+            writes = queues[names[n]]
+            if unit < len(writes) and writes[unit][at] == lines[index]:
+                step = (unit + 1, 0) if at + 1 == len(writes[unit]) else (unit, at + 1)
+                after.append(state[:n] + (step,) + state[n + 1:])
+        return after
+
+    # Depth first, each (line, state) tried once: greedy choices can dead-end when two processes print alike.
+    start_state = tuple((0, 0) for _ in names)
+    path, stack, failed = [start_state], [moves(start_state, 0) if lines else []], set()
+    work = 0
+    while len(path) <= len(lines):
+        work += 1
+        if work > MAX_ATTRIBUTION_STEPS:  # a budget, so that no output can hold up a report
+            return None
+        if not stack[-1]:
+            failed.add((len(path) - 1, path.pop()))
+            stack.pop()
+            if not stack:
+                return None
+            continue
+        state = stack[-1].pop()
+        if (len(path), state) in failed:
+            continue
+        path.append(state)
+        stack.append(moves(state, len(path) - 1) if len(path) <= len(lines) else [])
+    shown: list[tuple[str, list[str]]] = []
+    for index, line in enumerate(lines):
+        before, after = path[index], path[index + 1]
+        who = [names[n] for n in range(len(names)) if before[n] != after[n]]
+        same = [name for name in names if any(line in writes for writes in queues[name])]
+        # More than one process prints this text: which one it was here is not known.
+        shown.append((line, same if len(same) > 1 else who))
+    return shown

@@ -282,7 +282,8 @@ def template_environment(lang: str = i18n.DEFAULT) -> Environment:
                        text_tree=pictures.text_tree,
                        mermaid_tree=pictures.mermaid_tree, mermaid_timeline=pictures.mermaid_timeline,
                        svg_tree=pictures.svg_tree, svg_timeline=pictures.svg_timeline,
-                       bars=text_bars, svg_bars=_svg_bars, possible_outputs=orders.for_report)
+                       bars=text_bars, svg_bars=_svg_bars, possible_outputs=orders.for_report,
+                       writers_of=lambda run: orders.writers_of(run.get("orders") or {}, run["stdout"]))
     return env
 
 
