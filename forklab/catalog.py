@@ -830,8 +830,28 @@ def load_lab(path: Path) -> Lab:
                          f"(an exercise's folder: its {STARTER})")
     if not yaml_path.exists() and not yaml_path.is_symlink():
         raise UsageError(f"{yaml_path}: missing; copy one from another lab and edit it")
+    raw = read_file(yaml_path, folder, MAX_LAB_YAML_BYTES, "a lab.yaml may hold")
+    key = _spec_key(raw, path.parent)
+    spec = _SPECS.get(key) or _cached_spec(yaml_path, key)
+    if spec is None:
+        spec = _validated(raw, path, yaml_path)
+        _keep_spec(yaml_path, key, spec)
+    else:
+        _number_matches(spec, path, yaml_path)
+    # Packed now, so a link out of the folder or an oversized lab is refused
+    # before anything runs (and `invoke labs` checks every lab first).
+    files = lab_files(path)
+    if spec.kind == "exercise":
+        return _exercise(path, spec, files)
+    if "lab.py" not in dict(files):
+        raise UsageError(f"{path / 'lab.py'}: not a regular file; every lab folder needs its program")
+    return Lab(path=path, spec=spec, archive=pack(files, compress=True))
+
+
+def _validated(raw: bytes, path: Path, yaml_path: Path) -> "LabSpec":
+    """lab.yaml's bytes parsed, validated and its claims made whole; errors name the file and the key."""
     try:
-        text = read_file(yaml_path, folder, MAX_LAB_YAML_BYTES, "a lab.yaml may hold").decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{yaml_path}: not UTF-8 text") from None
     try:
@@ -852,19 +872,128 @@ def load_lab(path: Path) -> Lab:
         first = next((e for e in errors if e["type"] == "extra_forbidden"
                       and _did_you_mean(LabSpec, tuple(e["loc"]))), errors[0])
         raise UsageError(f"{yaml_path}: {_explain(first)}{more}") from None
+    _number_matches(spec, path, yaml_path)
+    return spec.model_copy(update={"claims": _whole_claims(spec.claims, path.parent, yaml_path)})
+
+
+def _number_matches(spec: "LabSpec", path: Path, yaml_path: Path) -> None:
     match = LAB_FOLDER.match(path.name)
     if match and int(match.group(1)) != spec.number:
         raise UsageError(f"{yaml_path}: number: {spec.number} does not match the folder "
                          f"name {path.name}; make them agree")
-    spec = spec.model_copy(update={"claims": _whole_claims(spec.claims, path.parent, yaml_path)})
-    # Packed now, so a link out of the folder or an oversized lab is refused
-    # before anything runs (and `invoke labs` checks every lab first).
-    files = lab_files(path)
-    if spec.kind == "exercise":
-        return _exercise(path, spec, files)
-    if "lab.py" not in dict(files):
-        raise UsageError(f"{path / 'lab.py'}: not a regular file; every lab folder needs its program")
-    return Lab(path=path, spec=spec, archive=pack(files, compress=True))
+
+
+# -- validated lab.yaml, kept by content ------------------------------------------
+#
+# Reading a lab.yaml (PyYAML's pure-Python parser, then pydantic) costs about
+# 10 ms; `invoke lab N` also reads every lab for the index.  A validated spec is
+# kept, in this process and in the user's cache folder, under a hash of all it
+# was made from: lab.yaml's bytes, labs/claims.yaml's bytes, and the kit itself
+# (this file's bytes, forklab's, pydantic's, PyYAML's and Python's versions).
+# Any change to one of them is another key, so a stale spec is never used.
+# Only specs that validated are kept; a broken lab.yaml is read, and refused,
+# every time.  The folder-name check and everything about the folder's other
+# files (lab_files) run on every load.
+
+_SPECS: dict = {}
+_KIT_STAMP: list = []
+
+
+def _kit_stamp() -> bytes:
+    if not _KIT_STAMP:
+        import hashlib
+        import sys
+
+        import pydantic
+
+        from forklab import __version__
+
+        digest = hashlib.sha256(Path(__file__).read_bytes())
+        for part in (__version__, pydantic.VERSION, yaml.__version__, sys.version):
+            digest.update(b"\0" + str(part).encode())
+        _KIT_STAMP.append(digest.digest())
+    return _KIT_STAMP[0]
+
+
+def _spec_key(raw: bytes, labs_dir: Path) -> str:
+    import hashlib
+
+    claims = labs_dir / CLAIMS_FILE
+    try:
+        shared = read_file(claims, Path(os.path.realpath(labs_dir)), MAX_LAB_YAML_BYTES) \
+            if claims.exists() or claims.is_symlink() else b""
+    except UsageError:
+        shared = None  # refused again, with its own words, when the claims are made whole
+    digest = hashlib.sha256(_kit_stamp())
+    for part in (raw, b"none" if shared is None else b"claims:" + shared):
+        digest.update(str(len(part)).encode() + b"\0" + part)
+    return digest.hexdigest()
+
+
+def _spec_cache_file(yaml_path: Path) -> Optional[Path]:
+    """One file per lab.yaml (by its absolute path): it holds the spec of that file's last content."""
+    import hashlib
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.environ.get("LOCALAPPDATA") or str(Path.home() / ".cache")
+    name = hashlib.sha256(os.path.abspath(yaml_path).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return Path(base) / "forklab" / "labs" / f"{name}.spec"
+
+
+def _cached_spec(yaml_path: Path, key: str) -> Optional["LabSpec"]:
+    """The spec kept for ``key``, or None (none kept, another content's, unreadable, not this user's)."""
+    import pickle
+
+    try:
+        path = _spec_cache_file(yaml_path)
+        with open(path, "rb") as handle:
+            if hasattr(os, "getuid") and os.fstat(handle.fileno()).st_uid != os.getuid():
+                return None
+            data = handle.read()
+        stored, _, body = data.partition(b"\n")
+        if stored != key.encode():
+            return None
+        spec = pickle.loads(body)  # noqa: S301 - this user's own cache, written by _keep_spec
+    except Exception:  # noqa: BLE001 - any trouble reading it: validate again
+        return None
+    if not isinstance(spec, LabSpec):
+        return None
+    _SPECS[key] = spec
+    return spec
+
+
+def _keep_spec(yaml_path: Path, key: str, spec: "LabSpec") -> None:
+    """Keep ``spec`` in memory and, where the cache folder can be written, on disk (whole or not at all)."""
+    import pickle
+    import uuid
+
+    _SPECS[key] = spec
+    try:
+        path = _spec_cache_file(yaml_path)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fresh = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+        try:
+            with open(fresh, "wb") as handle:
+                handle.write(key.encode() + b"\n" + pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(fresh, path)
+        finally:
+            if fresh.exists():
+                fresh.unlink()
+        _prune(path.parent)
+    except Exception:  # noqa: BLE001 - a read-only home: validate every time
+        pass
+
+
+#: Spec files kept at most (one per lab.yaml path; test runs make many): the oldest go first.
+MAX_CACHED_SPECS = 256
+
+
+def _prune(folder: Path) -> None:
+    kept = list(folder.glob("*.spec"))
+    if len(kept) <= MAX_CACHED_SPECS:
+        return
+    kept.sort(key=lambda path: path.stat().st_mtime)
+    for path in kept[:len(kept) - MAX_CACHED_SPECS // 2]:
+        path.unlink(missing_ok=True)
 
 
 def _exercise(path: Path, spec: LabSpec, files: list[tuple[str, bytes]]) -> Lab:
