@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from forklab import authoring, catalog
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 CLAIMS = (ROOT / "labs" / "claims.yaml").read_text(encoding="utf-8")
 

@@ -16,9 +16,7 @@ import pytest
 from forklab import autograder, catalog
 from forklab.console import Terminal
 from forklab.settings import Settings
-from tests.conftest import ROOT, linux_only
-from tests.test_checks_and_report import runner_document
-from tests.test_exercises import EXERCISES, distinctive_lines, exercise
+from tests.support import EXERCISES, ROOT, distinctive_lines, exercise, linux_only, runner_document
 
 SETTINGS = Settings.from_config({}, ROOT)
 

@@ -9,34 +9,9 @@ import pytest
 
 from forklab import catalog, runner
 from forklab.errors import UsageError
+from tests.support import GOOD, error_of, make_lab
 
 ROOT = Path(__file__).resolve().parents[1]
-
-GOOD = """\
-number: 7
-title: A lab
-summary: What it shows.
-expect:
-  - check: lines
-    match: "^hi$"
-    count: 1
-"""
-
-
-def make_lab(tmp_path: Path, yaml_text: str, folder: str = "07-a-lab") -> Path:
-    path = tmp_path / folder
-    path.mkdir(parents=True)
-    (path / "lab.py").write_text("print('hi')\n", encoding="utf-8")
-    (path / "lab.yaml").write_text(yaml_text, encoding="utf-8")
-    return path
-
-
-def error_of(tmp_path: Path, yaml_text: str) -> str:
-    with pytest.raises(UsageError) as info:
-        catalog.load_lab(make_lab(tmp_path, yaml_text))
-    message = info.value.message
-    assert "\n" not in message
-    return message
 
 
 def test_the_shipped_labs_are_valid():

@@ -4,76 +4,24 @@ from __future__ import annotations
 
 import io
 import json
-import re
-from pathlib import Path
 
 import pytest
 
 from forklab import catalog, checks, report, result
-
-RUNNER, MAIN, CHILD, ORPHAN = 1, 7, 8, 12
-
-
-def row(pid, ppid, state="S", command="python3 lab.py", rss_kb=9000):
-    return {"pid": pid, "ppid": ppid, "pgid": MAIN, "state": state, "comm": "python3",
-            "command": command, "threads": 1, "rss_kb": rss_kb, "private_kb": rss_kb // 3}
-
-
-def runner_document() -> dict:
-    ok = {"raw": 0, "code": 0, "signal": None, "signal_name": None}
-    return {
-        "schema": "forklab.runner/1", "status": "finished",
-        "environment": {"runner_pid": RUNNER, "pid1": "runner", "subreaper": False, "os": "Debian 12",
-                        "kernel": "6.1", "cgroup": "v2", "python": "3.11.2", "uid": 1000, "gid": 1000,
-                        "limits": {"pids": 64, "memory_bytes": 268435456, "timeout_s": 20},
-                        "network_interfaces": ["lo"], "read_only_root": True,
-                        "capabilities_effective": "0000000000000000", "no_new_privileges": True,
-                        "stdout": "pipe", "unbuffered": False, "reaper": True},
-        "main": {"pid": MAIN, "script": "lab.py"}, "exit": ok,
-        "stdout": "哈哈哈\n哈哈哈\nnot this one: 哈\n", "stderr": "", "truncated": {},
-        "snapshots": [
-            {"checkpoint": "zombie", "by": MAIN, "t_ms": 1.0, "cost_ms": 9.0, "ps": "PID ...\n",
-             "processes": [row(RUNNER, 0, "R", "python3 -m forklab.runner"), row(MAIN, RUNNER),
-                           row(CHILD, MAIN, "Z", "[python3] <defunct>", 0), row(30, MAIN)]},
-            {"checkpoint": "adopted", "by": ORPHAN, "t_ms": 2.0, "cost_ms": 9.0, "ps": "PID ...\n",
-             "processes": [row(RUNNER, 0, "R"), row(MAIN, RUNNER), row(ORPHAN, RUNNER)]},
-            {"checkpoint": "end", "by": RUNNER, "t_ms": 3.0, "cost_ms": 9.0, "ps": "PID ...\n",
-             "processes": [row(RUNNER, 0, "R")]},
-        ],
-        "events": [
-            {"event": "fork", "t_ms": 0.1, "pid": MAIN, "ppid": RUNNER},
-            {"event": "fork", "t_ms": 0.2, "pid": CHILD, "ppid": MAIN},
-            {"event": "fork", "t_ms": 0.3, "pid": ORPHAN, "ppid": CHILD},
-            {"event": "adopt", "t_ms": 1.5, "pid": ORPHAN, "by": RUNNER},
-            {"event": "exit", "t_ms": 2.5, "pid": ORPHAN, "status": {**ok, "raw": 768, "code": 3}},
-            {"event": "reap", "t_ms": 2.5, "pid": ORPHAN, "by": RUNNER},
-            {"event": "exit", "t_ms": 2.9, "pid": MAIN, "status": ok},
-            {"event": "reap", "t_ms": 2.9, "pid": MAIN, "by": RUNNER},
-        ],
-        "roles": {str(RUNNER): "reaper", str(MAIN): "parent", str(CHILD): "child", str(ORPHAN): "orphan"},
-        "warnings": [], "duration_ms": 3.5,
-    }
-
-
-def lab_with(tmp_path: Path, expect_yaml: str) -> catalog.Lab:
-    folder = tmp_path / "05-test"
-    folder.mkdir(exist_ok=True)
-    (folder / "lab.py").write_text("", encoding="utf-8")
-    (folder / "lab.yaml").write_text(
-        "number: 5\ntitle: Test\nsummary: A test.\nkey_checkpoint: zombie\n"
-        "claims:\n  - {zh: 僵尸进程是父进程, en: The zombie is the parent, verdict: 'false'}\n"
-        f"expect:\n{expect_yaml}", encoding="utf-8")
-    return catalog.load_lab(folder)
-
-
-def evaluated(tmp_path, expect_yaml: str, doc: dict | None = None) -> dict:
-    lab = lab_with(tmp_path, expect_yaml)
-    run = {"document": doc or runner_document(), "timed_out": False, "container_exit": 0}
-    [variant] = lab.runs()
-    document = result.assemble(lab, variant, run, {"host": {}, "engine": {}, "image": {}})
-    document["checks"] = checks.evaluate(variant.expect, document)
-    document["status"] = result.decide_status(document, checks.checks_main_exit(variant.expect))
-    return document
+from tests.support import (
+    CHILD,
+    HOSTILE_NAME,
+    MAIN,
+    ORPHAN,
+    RAW,
+    RUNNER,
+    evaluated,
+    hostile_document,
+    lab_with,
+    rendered,
+    row,
+    runner_document,
+)
 
 
 @pytest.mark.parametrize("expect, passed", [
@@ -145,39 +93,7 @@ def test_a_missing_runner_document_is_an_error(tmp_path):
     assert result.decide_status(document, False) == "error"
 
 
-def rendered(tmp_path, doc=None) -> dict[str, bytes]:
-    document = evaluated(tmp_path, "  - {check: state, checkpoint: zombie, role: child, state: Z}\n", doc)
-    document["environment"].update(host={"os": "Linux", "release": "6", "arch": "x86_64", "python": "3.11"},
-                                   engine={"name": "Docker Engine", "version": "20.10", "os": "linux",
-                                           "arch": "amd64", "endpoint": "unix:///x", "found_via": "test"},
-                                   image={"tag": "forklab/lab:x", "base": "b", "id": "sha256:1"})
-    return report.render(document, [result.output_bytes({"document": doc or runner_document()})])
-
-
 # -- text from the lab that could act instead of showing ------------------------------
-
-# A command line (argv) that sets the terminal's title, clears the screen, moves
-# back over what was written, reverses the text after it, starts HTML and a
-# character reference, splits a table cell and forges a second line.
-HOSTILE_ARGV = ("python3 -c pass \x1b]0;PWNED\x07\x1b[2J\r\x08 \u202eexe.txt\u202c \u2066iso\u2069 \x9b1m "
-                "<b>bold</b> &#x202e; a|b `tick\n└── reaper  forged")
-# A zombie's command is its comm, which prctl(PR_SET_NAME) sets to anything.
-HOSTILE_COMM = "[\x1b[2J\u202e\x07] <defunct>"
-# A checkpoint's name is any string of up to 64 characters the lab chooses.
-HOSTILE_NAME = "we`ird | <b>\x1b[2J\u202e\nname"
-# Raw control, bidi and invisible characters: none may reach a report (newline and tab may).
-RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-
-
-def hostile_document() -> dict:
-    doc = runner_document()
-    zombie, adopted = doc["snapshots"][0], doc["snapshots"][1]
-    zombie["processes"][2]["command"] = HOSTILE_COMM
-    zombie["processes"][3]["command"] = HOSTILE_ARGV
-    adopted["checkpoint"] = HOSTILE_NAME
-    adopted["processes"].append(row(CHILD, MAIN, "Z", HOSTILE_COMM, 0))
-    doc["stdout"] = "bidi: \u202etxt.exe\u202c, isolated \u2067x\u2069, \u200bhidden\n"
-    return doc
 
 
 def unescaped_pipes(line: str) -> int:

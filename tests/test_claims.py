@@ -8,7 +8,7 @@ import pytest
 
 from forklab import catalog
 from forklab.errors import UsageError
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 LABS = ROOT / "labs"
 

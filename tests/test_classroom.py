@@ -7,8 +7,7 @@ import io
 import yaml
 
 from forklab import classroom
-from tests.conftest import ROOT
-from tests.test_exercises import graded
+from tests.support import ROOT, graded
 
 
 def test_the_job_summary_has_the_points_line_and_each_visible_check(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from forklab import engine
 from forklab.errors import EnvironmentProblem
-from tests.conftest import linux_only
+from tests.support import linux_only
 
 
 @pytest.fixture

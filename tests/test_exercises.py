@@ -8,7 +8,6 @@ import re
 import shutil
 import tarfile
 import gzip
-from pathlib import Path
 
 import pytest
 import yaml
@@ -17,29 +16,23 @@ from rich.console import Console
 import tasks
 from forklab import catalog, checks, console, exercises, handout, i18n
 from forklab.errors import UsageError
-from tests.conftest import ROOT
-from tests.test_checks_and_report import MAIN, evaluated, runner_document
-
-LABS = ROOT / "labs"
-EXERCISES = [path for _, path in sorted(catalog.find_labs(LABS).items())
-             if catalog.load_lab(path).spec.kind == "exercise"]
+from tests.support import (
+    EXERCISES,
+    GRADED,
+    LABS,
+    MAIN,
+    ROOT,
+    distinctive_lines,
+    evaluated,
+    exercise,
+    graded,
+    runner_document,
+)
 
 
 def names_in(archive: bytes) -> set:
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(archive))) as tar:
         return set(tar.getnames())
-
-
-def exercise(tmp_path: Path, expect: str = "  - {check: no-zombies-at-end}\n", solution: bool = True) -> Path:
-    folder = tmp_path / "labs" / "21-mine"
-    folder.mkdir(parents=True)
-    (folder / "lab.yaml").write_text(f"kind: exercise\nnumber: 21\ntitle: Mine\nsummary: An exercise.\n"
-                                     f"expect:\n{expect}", encoding="utf-8")
-    (folder / "starter.py").write_text("# TODO: fork\n", encoding="utf-8")
-    if solution:
-        (folder / "solution.py").write_text("import os\nos.fork()\n", encoding="utf-8")
-    (folder / "data.txt").write_text("data\n", encoding="utf-8")
-    return folder
 
 
 # -- the catalog -------------------------------------------------------------------------------
@@ -123,20 +116,6 @@ def test_a_check_role_may_be_a_name_from_the_fork_tree(tmp_path):
 
 
 # -- grading -----------------------------------------------------------------------------------
-
-GRADED = ("  - {check: lines, match: '^哈哈哈$', count: 2, points: 3, hint: 'print it twice', hint_zh: '打印两次'}\n"
-          "  - {check: state, checkpoint: zombie, role: child, state: S, hint: 'keep it alive'}\n"
-          "  - {check: no-zombies-at-end, hidden: true, hint: 'secret hint', says: 'secret sentence'}\n"
-          "  - {check: state, checkpoint: zombie, role: parent, state: Z, hidden: true, says: 'a secret too'}\n")
-
-
-def graded(tmp_path, doc: dict | None = None, timed_out: bool = False) -> dict:
-    document = evaluated(tmp_path, GRADED, doc)
-    if timed_out:
-        document["runner"]["status"] = "timeout"
-        document["status"] = "timeout"
-    exercises.grade(document, "mine.py", "en")
-    return document
 
 
 def test_evaluate_gives_each_check_its_points_hidden_and_hint(tmp_path):
@@ -262,14 +241,6 @@ def test_invoke_check_of_a_missing_file_is_one_line_and_exit_2(cli, tmp_path):
 
 
 # -- the handout -------------------------------------------------------------------------------
-
-def distinctive_lines(solution: Path) -> list[str]:
-    """Lines of a solution that neither its starter (given code, the calls it names) nor any
-    lab's program holds: the answer, line by line."""
-    common = "\n".join(path.read_text(encoding="utf-8")
-                       for path in [solution.parent / "starter.py", *LABS.glob("*/lab.py")])
-    return [line for line in (line.strip() for line in solution.read_text(encoding="utf-8").splitlines())
-            if len(line) >= 12 and line not in common]
 
 
 @pytest.fixture(scope="module")

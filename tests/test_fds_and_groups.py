@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from forklab import normalize
-from tests.test_catalog import GOOD, error_of
-from tests.test_checks_and_report import CHILD, MAIN, RUNNER, evaluated, row, runner_document
-from tests.test_i18n import ENVIRONMENT
+from tests.support import CHILD, ENVIRONMENT, GOOD, MAIN, RUNNER, error_of, evaluated, row, runner_document
 
 READER, LEADER = 30, 31
 

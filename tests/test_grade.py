@@ -15,9 +15,7 @@ import pytest
 from forklab import catalog, commands, grade, i18n
 from forklab.console import Terminal
 from forklab.settings import Settings
-from tests.conftest import ROOT, linux_only
-from tests.test_checks_and_report import runner_document
-from tests.test_i18n import ENVIRONMENT, _python_keys
+from tests.support import ENVIRONMENT, ROOT, _python_keys, linux_only, runner_document
 
 EXERCISE = ROOT / "labs" / "13-reap-in-order"
 SOLUTION = (EXERCISE / "solution.py").read_text(encoding="utf-8")

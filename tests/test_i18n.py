@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import io
 import json
 import re
@@ -15,8 +14,7 @@ from jinja2.ext import extract_from_ast
 from forklab import catalog, commands, i18n, index, report, result
 from forklab.errors import UsageError
 from forklab.settings import Settings
-from tests.conftest import ROOT
-from tests.test_checks_and_report import lab_with, runner_document
+from tests.support import ENVIRONMENT, ROOT, _python_keys, lab_with, runner_document
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -26,11 +24,6 @@ EXPECT = (
     '     says_zh: "死掉的子进程是僵尸进程"}\n'
     '  - {check: state, checkpoint: zombie, role: parent, state: Z, says: "the parent is the zombie"}\n'
     "  - {check: no-zombies-at-end}\n")
-
-ENVIRONMENT = {"host": {"os": "Linux", "release": "6", "arch": "x86_64", "python": "3.11"},
-               "engine": {"name": "Docker Engine", "version": "20.10", "os": "linux", "arch": "amd64",
-                          "endpoint": "unix:///x", "found_via": "test"},
-               "image": {"tag": "forklab/lab:x", "base": "b", "id": "sha256:1"}}
 
 
 def document(tmp_path, lang: str | None) -> dict:
@@ -155,18 +148,6 @@ def test_verify_compares_in_the_language_the_saved_report_was_made_in(tmp_path):
 
 
 # -- every word the kit shows has its Chinese form ---------------------------------------------
-
-def _python_keys(path) -> dict[str, str]:
-    """The literal first argument of every ``_(...)`` (or ``x._(...)``) call in a module."""
-    keys = {}
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call) and node.args and (
-                getattr(node.func, "id", None) == "_" or getattr(node.func, "attr", None) == "_"):
-            first = node.args[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                keys[first.value] = f"{path.name}:{node.lineno}"
-            # else _(row["status"]): a value; i18n.WORDS lists those
-    return keys
 
 
 def _template_keys(path) -> dict[str, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 LABS = ROOT / "labs"
 GLOSSARY = LABS / "GLOSSARY.zh.md"

@@ -8,7 +8,7 @@ from html import escape
 import pytest
 
 from forklab import normalize, pictures
-from tests.test_checks_and_report import (
+from tests.support import (
     CHILD,
     MAIN,
     ORPHAN,

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 POSIX_ONLY = ("fcntl", "pwd", "grp", "pty", "termios", "resource", "posix_spawn")
 

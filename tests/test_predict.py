@@ -6,7 +6,7 @@ import pytest
 
 from forklab import catalog, predict
 from forklab.errors import UsageError
-from tests.test_checks_and_report import evaluated
+from tests.support import evaluated
 
 
 def question(**answer) -> catalog.Prediction:

@@ -15,7 +15,7 @@ import pytest
 from forklab import puzzle
 from forklab.errors import UsageError
 from forklab.puzzle import REAPER, Action, linux, parse_actions, simulate
-from tests.conftest import ROOT, linux_only
+from tests.support import ROOT, linux_only
 
 
 # -- generating -----------------------------------------------------------------------------------

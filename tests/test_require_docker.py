@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 TEST = "tests/integration/test_labs.py::test_the_sandbox_is_what_the_report_says"
 

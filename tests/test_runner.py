@@ -10,28 +10,13 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, linux_only
+from tests.support import ROOT, linux_only, run_runner
 
 pytestmark = [pytest.mark.linux, linux_only]
-
-
-def run_runner(tmp_path: Path, program: str, timeout: float = 15, **settings) -> dict:
-    lab = tmp_path / "lab.py"
-    lab.write_text(textwrap.dedent(program), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'containers'}",
-           # The host's own setting must not reach the lab: the runner decides buffering.
-           "PYTHONUNBUFFERED": "1"}
-    done = subprocess.run([sys.executable, "-m", "forklab.runner", "--settings",
-                           json.dumps({"timeout": timeout, **settings}), str(lab)],
-                          capture_output=True, env=env, timeout=timeout + 30, check=True)
-    lines = done.stdout.decode().splitlines()
-    assert len(lines) == 1, "the runner prints exactly one line: its document"
-    return json.loads(lines[0])
 
 
 def rows_at(doc: dict, checkpoint: str) -> dict[str, dict]:

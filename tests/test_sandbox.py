@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from forklab import catalog, engine
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def compose_services() -> dict:

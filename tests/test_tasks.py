@@ -14,7 +14,7 @@ import pytest
 import tasks
 from forklab import catalog, engine
 from forklab.settings import debian_arch
-from tests.conftest import ROOT, linux_only
+from tests.support import ROOT, linux_only
 
 
 def test_the_pinned_task_names_exist():

@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 
 from forklab import normalize, report, result
-from tests.test_checks_and_report import MAIN, evaluated, runner_document
-from tests.test_i18n import ENVIRONMENT
+from tests.support import ENVIRONMENT, MAIN, evaluated, runner_document
 
 CHILD_TRACEBACK = """\
 Traceback (most recent call last):

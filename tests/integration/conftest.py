@@ -9,7 +9,7 @@ import pytest
 from forklab import commands
 from forklab.console import Terminal
 from forklab.settings import Settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -30,35 +30,3 @@ def lab_result(engine, tmp_path_factory):
     return run
 
 
-def variant(result_doc: dict, name: str) -> dict:
-    return next(v for v in result_doc["variants"] if v["variant"]["name"] == name)
-
-
-def rows_at(run: dict, checkpoint: str) -> dict[str, dict]:
-    snap = next(s for s in run["snapshots"] if s["checkpoint"] == checkpoint)
-    return {row["role"]: row for row in snap["processes"]}
-
-
-def events_of(run: dict, kind: str, role: str) -> list[dict]:
-    return [e for e in run["events"] if e["event"] == kind and e["role"] == role]
-
-
-def exit_of(run: dict, role: str) -> dict:
-    [event] = events_of(run, "exit", role)
-    return event["status"]
-
-
-def lab_3_here_then(cli, switch) -> str:
-    """Lab 3 on the engine under test, then again after ``switch()`` points forklab elsewhere.
-
-    Both must pass with the same normalized.md, byte for byte; returns the
-    second run's report.md.
-    """
-    code, out, err = cli("lab", "3")
-    assert code == 0, out + err
-    local = (cli.reports / "lab-03" / "normalized.md").read_bytes()
-    switch()
-    code, out, err = cli("lab", "3")
-    assert code == 0, out + err
-    assert (cli.reports / "lab-03" / "normalized.md").read_bytes() == local
-    return (cli.reports / "lab-03" / "report.md").read_text(encoding="utf-8")

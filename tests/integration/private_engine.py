@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from forklab.settings import Settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 START_SECONDS = 60
 STOP_SECONDS = 60

@@ -16,7 +16,8 @@ import pytest
 from forklab import catalog, commands, pictures
 from forklab.console import Terminal
 from forklab.settings import Settings
-from tests.conftest import ROOT, containers_of, signal_once_running
+from tests.integration.support import containers_of, signal_once_running
+from tests.support import ROOT
 
 pytestmark = pytest.mark.docker
 ARTIFACTS = ROOT / "test-artifacts"

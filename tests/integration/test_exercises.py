@@ -13,7 +13,7 @@ import pytest
 from forklab import catalog, commands, handout
 from forklab.console import Terminal
 from forklab.settings import Settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 EXERCISES = {13: "13-reap-in-order", 14: "14-zombie-and-orphan", 15: "15-pipeline", 16: "16-prefork-pool"}
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, containers_of
+from tests.integration.support import containers_of
+from tests.support import ROOT
 
 pytestmark = pytest.mark.docker
 

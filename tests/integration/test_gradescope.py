@@ -23,8 +23,8 @@ import uuid
 import pytest
 
 from forklab import autograder, catalog, engine as engine_module
-from tests.conftest import ROOT
 from tests.integration.private_engine import base_of
+from tests.support import ROOT
 
 pytestmark = pytest.mark.docker
 

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from forklab import catalog
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 pytestmark = pytest.mark.docker
 HOSTILE = ROOT / "tests" / "hostile"

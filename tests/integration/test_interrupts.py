@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, containers_of, signal_once_running
+from tests.integration.support import containers_of, signal_once_running
+from tests.support import ROOT
 
 pytestmark = pytest.mark.docker
 REPORT_FILES = {"normalized.md", "report.md", "report.html", "result.json", "stdout.log", "stderr.log"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import rows_at
+from tests.integration.support import rows_at
 
 pytestmark = pytest.mark.docker
 

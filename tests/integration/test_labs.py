@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURE_LABS, ROOT, containers_of, signal_once_running
+from tests.integration.support import containers_of, signal_once_running
+from tests.support import FIXTURE_LABS, ROOT
 
 pytestmark = pytest.mark.docker
 

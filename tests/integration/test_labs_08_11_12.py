@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import events_of, exit_of, rows_at, variant
+from tests.integration.support import events_of, exit_of, rows_at, variant
 
 pytestmark = pytest.mark.docker
 

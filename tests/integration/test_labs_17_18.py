@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import events_of, rows_at
+from tests.integration.support import events_of, rows_at
 
 pytestmark = pytest.mark.docker
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import rows_at, variant
+from tests.integration.support import rows_at, variant
 
 pytestmark = pytest.mark.docker
 

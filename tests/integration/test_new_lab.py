@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def test_a_new_lab_runs_and_passes_as_it_is(engine, no_leftovers, cli, tmp_path):

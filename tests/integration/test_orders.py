@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from tests.integration.conftest import variant
+from tests.integration.support import variant
 
 pytestmark = pytest.mark.docker
 

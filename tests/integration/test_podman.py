@@ -26,8 +26,6 @@ import pytest
 
 from forklab import engine as engine_module
 from forklab.errors import EnvironmentProblem
-from tests.conftest import invoke_cli
-from tests.integration.conftest import lab_3_here_then
 from tests.integration.private_engine import (
     answers_ping,
     copy_base,
@@ -35,6 +33,8 @@ from tests.integration.private_engine import (
     remove_folder,
     stop,
 )
+from tests.integration.support import lab_3_here_then
+from tests.support import invoke_cli
 
 pytestmark = pytest.mark.docker
 

@@ -24,8 +24,6 @@ import docker
 import pytest
 
 from forklab import engine as engine_module
-from tests.conftest import invoke_cli
-from tests.integration.conftest import lab_3_here_then
 from tests.integration.private_engine import (
     answers_ping,
     copy_base,
@@ -34,6 +32,8 @@ from tests.integration.private_engine import (
     remove_folder,
     stop,
 )
+from tests.integration.support import lab_3_here_then
+from tests.support import invoke_cli
 
 pytestmark = pytest.mark.docker
 

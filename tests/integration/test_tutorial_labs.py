@@ -12,8 +12,8 @@ import pytest
 
 from forklab import catalog
 from forklab.settings import Settings
-from tests.conftest import ROOT
-from tests.integration.conftest import exit_of, rows_at, variant
+from tests.integration.support import exit_of, rows_at, variant
+from tests.support import ROOT
 
 pytestmark = pytest.mark.docker
 

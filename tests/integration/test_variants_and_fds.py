@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from tests.conftest import FIXTURE_LABS
-from tests.integration.conftest import rows_at, variant
+from tests.integration.support import rows_at, variant
+from tests.support import FIXTURE_LABS
 
 
 @pytest.fixture(scope="module")
