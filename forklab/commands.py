@@ -19,6 +19,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from rich.markup import escape
+
 from forklab import catalog, checks, i18n, index, interrupts, report, result
 from forklab.console import Terminal
 from forklab.errors import EnvironmentProblem, UsageError
@@ -64,8 +66,32 @@ def _connect():
 
 
 def _image(engine, settings: Settings, term: Terminal, pull: bool = False) -> tuple[str, str, str]:
-    base = engine.resolve_base(settings.base_image, settings.mirror, term.say, pull=pull)
-    tag, image_id = engine.ensure_image(base, term.say, term.progress)
+    """The lab image, built first if its inputs changed.
+
+    Which base an image is built on is said once, when an image is built on it:
+    a run on an image already there says nothing of the offline base.
+    """
+    held: list = []
+
+    def about_base(text: str) -> None:
+        if text.startswith("using the offline base"):
+            held.append(text)  # said only if an image is built on it
+        else:
+            term.say(text)
+
+    def about_build(text: str) -> None:
+        for note in held:
+            term.say(note)
+        held.clear()
+        term.say(text)
+
+    base = engine.resolve_base(settings.base_image, settings.mirror, about_base, pull=pull)
+    built = False
+    try:
+        tag, image_id = engine.ensure_image(base, about_build, term.progress)
+        built = True
+    finally:
+        term.build_finished(tag if built else "", built)
     return tag, image_id, base
 
 
@@ -97,7 +123,13 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
             return lab, variant, local.engine.run_lab(image_id, lab, variant, session, repeat, chaos)
 
         work = [(lab, variant) for lab in labs for variant in lab.runs()]
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        if len(labs) > 1:
+            what = _("labs")
+        elif repeat > 1:
+            what = _("{what}, {count} times each", what=_describe(labs[0], _), count=repeat)
+        else:
+            what = _describe(labs[0], _)
+        with term.working(len(work), what) as advance, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = {pool.submit(run_one, lab, variant) for lab, variant in work}
             try:
                 while futures:
@@ -117,11 +149,9 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
                         outcome.outputs.append(result.output_bytes(record))
                         outcome.seconds += record["duration_ms"] / 1000
                         which = "" if variant.name == "default" else f" {variant.name}"
-                        what = (_("lab {number:02d}", number=lab.number) if lab.kind == "lab"
-                                else _("check of exercise {number:02d}", number=lab.number) if lab.kind == "check"
-                                else _("run of {folder}", folder=lab.folder))
-                        term.say(_("{what}: {status} ({seconds:.1f} s)", what=what + which,
+                        term.say(_("{what}: {status} ({seconds:.1f} s)", what=_describe(lab, _) + which,
                                    status=_(run["status"]), seconds=record["duration_ms"] / 1000))
+                        advance()
                         pending[lab.number] -= 1
                         if pending[lab.number] == 0:
                             _finish(outcome, chaos)
@@ -138,6 +168,12 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
                 other.close()
         engine.close()
     return [outcomes[lab.number] for lab in labs]
+
+
+def _describe(lab: catalog.Lab, _: Callable[..., str]) -> str:
+    return (_("lab {number:02d}", number=lab.number) if lab.kind == "lab"
+            else _("check of exercise {number:02d}", number=lab.number) if lab.kind == "check"
+            else _("run of {folder}", folder=lab.folder))
 
 
 def _checked(lab: catalog.Lab, variant: catalog.Run, record: dict, environment: dict) -> dict:
@@ -252,7 +288,7 @@ def overrides(**options: str) -> catalog.RunOverrides:
         try:
             values[key] = float(text) if key in ("timeout", "output_cap_mb", "interval") else int(text)
         except ValueError:
-            raise UsageError(f"--{option.replace('_', '-')} {text}: not a number") from None
+            raise UsageError(f"--{option.replace('_', '-')} {_quoted(text)}: not a number") from None
     try:
         return catalog.RunOverrides(**values)
     except catalog.ValidationError as exc:
@@ -291,7 +327,7 @@ def list_labs(settings: Settings, term: Terminal) -> int:
             continue
         verdicts = _(", ").join(_(claim.verdict) for claim in lab.spec.claims) or "-"
         table.add_row(f"{number:02d}", lab.spec.title, verdicts, _(_last_status(settings, number)))
-    term.out.print(table)
+    term.table(table)
     for problem in problems:
         term.err.print(f"[red]{problem}[/red]")
     return 2 if problems else 0
@@ -355,10 +391,14 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
 
         if not lab.spec.predict:
             raise UsageError(f"lab {lab.number:02d} asks no questions (no `predict:` in its lab.yaml)")
-        term.out.print("[bold]" + term._("Lab {number:02d} · {title}", number=lab.number, title=lab.spec.title)
-                       + "[/bold]" + term._(": predict first."))
-        guesses = predictions.collect(lab.spec.predict, list(answers or []),
-                                      input if sys.stdin.isatty() else None)
+        if answers:  # checked before anything is shown
+            guesses = predictions.collect(lab.spec.predict, list(answers), None)
+        term.out.print("[bold]" + term._("Lab {number:02d} · {title}", number=lab.number,
+                                         title=escape(lab.spec.title)) + "[/bold]" + term._(": predict first."))
+        if not answers:
+            guesses = predictions.collect(lab.spec.predict, [], _ask if sys.stdin.isatty() else None,
+                                          tell=lambda text: term.err.print(f"[yellow]{escape(text)}[/yellow]"),
+                                          words=term._)
     # A lab's variants are independent containers: two at a time.
     [outcome] = _execute(settings, [_with_overrides(lab, extra)], term, jobs=2, repeat=times,
                          chaos=chaos_settings)
@@ -374,9 +414,28 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
     return _code([outcome])
 
 
+def _quoted(text: str, most: int = 40) -> str:
+    """A value typed on the command line, as an error quotes it: on one line, control characters
+    written out, cut after ``most`` characters."""
+    from forklab.normalize import one_line
+
+    text = one_line(str(text))
+    return text if len(text) <= most else text[:most] + "…"
+
+
+def _ask(prompt: str) -> str:
+    """One answer typed at the terminal; the end of input (Ctrl-D) is a usage error, not a traceback."""
+    try:
+        return input(prompt)
+    except EOFError:
+        raise UsageError("--predict: the input ended before every question was answered; answer each, "
+                         "or give one --answer per question") from None
+
+
 def _count(text: str, option: str, low: int, high: int) -> int:
-    if not str(text).isdigit() or not low <= int(text) <= high:
-        raise UsageError(f"{option} {text}: give a whole number from {low} to {high}")
+    text = str(text)
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        raise UsageError(f"{option} {_quoted(text)}: give a whole number from {low} to {high}")
     return int(text)
 
 
@@ -542,8 +601,9 @@ def run_labs(settings: Settings, numbers: list[str], jobs: int, term: Terminal) 
     reports_ready(settings)
     started = time.monotonic()
     outcomes = _execute(settings, labs, term, jobs, on_done=lambda outcome: _write(settings, outcome))
-    _write_index(settings)
-    term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.monotonic() - started)
+    path = _write_index(settings)
+    term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.monotonic() - started,
+                      settings.reports_dir, path)
     return _code(outcomes)
 
 
@@ -560,8 +620,8 @@ def regenerate(settings: Settings, jobs: int, term: Terminal) -> int:
     for outcome in outcomes:
         _write(settings, outcome)
     path = _write_index(settings)
-    term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.monotonic() - started)
-    term.out.print(term._("index: {path}", path=path))
+    term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.monotonic() - started,
+                      settings.reports_dir, path)
     return _code(outcomes)
 
 
@@ -588,11 +648,7 @@ def verify(settings: Settings, numbers: list[str], jobs: int, term: Terminal) ->
             term.out.print("".join(difflib.unified_diff(on_disk, fresh, f"{path} (on disk)",
                                                         f"{path} (this run)")), markup=False,
                            highlight=False, end="")
-    _ = term._
-    for outcome in outcomes:
-        mark = "[red]" + _("drifted") + "[/red]" if outcome.lab in drifted else "[green]" + _("same") + "[/green]"
-        term.out.print(_("lab {number:02d} {title}: {mark}", number=outcome.lab.number,
-                         title=outcome.lab.spec.title, mark=mark))
+    term.verify_summary([(outcome.lab, outcome.lab not in drifted) for outcome in outcomes], settings.reports_dir)
     return 1 if drifted else 0
 
 

@@ -630,4 +630,14 @@ ZH: dict[str, str] = {
     "Labs {labs}: {host}, {engine}, image `{image}` on `{base}`; in the container {os}, kernel {kernel}, Python {python}.":
         "实验 {labs}:{host},{engine},镜像 `{image}`,基于 `{base}`;容器中是 {os},内核 {kernel},Python {python}。",
     "No lab has a report yet: run `invoke report`.": "还没有任何实验的报告:运行 `invoke report`。",
+    # The terminal: progress, counts and totals.
+    "building the image: step {step} of {steps}: {what}": "正在构建镜像:第 {step} 步,共 {steps} 步:{what}",
+    "built {tag} in {seconds:.0f} s": "已构建 {tag},用时 {seconds:.0f} 秒",
+    "{right} of {total} predictions right": "{total} 个预测中 {right} 个正确",
+    "reports: {path}": "报告:{path}",
+    "{same} of {total} reports the same, {drifted} drifted": "{total} 份报告中 {same} 份一致,{drifted} 份有偏差",
+    "labs": "实验",
+    "{what}, {count} times each": "{what},每个运行 {count} 次",
+    "give a whole number, e.g. 4": "请输入一个整数,例如 4",
+    "give yes or no (y, n, 是, 否)": "请回答是或否(y、n、是、否)",
 }

@@ -60,19 +60,63 @@ def same(predicted: str, observed: str) -> bool:
     return _words(predicted) == _words(observed)
 
 
+def kind(question: catalog.Prediction) -> str:
+    """What the answer must be: "number", "yes/no" or "text" (names, a signal)."""
+    answer = question.answer
+    if answer.lines is not None or answer.processes or answer.orders:
+        return "number"
+    if answer.possible is not None:
+        return "yes/no"
+    return "text"
+
+
+def problem(question: catalog.Prediction, text: str) -> Optional[str]:
+    """Why ``text`` cannot answer ``question`` (None when it can): a number is asked for and
+    this is not one, or yes or no is asked for and this is neither."""
+    answer = str(text).strip().lower()
+    if kind(question) == "number" and not (answer.isascii() and answer.isdigit()):
+        return "give a whole number, e.g. 4"
+    if kind(question) == "yes/no" and answer not in YES | NO:
+        return "give yes or no (y, n, 是, 否)"
+    return None
+
+
+#: How much of a bad --answer an error quotes.
+QUOTED = 40
+
+
 def collect(questions: list[catalog.Prediction], given: list[str],
-            ask: Optional[Callable[[str], str]]) -> list[str]:
-    """The student's answers: from --answer options, else asked one by one."""
+            ask: Optional[Callable[[str], str]], tell: Callable[[str], None] = lambda text: None,
+            words: Callable[..., str] = lambda english, **values: english.format(**values)) -> list[str]:
+    """The student's answers: from --answer options (each checked: one line, exit 2, for a word
+    where a number is asked), else asked one by one, again until the answer fits the question."""
     from forklab.errors import UsageError
+    from forklab.normalize import one_line
 
     if given:
         if len(given) != len(questions):
             raise UsageError(f"--answer was given {len(given)} time(s); this lab asks {len(questions)} "
                              "question(s)")
+        for index, (question, text) in enumerate(zip(questions, given), start=1):
+            why = problem(question, text)
+            if why:
+                quoted = one_line(str(text))
+                quoted = quoted if len(quoted) <= QUOTED else quoted[:QUOTED] + "…"
+                raise UsageError(f"--answer '{quoted}': question {index} asks for "
+                                 f"{'a number' if kind(question) == 'number' else 'yes or no'}; {why}")
         return list(given)
     if ask is None:
         raise UsageError("--predict needs a terminal to ask in, or one --answer per question")
-    return [ask(f"{index}. {question.ask} ") for index, question in enumerate(questions, start=1)]
+    answers = []
+    for index, question in enumerate(questions, start=1):
+        while True:
+            text = ask(f"{index}. {question.ask} ")
+            why = problem(question, text)
+            if why is None:
+                answers.append(text)
+                break
+            tell(words(why))
+    return answers
 
 
 def score(questions: list[catalog.Prediction], answers: list[str], runs: list[dict]) -> list[dict]:
