@@ -28,8 +28,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import Collection, Exit, Program, task
+from invoke import Collection, Exit, Program, Task
+from invoke import task as _invoke_task
 from invoke.exceptions import ParseError
+from invoke.parser import Argument
 
 from forklab.errors import UsageError
 from forklab.interrupts import install_signal_handlers
@@ -39,6 +41,53 @@ from forklab.settings import DEFAULTS, Settings
 # only when a task runs: `invoke --list` stays quick.
 
 ROOT = Path(__file__).resolve().parent
+
+#: The one short flag of each option that has one: a letter means the same in every task.
+#: Every other option is long only (Invoke would otherwise pick a letter per task).
+SHORT_FLAGS = {"number": "n", "timeout": "t", "pids": "p", "memory": "m", "lang": "l", "jobs": "j",
+               "repeat": "r", "seed": "s", "answer": "a", "verbose": "v", "out": "o", "images": "i"}
+
+#: Options whose value is a number: `--help` shows them as INT.
+NUMBERS = {"number", "timeout", "pids", "memory", "output_cap", "repeat", "seed", "jobs", "interval",
+           "actions", "forks"}
+
+
+class _Number(Argument):
+    """A number as Invoke's help shows it (INT), taken as the text typed: forklab checks it and
+    names the option in its error (Invoke's own int() would print a traceback), and "" stays "not given"."""
+
+    def set_value(self, value, cast: bool = True) -> None:
+        super().set_value(value, cast=False)
+
+
+class _Task(Task):
+    """A task whose options follow SHORT_FLAGS and NUMBERS instead of Invoke's guesses."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["auto_shortflags"] = False
+        super().__init__(*args, **kwargs)
+
+    def get_arguments(self, ignore_unknown_help=None):
+        arguments = super().get_arguments(ignore_unknown_help)
+        for argument in arguments:
+            name = argument.name
+            if name in SHORT_FLAGS and (name, self.name or self.body.__name__) not in _NO_SHORT:
+                argument.names = (*argument.names, SHORT_FLAGS[name])
+            if name in NUMBERS and argument.kind is str:
+                argument.__class__ = _Number
+                argument.kind = int
+        return arguments
+
+
+#: (option, task) pairs that keep no short flag: puzzle's -a meant --actions, so it is not given another meaning.
+_NO_SHORT = {("answer", "puzzle")}
+
+
+def task(*args, **kwargs):
+    """Invoke's @task, with forklab's short flags and numbers."""
+    kwargs.setdefault("klass", _Task)
+    return _invoke_task(*args, **kwargs)
+
 
 # Numbers are taken as text and checked by forklab, which names the option in
 # its error; Invoke's own casting would print a traceback.
@@ -53,14 +102,14 @@ LIMITS_HELP = {
 LANG_HELP = "en or zh: the language of the terminal and the reports (default: FORKLAB_LANG, else en)"
 
 
-def _run(c, action, lang: str = "") -> None:
+def _run(c, action, lang: str = "", verbose: bool = False) -> None:
     from forklab import commands
     from forklab.console import Terminal
 
     def act() -> int:
         # Inside guarded: a language forklab does not speak is one line, exit 2.
         settings = Settings.from_config(c.config.get("forklab", {}), ROOT, lang)
-        return action(settings, Terminal(settings.lang))
+        return action(settings, Terminal(settings.lang, verbose=verbose))
 
     code, message = commands.guarded(act)
     if code:
@@ -78,9 +127,15 @@ def _numbers(only: str) -> list:
 
 
 def _jobs(jobs: str) -> int:
-    if not jobs.isdigit() or not 1 <= int(jobs) <= 16:
-        raise UsageError(f"--jobs {jobs}: give a number of containers from 1 to 16")
+    jobs = str(jobs)
+    if not (jobs.isascii() and jobs.isdigit()) or not 1 <= int(jobs) <= 16:
+        from forklab.normalize import one_line
+
+        raise UsageError(f"--jobs {one_line(jobs)[:40]}: give a number of containers from 1 to 16")
     return int(jobs)
+
+
+VERBOSE_HELP = "list every check, passed or not (default: the failed ones and a count)"
 
 
 @task(iterable=["answer"],
@@ -89,25 +144,35 @@ def _jobs(jobs: str) -> int:
             "chaos": "delay the parent or the child at random after each fork",
             "seed": "make --chaos repeatable (implies --chaos)",
             "predict": "answer the lab's questions first, then compare with the run",
-            "answer": "an answer to the next question, without asking (repeat for each)", "lang": LANG_HELP})
+            "answer": "an answer to the next question, without asking (repeat for each)",
+            "verbose": VERBOSE_HELP, "lang": LANG_HELP})
 def lab(c, number, timeout="", pids="", memory="", output_cap="", repeat="", chaos=False, seed="",
-        predict=False, answer=None, lang=""):
-    """Run lab NUMBER in a fresh sandboxed container and write its report."""
+        predict=False, answer=None, verbose=False, lang=""):
+    """Run lab NUMBER in a fresh sandboxed container and write its report.
+
+    Examples: invoke lab 3    invoke lab 6 --repeat 50 --chaos    invoke lab 23 --predict
+    """
     _run(c, lambda s, t: _commands().run_lab(
         s, number, t, _commands().overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap),
-        repeat=repeat, chaos=chaos, seed=seed, predict=predict, answers=answer), lang)
+        repeat=repeat, chaos=chaos, seed=seed, predict=predict, answers=answer), lang, verbose)
 
 
 @task(help={"only": "some labs only, e.g. 1,3,6", "jobs": "how many containers at once (default 2)",
             "lang": LANG_HELP})
 def labs(c, only="", jobs="2", lang=""):
-    """Run every lab (or --only some), several at a time, and write their reports."""
+    """Run every lab (or --only some), several at a time, and write their reports.
+
+    Examples: invoke labs    invoke labs --only 1,3,6 --jobs 4
+    """
     _run(c, lambda s, t: _commands().run_labs(s, _numbers(only), _jobs(jobs), t), lang)
 
 
 @task(help={"jobs": "how many containers at once (default 2)", "lang": LANG_HELP})
 def report(c, jobs="2", lang=""):
-    """Run every lab again and rewrite all reports and reports/index.md, index.html."""
+    """Run every lab again and rewrite all reports and reports/index.md, index.html.
+
+    Example: invoke report --jobs 4
+    """
     _run(c, lambda s, t: _commands().regenerate(s, _jobs(jobs), t), lang)
 
 
@@ -115,19 +180,27 @@ def report(c, jobs="2", lang=""):
             "lang": "en or zh: the language of the terminal; each report is compared in the language "
                     "it was made in"})
 def verify(c, only="", jobs="2", lang=""):
-    """Run the labs again; show a diff and exit 1 where a normalized report drifted."""
+    """Run the labs again; show a diff and exit 1 where a normalized report drifted.
+
+    Examples: invoke verify    invoke verify --only 3
+    """
     _run(c, lambda s, t: _commands().verify(s, _numbers(only), _jobs(jobs), t), lang)
 
 
 @task(name="run", help={"path": "a Python file, or a folder with main.py", "tty": "stdout is a terminal",
                         "interval": "also take a snapshot every this many seconds",
                         "expect_exit": "the exit code (or signal, e.g. SIGKILL) the script should end with; default 0",
-                        "lang": LANG_HELP, **LIMITS_HELP})
-def run_(c, path, timeout="", pids="", memory="", output_cap="", interval="", tty=False, expect_exit="", lang=""):
-    """Run any Python script in the lab sandbox, with snapshots; report in reports/run-NAME/."""
+                        "verbose": VERBOSE_HELP, "lang": LANG_HELP, **LIMITS_HELP})
+def run_(c, path, timeout="", pids="", memory="", output_cap="", interval="", tty=False, expect_exit="",
+         verbose=False, lang=""):
+    """Run any Python script in the lab sandbox, with snapshots; report in reports/run-NAME/.
+
+    Examples: invoke run mine.py    invoke run mine.py --timeout 5 --pids 64 --expect-exit SIGKILL
+    """
     _run(c, lambda s, t: _commands().run_script(
         s, path, _commands().overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap,
-                                    interval=interval, stdout="tty" if tty else ""), expect_exit, t), lang)
+                                    interval=interval, stdout="tty" if tty else ""), expect_exit, t), lang,
+         verbose)
 
 
 @task(help={"seed": "fork.py's -s: the puzzle's random seed, 0 to 2147483647 (default: one chosen and shown)",
@@ -141,7 +214,10 @@ def run_(c, path, timeout="", pids="", memory="", output_cap="", interval="", tt
             "lang": "en or zh: the language of the report's headings and checks (the puzzle's own lines are "
                     "English)"})
 def puzzle(c, seed="", actions="", forks="", reparent="", predict=False, answer="", compute=False, lang=""):
-    """OSTEP's fork.py puzzle, run by real processes: fork.py's final tree, the real one, the difference."""
+    """OSTEP's fork.py puzzle, run by real processes: fork.py's final tree, the real one, the difference.
+
+    Examples: invoke puzzle --seed 4    invoke puzzle --seed 4 --predict    invoke puzzle --seed 4 --compute
+    """
     from forklab import puzzle as puzzles
 
     _run(c, lambda s, t: puzzles.run_puzzle(s, t, seed=seed, actions=actions, forks=forks, reparent=reparent,
@@ -154,7 +230,10 @@ def puzzle(c, seed="", actions="", forks="", reparent="", predict=False, answer=
             "summary": "also append the score as Markdown to this file (a workflow's $GITHUB_STEP_SUMMARY)",
             "lang": LANG_HELP})
 def check(c, number, path="", lang="", summary=""):
-    """Grade your program for exercise NUMBER: each check, hints, the score; report in reports/check-NN/."""
+    """Grade your program for exercise NUMBER: each check, hints, the score; report in reports/check-NN/.
+
+    Examples: invoke check 13    invoke check 13 work/mine.py
+    """
     _run(c, lambda s, t: _commands().check(s, number, path, t, summary), lang)
 
 
@@ -175,7 +254,10 @@ def _grading():
             "lang": LANG_HELP})
 def grade(c, number, submissions, jobs="2", again=False, timeout="", out="", gradescope_hidden="after_published",
           lang=""):
-    """Grade a class for exercise NUMBER: a report and Gradescope's results.json per student, gradebook.csv."""
+    """Grade a class for exercise NUMBER: a report and Gradescope's results.json per student, gradebook.csv.
+
+    Example: invoke grade 13 submissions/ --jobs 4
+    """
     _run(c, lambda s, t: _grading().grade(s, number, submissions, _jobs(jobs), t, again,
                                           _commands().overrides(timeout=timeout), out, gradescope_hidden), lang)
 
@@ -183,7 +265,10 @@ def grade(c, number, submissions, jobs="2", again=False, timeout="", out="", gra
 @task(help={"out": "the folder to write (default: handout/); replaced whole if it is an earlier handout",
             "lang": LANG_HELP})
 def handout(c, out="", lang=""):
-    """Write the students' copy of the course: no solutions, hidden checks or given-away answers."""
+    """Write the students' copy of the course: no solutions, hidden checks or given-away answers.
+
+    Examples: invoke handout    invoke handout --out ../course-handout
+    """
     _run(c, lambda s, t: _commands().handout(s, out, t), lang)
 
 
@@ -191,7 +276,10 @@ def handout(c, out="", lang=""):
             "out": "the zip to write (default: autograder-NN.zip beside tasks.py; a folder: the zip in it)",
             "lang": "en or zh: the language of the checks and hints students see (default: FORKLAB_LANG, else en)"})
 def autograder(c, number, out="", lang=""):
-    """Write exercise NUMBER as a Gradescope autograder zip: setup.sh, run_autograder, the kit, no solution."""
+    """Write exercise NUMBER as a Gradescope autograder zip: setup.sh, run_autograder, the kit, no solution.
+
+    Example: invoke autograder 13 --out dist/
+    """
     _run(c, lambda s, t: _autograding().write_zip(s, number, out, t), lang)
 
 
@@ -210,56 +298,83 @@ def _authoring():
 @task(help={"number": "the new lab's number, 1 to 99", "slug": "its folder's name after the number, e.g. zombie-race",
             "claim": "the id of a claim in labs/claims.yaml it tests (default: a claim of its own to edit)"})
 def new(c, number, slug, claim=""):
-    """Make labs/NN-SLUG/: a lab.py, lab.yaml and lessons that `invoke lab NUMBER` runs and passes as they are."""
+    """Make labs/NN-SLUG/: a lab.py, lab.yaml and lessons that `invoke lab NUMBER` runs and passes as they are.
+
+    Example: invoke new 24 zombie-race
+    """
     _run(c, lambda s, t: _authoring().new_lab(s, number, slug, claim, t))
 
 
 @task(name="check-lab", help={"number": "a lab number (default: every lab)", "lang": LANG_HELP})
 def check_lab(c, number="", lang=""):
-    """Check lab.yaml against lab.py without running: checkpoints that never happen, roles nobody has."""
+    """Check lab.yaml against lab.py without running: checkpoints that never happen, roles nobody has.
+
+    Examples: invoke check-lab    invoke check-lab 3
+    """
     _run(c, lambda s, t: _authoring().check_labs(s, number, t), lang)
 
 
 @task
 def schema(c):
-    """Write labs/lab.schema.json, lab.yaml's JSON schema for editors, from the model that validates it."""
+    """Write labs/lab.schema.json, lab.yaml's JSON schema for editors, from the model that validates it.
+
+    Example: invoke schema
+    """
     _run(c, lambda s, t: _authoring().write_schema(s, t))
 
 
 @task(name="list", help={"lang": "en or zh: the language of the table (default: FORKLAB_LANG, else en)"})
 def list_(c, lang=""):
-    """List the labs with their tutorial verdicts and last report status."""
+    """List the labs with their tutorial verdicts and last report status.
+
+    Examples: invoke list    invoke list --lang zh
+    """
     _run(c, lambda s, t: _commands().list_labs(s, t), lang)
 
 
 @task
 def build(c):
-    """Build the lab image (skipped when nothing that goes into it changed)."""
+    """Build the lab image (skipped when nothing that goes into it changed).
+
+    Example: invoke build
+    """
     _run(c, lambda s, t: _commands().build(s, t))
 
 
 @task(help={"force": "make it again even if it exists",
             "arch": "amd64 or arm64 (default: the engine's); another than the host's needs qemu binfmt"})
 def base(c, force=False, arch=""):
-    """Make the offline base image from a Debian mirror (no container registry needed)."""
+    """Make the offline base image from a Debian mirror (no container registry needed).
+
+    Examples: invoke base    invoke base --force --arch arm64
+    """
     _run(c, lambda s, t: _commands().base(s, t, force, arch))
 
 
 @task(help={"number": "lab number, e.g. 3"})
 def shell(c, number):
-    """Open a shell in the lab image, in lab NUMBER's folder, under the same sandbox."""
+    """Open a shell in the lab image, in lab NUMBER's folder, under the same sandbox.
+
+    Example: invoke shell 3
+    """
     _run(c, lambda s, t: _commands().shell(s, number, t))
 
 
 @task
 def doctor(c):
-    """Say which container engine forklab finds, and how to fix what is wrong."""
+    """Say which container engine forklab finds, and how to fix what is wrong.
+
+    Example: invoke doctor
+    """
     _run(c, lambda s, t: _commands().doctor(s, t))
 
 
 @task(help={"images": "also remove the kit's images"})
 def clean(c, images=False):
-    """Remove every container the kit left behind (and its images with --images)."""
+    """Remove every container the kit left behind (and its images with --images).
+
+    Examples: invoke clean    invoke clean --images
+    """
     _run(c, lambda s, t: _commands().clean(s, t, images))
 
 
@@ -274,15 +389,56 @@ def _parse_errors_exit_2() -> None:
     original = Program.parse_tasks
 
     def parse_tasks(self):
+        tokens = list(self.core.unparsed)
+        asked = _help_asked(tokens)
+        if asked:
+            # `invoke lab --help`: Invoke would take --help for the lab number.
+            self.parser = self._make_parser()
+            self.print_task_help(asked)
+            raise Exit(code=0)
         try:
-            self.core.unparsed = _check_path_as_option(list(self.core.unparsed))
+            self.core.unparsed = _check_path_as_option(tokens)
             self.core.unparsed = _check_lab_number_as_option(list(self.core.unparsed))
             return original(self)
         except ParseError as exc:
-            raise Exit(f"forklab: {exc}; see `invoke --help TASK`", code=2) from None
+            name = getattr(getattr(exc, "context", None), "name", None)
+            if name in ns.task_names and "positional" in str(exc):
+                raise Exit(f"forklab: {exc}; {_usage(name)}; see `invoke --help {name}`", code=2) from None
+            where = f"invoke --help {name}" if name in ns.task_names else "invoke --help TASK"
+            raise Exit(f"forklab: {exc}; see `{where}`", code=2) from None
 
     parse_tasks.forklab = True
     Program.parse_tasks = parse_tasks
+
+
+def _help_asked(tokens: list) -> str:
+    """The task whose help `invoke TASK ... --help` asks for ("" when none): Invoke takes a --help
+    after a task for the value of a positional argument the task still needs."""
+    if not tokens or tokens[0] not in ns.task_names:
+        return ""
+    for before, token in zip(tokens, tokens[1:]):
+        if token in ("--help", "-h") and (before == tokens[0] or not before.startswith("-")
+                                          or before in _FLAGS_WITHOUT_VALUE):
+            return tokens[0]
+    return ""
+
+
+#: Options that take no value, so that a --help after them is a request for help.
+_FLAGS_WITHOUT_VALUE = {"--chaos", "--predict", "--verbose", "-v", "--tty", "--compute", "--again", "--force",
+                        "--images", "-i"}
+
+
+def _usage(name: str) -> str:
+    """`invoke NAME`'s usage and its first example, on one line: "usage: invoke lab NUMBER [--options],
+    e.g. invoke lab 3"."""
+    task = ns[name]
+    required = "".join(f" {arg.name.upper()}" for arg in task.get_arguments() if arg.positional)
+    usage = f"usage: invoke {name}{required} [--options]"
+    for line in (task.__doc__ or "").splitlines():
+        if line.strip().startswith("Example"):
+            example = line.split(":", 1)[1].strip().split("    ")[0]
+            return f"{usage}, e.g. {example}"
+    return usage
 
 
 #: Options of `invoke check` that take a value, so that their values are not taken for its PATH.
