@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.integration.private_engine import base_of
+from tests.support import ROOT
 
 pytestmark = pytest.mark.docker
 
@@ -50,8 +50,18 @@ def compose(engine) -> list[str]:
     return argv
 
 
+@pytest.fixture(scope="module")
+def built(engine, compose) -> None:
+    """The image built once, from this tree: `compose run` itself never builds an image that exists."""
+    env = {**os.environ, "FORKLAB_BASE_IMAGE": base_of(engine)}
+    env.pop("COMPOSE_PROJECT_NAME", None)
+    done = subprocess.run([*compose, "--profile", "labs", "build", "--quiet", "lab"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+
+
 @pytest.fixture
-def compose_env(engine, tmp_path) -> dict:
+def compose_env(engine, built, tmp_path) -> dict:
     """Reports in a temporary folder the container's user may write; the base the SDK path uses."""
     reports = tmp_path / "compose-reports"
     reports.mkdir()
@@ -93,15 +103,39 @@ def test_compose_run_lab_3_writes_the_same_reports_as_invoke(engine, compose, co
         sorted(p.name for p in (cli.reports / "lab-03").iterdir())
     assert (reports / "index.md").is_file() and (reports / "index.html").is_file()
     assert "found via docker compose run" in (reports / "lab-03" / "report.md").read_text(encoding="utf-8")
+    # The same words as `invoke lab 3`: a line per variant, the summary, the report's path.
     assert f"passed · report: {reports}/lab-03/report.md" in done.stdout
+    assert "lab 03 reaper: passed (" in done.stderr and "lab 03 pid1-never-waits: passed (" in done.stderr
+    assert done.stdout.splitlines()[0] == "Lab 03 · Zombies and orphans"
     assert {c["Id"] for c in project_containers(engine)} <= before, "`run --rm` left a container"
+
+
+def test_a_run_does_not_build_the_image_again(engine, compose, compose_env):
+    """pull_policy: never: an image that exists is run as it is, with no build log and no registry asked."""
+    done = compose_run(compose, compose_env, "lab", "3")
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    noise = [line for line in done.stderr.splitlines()
+             if line.startswith("#") or "build" in line.lower() or "pull" in line.lower()]
+    assert not noise, "\n".join(noise[:20])
+
+
+def test_the_chinese_words_with_forklab_lang(engine, compose, compose_env):
+    done = compose_run(compose, {**compose_env, "FORKLAB_LANG": "zh"}, "lab", "3")
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert "通过 · 报告:" in done.stdout
+    saved = json.loads((Path(compose_env["FORKLAB_REPORTS"]) / "lab-03" / "result.json").read_text(encoding="utf-8"))
+    assert saved["environment"]["lang"] == "zh"
+    assert (Path(compose_env["FORKLAB_REPORTS"]) / "index.md").read_text(encoding="utf-8").startswith("# forklab 报告")
+    wrong = compose_run(compose, {**compose_env, "FORKLAB_LANG": "fr"}, "lab", "3")
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip().splitlines()[-1] == "forklab: FORKLAB_LANG=fr: give en or zh"
 
 
 def test_a_lab_that_needs_other_limits_is_sent_to_its_own_service(engine, compose, compose_env):
     done = compose_run(compose, compose_env, "lab", "12")
     assert done.returncode == 2, done.stdout + done.stderr[-3000:]
     last = done.stderr.strip().splitlines()[-1]
-    assert last == ("error: lab 12 needs a pids limit of 16 (this container has 64): "
+    assert last == ("forklab: lab 12 needs a pids limit of 16 (this container has 64): "
                     "run `docker compose run --rm lab-12`")
     assert not any(Path(compose_env["FORKLAB_REPORTS"]).iterdir()), "nothing is written for a refused lab"
 
@@ -122,5 +156,5 @@ def test_a_reports_folder_the_container_cannot_write_is_one_line(engine, compose
         compose_env.update(FORKLAB_UID="4321", FORKLAB_GID="4321")  # a user who is not the folder's owner
     done = compose_run(compose, {**compose_env, "FORKLAB_REPORTS": str(locked)}, "lab", "3")
     assert done.returncode == 2, done.stdout + done.stderr[-3000:]
-    assert done.stderr.strip().splitlines()[-1].startswith(f"error: cannot write {locked} as uid ")
+    assert done.stderr.strip().splitlines()[-1].startswith(f"forklab: cannot write {locked} as uid ")
     assert not any(locked.iterdir())
