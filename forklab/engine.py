@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import docker
+import docker.constants
 import docker.errors
+import docker.utils
 import requests.exceptions
 from docker.context import ContextAPI
 
@@ -276,24 +279,67 @@ def _docker_host_hint() -> str:
             "to use the default engine") if host else ""
 
 
+#: What each engine said of itself (its /version), by where it answers: asked once per
+#: process, so the clients of a call's other threads cost no round trip, and the
+#: report's environment none either (Podman's /version takes about 0.4 s).
+_FACTS: dict = {}
+
+
+def _endpoint_key(endpoint: Endpoint) -> tuple:
+    return (endpoint.url, *(os.environ.get(name) for name in ("DOCKER_HOST", "DOCKER_TLS_VERIFY",
+                                                               "DOCKER_CERT_PATH")))
+
+
+def _client(endpoint: Endpoint, timeout: int, version: str) -> docker.DockerClient:
+    if endpoint.url:
+        return docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls, timeout=timeout, version=version)
+    return docker.from_env(timeout=timeout, version=version)
+
+
 class Engine:
     """A connected engine; all Docker SDK calls of the kit go through here."""
 
-    def __init__(self, client: docker.DockerClient, endpoint: Endpoint) -> None:
+    def __init__(self, client: docker.DockerClient, endpoint: Endpoint, version: Optional[dict] = None) -> None:
         self.client = client
         self.endpoint = endpoint
-        self._version: Optional[dict] = None
+        self._version: Optional[dict] = version
+        #: Images found by reference in this call (never what was not found): each is asked for once.
+        self._images: dict = {}
+        # Containers that ran to their end are removed by a thread of their own
+        # while the host checks and reports (close() waits for it).
+        self._lock = threading.Lock()
+        self._pending: list[str] = []
+        self._remover: Optional[threading.Thread] = None
+        self._removal_errors: list[str] = []
 
     @classmethod
     def connect(cls, timeout: int = 120) -> "Engine":
+        """A client of the engine the Docker CLI would use.
+
+        The first in a process asks the engine's /version (which also says that it
+        answers) and speaks its API version from then on, as the SDK's own
+        detection would; later ones reuse that answer and ask nothing.
+        """
         endpoint = resolve_endpoint()
+        key = _endpoint_key(endpoint)
+        known = _FACTS.get(key)
+        if known is not None:
+            return cls(_client(endpoint, timeout, known["ApiVersion"]), endpoint, known)
         client = None
         try:
-            if endpoint.url:
-                client = docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls, timeout=timeout)
-            else:
-                client = docker.from_env(timeout=timeout)
-            client.ping()
+            # An unversioned request: the same /version the SDK's auto-detection asks.
+            probe = _client(endpoint, timeout, docker.constants.MINIMUM_DOCKER_API_VERSION)
+            try:
+                facts = probe.api.version(api_version=False)
+            finally:
+                probe.close()
+            api_version = facts.get("ApiVersion") if isinstance(facts, dict) else None
+            if not isinstance(api_version, str):
+                raise docker.errors.DockerException('the engine\'s /version has no "ApiVersion"')
+            if docker.utils.version_lt(api_version, docker.constants.MINIMUM_DOCKER_API_VERSION):
+                raise docker.errors.InvalidVersion(f"API version {api_version} is older than "
+                                                   f"{docker.constants.MINIMUM_DOCKER_API_VERSION}")
+            client = _client(endpoint, timeout, api_version)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             if client is not None:
                 client.close()
@@ -305,10 +351,57 @@ class Engine:
                     "`docker` group (then log in again) or run as a user who may") from None
             raise EnvironmentProblem(f"no container engine answers at {where} (found via "
                                      f"{endpoint.source}): {_start_hint(where)}") from None
-        return cls(client, endpoint)
+        _FACTS[key] = facts
+        return cls(client, endpoint, facts)
 
     def close(self) -> None:
-        self.client.close()
+        """Wait for the containers still being removed, then let the client go."""
+        try:
+            while True:
+                with self._lock:
+                    remover = self._remover
+                if remover is None:
+                    break
+                remover.join()
+        finally:
+            self.client.close()
+        if self._removal_errors:
+            errors, self._removal_errors = self._removal_errors, []
+            raise EnvironmentProblem(f"the engine did not remove {errors[0]}; `invoke clean` removes what "
+                                     "the kit left behind")
+
+    def _remove_later(self, name: str) -> None:
+        version = (self._version or {}).get("ApiVersion")
+        if not version:
+            self.remove_container(name)
+            return
+        with self._lock:
+            self._pending.append(name)
+            if self._remover is None:
+                self._remover = threading.Thread(target=self._remove_pending, args=(version,),
+                                                 name="forklab-remove", daemon=False)
+                self._remover.start()
+
+    def _remove_pending(self, version: str) -> None:
+        """The removing thread: its own client (the SDK's is not documented as thread-safe); it ends when
+        nothing is left to remove, so a process never waits at exit for more than the removals."""
+        client = None
+        try:
+            while True:
+                with self._lock:
+                    if not self._pending:
+                        self._remover = None
+                        return
+                    name = self._pending.pop(0)
+                try:
+                    if client is None:
+                        client = _client(self.endpoint, 60, version)
+                    _remove(client, name)
+                except Exception as exc:  # noqa: BLE001 - said by close()
+                    self._removal_errors.append(f"container {name} ({_short_reason(exc)})")
+        finally:
+            if client is not None:
+                client.close()
 
     def version(self) -> dict:
         """The engine's /version, asked once: Podman's takes about 0.4 s (it asks runc and conmon theirs)."""
@@ -339,10 +432,15 @@ class Engine:
 
     # -- images ---------------------------------------------------------------------
     def find_image(self, reference: str):
+        found = self._images.get(reference)
+        if found is not None:
+            return found
         try:
-            return self.client.images.get(reference)
+            found = self.client.images.get(reference)
         except docker.errors.ImageNotFound:
             return None
+        self._images[reference] = found
+        return found
 
     def resolve_base(self, configured: str, mirror: Optional[str], say: Say, pull: bool = True) -> str:
         """The base image to build on: the configured one, or the offline base when it cannot be had.
@@ -361,6 +459,7 @@ class Engine:
             repository, _, tag = configured.rpartition(":") if ":" in configured.split("/")[-1] \
                 else (configured, "", "latest")
             self.client.images.pull(repository, tag=tag)
+            self._images.clear()
             return configured
         except (docker.errors.APIError, docker.errors.DockerException,
                 requests.exceptions.RequestException) as exc:
@@ -407,6 +506,7 @@ class Engine:
                     raise EnvironmentProblem(f"{step[0]} failed (exit {done.returncode}): {tail[0]}; "
                                              "check that a Debian mirror is reachable")
             say(f"importing it as {tag} ...")
+            self._images.clear()
             changes = [f"LABEL {LABEL}=true", 'CMD ["/bin/bash"]',
                        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
             try:
@@ -446,6 +546,7 @@ class Engine:
         if existing:
             return tag, existing.id
         say(f"building {tag} on {base} ...")
+        self._images.pop(tag, None)
         context = io.BytesIO(catalog.pack(files))
         image_id = None
         try:
@@ -495,6 +596,7 @@ class Engine:
         command = ["python3", *run.runner_command(script, **extra)]
         started = time.monotonic()
         timed_out = False
+        ended = False
         try:
             if session in CANCELLED:
                 raise KeyboardInterrupt
@@ -513,27 +615,26 @@ class Engine:
                 exit_status = container.wait(timeout=30)["StatusCode"]
             out = container.logs(stdout=True, stderr=False)
             err = container.logs(stdout=False, stderr=True)
+            ended = session not in CANCELLED
         except docker.errors.APIError as exc:
             if session in CANCELLED:
                 raise KeyboardInterrupt from None  # its container was removed under it
             raise EnvironmentProblem(f"the engine failed to run lab {lab.number:02d}: "
                                      f"{_short_reason(exc)}") from None
         finally:
-            # By name, so a Ctrl-C that lands inside create() still finds it.
-            self.remove_container(name)
+            # By name, so a Ctrl-C that lands inside create() still finds it.  A container
+            # that ended and was read is removed while the host goes on; any other, now.
+            if ended:
+                self._remove_later(name)
+            else:
+                self.remove_container(name)
         return {"document": _runner_document(out, nonce), "timed_out": timed_out,
                 "container_exit": exit_status, "runner_stderr": err.decode("utf-8", "replace"),
                 "duration_ms": round((time.monotonic() - started) * 1000, 1), "container": name}
 
     def remove_container(self, name: str) -> None:
         """Remove a container whatever its state; one already gone is fine."""
-        try:
-            self.client.api.remove_container(name, force=True, v=True)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409:  # 409: removal already in progress
-                raise
+        _remove(self.client, name)
 
     def leftovers(self, session: str = "") -> list["Leftover"]:
         """The kit's containers (of one call, if ``session``), in one request.
@@ -561,6 +662,7 @@ class Engine:
             self.remove_container(container.id)
             containers += 1
         removed_images = 0
+        self._images.clear()
         if images:
             for image in self.client.images.list(filters={"label": f"{LABEL}=true"}):
                 try:
@@ -569,6 +671,16 @@ class Engine:
                 except docker.errors.NotFound:
                     pass
         return containers, removed_images
+
+
+def _remove(client: docker.DockerClient, name: str) -> None:
+    try:
+        client.api.remove_container(name, force=True, v=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: removal already in progress
+            raise
 
 
 def container_identity(lab: catalog.Lab, run: catalog.Run, session: str) -> tuple[str, dict]:
