@@ -129,7 +129,9 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
             what = _("{what}, {count} times each", what=_describe(labs[0], _), count=repeat)
         else:
             what = _describe(labs[0], _)
-        with term.working(len(work), what) as advance, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        # Several labs: the bar counts labs done; one lab: its variants.
+        total = len(labs) if len(labs) > 1 else len(work)
+        with term.working(total, what) as advance, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = {pool.submit(run_one, lab, variant) for lab, variant in work}
             try:
                 while futures:
@@ -151,8 +153,9 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
                         which = "" if variant.name == "default" else f" {variant.name}"
                         term.say(_("{what}: {status} ({seconds:.1f} s)", what=_describe(lab, _) + which,
                                    status=_(run["status"]), seconds=record["duration_ms"] / 1000))
-                        advance()
                         pending[lab.number] -= 1
+                        if len(labs) == 1 or pending[lab.number] == 0:
+                            advance()
                         if pending[lab.number] == 0:
                             _finish(outcome, chaos)
                             on_done(outcome)
@@ -315,8 +318,10 @@ def list_labs(settings: Settings, term: Terminal) -> int:
 
     _ = term._
     table = Table(box=None, pad_edge=False)
+    # At the console's width the title and the verdicts wrap; the number and the status never shrink.
     for column in (_("lab"), _("title"), _("tutorial verdicts"), _("last report")):
-        table.add_column(column, no_wrap=True)
+        table.add_column(column, no_wrap=column not in (_("title"), _("tutorial verdicts")),
+                         min_width=len(column))
     problems = []
     for number, path in sorted(catalog.find_labs(settings.labs_dir).items()):
         try:

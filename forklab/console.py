@@ -44,7 +44,7 @@ def shown(text: object) -> str:
 def relative(path: Path) -> Path:
     """``path`` from the current folder when it is under it (reports/lab-03/report.md)."""
     try:
-        return Path(path).resolve().relative_to(Path.cwd().resolve())
+        return Path(path).relative_to(Path.cwd())
     except ValueError:
         return Path(path)
 
@@ -361,8 +361,9 @@ class Terminal:
         """The table at the end of `invoke labs` and `invoke report`, the totals, where the reports are."""
         _ = self._
         table = Table(box=None, pad_edge=False)
+        # At the console's width the title wraps; the other columns never shrink.
         for column in (_("lab"), _("title"), _("status"), _("checks passed"), _("time")):
-            table.add_column(column, no_wrap=True)
+            table.add_column(column, no_wrap=column != _("title"), min_width=len(column))
         for lab, document, lab_seconds in rows:
             passed = sum(1 for check in document["checks"] if check["passed"])
             colour = "green" if document["status"] == "passed" else "red"

@@ -104,7 +104,7 @@ def fake_result(passed: int = 14, failed: int = 1, predictions: list | None = No
 
 LONG_TREE = ["reaper  python3 -m forklab.runner",
              "└── main  python3 lab.py · exit 0 · reaped by reaper",
-             "    ├── main.1  (command not seen) · adopted by reaper · exit 0 · reaped by reaper · and more words",
+             "    ├── main.1  (command not seen) · adopted by reaper · exit 0 · reaped by reaper · and more",
              "    │   └── main.1.1  " + "x" * 120]
 
 
@@ -136,7 +136,6 @@ def test_all_passed_is_one_line(capsys, monkeypatch):
 
 @pytest.mark.parametrize("width", [40, 80, 100])
 def test_the_summary_fits_the_width_without_trailing_spaces(capsys, monkeypatch, width):
-    lines = summary(capsys, monkeypatch, fake_result(failed=2))
     lines = summary(capsys, monkeypatch, fake_result(failed=2), width=width)
     assert lines
     for line in lines:
@@ -161,6 +160,16 @@ def test_a_wrong_prediction_shows_in_the_last_line(capsys, monkeypatch):
                    {"ask": "Possible?", "predicted": "no", "observed": "no", "right": True}]
     lines = summary(capsys, monkeypatch, fake_result(failed=0, predictions=predictions))
     assert lines[-1] == "passed · 1 of 2 predictions right · report: reports/lab-06/report.md"
+
+
+def test_a_narrow_list_keeps_each_lab_number_whole(capsys):
+    from forklab.settings import DEFAULTS, Settings
+
+    settings = Settings.from_config(dict(DEFAULTS), Path(tasks.__file__).parent, "en")
+    assert commands.list_labs(settings, Terminal("en", width=60)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert all(line == line.rstrip() and cell_len(line) <= 60 for line in lines)
+    assert [line[:2] for line in lines if line[:2].isdigit()][:3] == ["01", "02", "03"]
 
 
 def test_the_labs_table_has_no_trailing_spaces_and_ends_with_totals(capsys):
