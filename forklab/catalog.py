@@ -800,6 +800,99 @@ def _did_you_mean(model: type, loc: tuple) -> str:
     return f"; did you mean `{close[0]}`?" if close else ""
 
 
+def _annotation_at(model: type, loc: tuple):
+    """The type lab.yaml's key at ``loc`` is declared with (Optional unwrapped), or None."""
+    import typing
+
+    if not loc or not isinstance(loc[-1], str):
+        return None
+    models = [model]
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        tagged = [m for m in models if "check" in m.model_fields and part in
+                  getattr(m.model_fields["check"].annotation, "__args__", ())]
+        models = tagged or [found for m in models if part in m.model_fields
+                            for found in _models_in(m.model_fields[part].annotation)]
+    for m in models:
+        if loc[-1] in m.model_fields:
+            annotation = m.model_fields[loc[-1]].annotation
+            if typing.get_origin(annotation) is Union:
+                annotation = next((a for a in typing.get_args(annotation) if a is not type(None)), None)
+            return annotation
+    return None
+
+
+#: Patterns lab.yaml's values must match, said as what to write.
+PATTERN_WORDS = {
+    ROLE: "give a name: a letter, then at most 31 letters, digits, _, . or -",
+    CLAIM_ID: "use lower-case letters and digits, joined by single hyphens",
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$": "use lower-case letters and digits, joined by single hyphens",
+    r"^SIG[A-Z0-9]+$": "give a signal's name, such as SIGTERM",
+    ROLE.removesuffix("$") + r":\d{1,6}$": "give ROLE:FD, such as reader:3",
+}
+
+
+def plain_error(error: dict, model: Optional[type] = None) -> str:
+    """pydantic's error said in the kit's words, without the place: ``give a whole number of at least 8``.
+
+    A message of the kit's own (a validator's ValueError) is kept; a kind of
+    error not known here keeps pydantic's wording.
+    """
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    annotation = _annotation_at(model or LabSpec, tuple(error.get("loc") or ()))
+    number = "whole number" if annotation is int else "number"
+
+    def bound(name: str) -> str:
+        value = ctx.get(name)
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if kind == "missing":
+        return "required but missing"
+    if kind == "greater_than_equal":
+        return f"give a {number} of at least {bound('ge')}"
+    if kind == "greater_than":
+        return f"give a {number} greater than {bound('gt')}"
+    if kind == "less_than_equal":
+        return f"give a {number} of at most {bound('le')}"
+    if kind == "less_than":
+        return f"give a {number} below {bound('lt')}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "give a whole number"
+    if kind in ("float_type", "float_parsing", "finite_number"):
+        return "give a number"
+    if kind in ("bool_type", "bool_parsing"):
+        return "give true or false"
+    if kind == "string_type":
+        shown = error.get("input")
+        if isinstance(shown, bool):
+            return "give text (in quotes: YAML reads this as true or false)"
+        if isinstance(shown, (int, float)):
+            return "give text (in quotes: YAML reads this as a number)"
+        return "give text"
+    if kind == "string_too_short":
+        least = ctx.get("min_length")
+        return "must not be empty" if least == 1 else f"give at least {least} characters"
+    if kind == "string_too_long":
+        return f"give at most {ctx.get('max_length')} characters"
+    if kind == "string_pattern_mismatch":
+        pattern = ctx.get("pattern")
+        return PATTERN_WORDS.get(pattern) or f"must match the pattern {pattern}"
+    if kind in ("literal_error", "enum"):
+        return f"give {ctx.get('expected')}"
+    if kind == "too_short":
+        least = ctx.get("min_length")
+        return f"give at least {least} item{'s' if least != 1 else ''}"
+    if kind == "too_long":
+        actual = f", not {ctx['actual_length']}" if ctx.get("actual_length") is not None else ""
+        return f"give at most {ctx.get('max_length')} items{actual}"
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return "give a list ([a, b], or one `- item` per line)"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "give a mapping (key: value)"
+    return error["msg"].removeprefix("Value error, ")
+
+
 def _explain(error: dict, model: Optional[type] = None) -> str:
     where = _where(error["loc"])
     kind = error["type"]
@@ -812,7 +905,7 @@ def _explain(error: dict, model: Optional[type] = None) -> str:
                 + ", ".join(CHECK_KINDS))
     if kind == "union_tag_not_found":
         return f"{where}: each expectation needs a 'check' key"
-    message = error["msg"].removeprefix("Value error, ")
+    message = plain_error(error, model)
     if not error["loc"] and re.match(r"^(run|variants\[\d+\]|predict\[\d+\])[.:]", message):
         return message  # the whole file's check, and it names the place itself
     shown = error.get("input")
