@@ -45,7 +45,8 @@ ROOT = Path(__file__).resolve().parent
 #: The one short flag of each option that has one: a letter means the same in every task.
 #: Every other option is long only (Invoke would otherwise pick a letter per task).
 SHORT_FLAGS = {"number": "n", "timeout": "t", "pids": "p", "memory": "m", "lang": "l", "jobs": "j",
-               "repeat": "r", "seed": "s", "answer": "a", "verbose": "v", "out": "o", "images": "i"}
+               "repeat": "r", "seed": "s", "answer": "a", "chaos": "c", "verbose": "v", "out": "o",
+               "images": "i"}
 
 #: Options whose value is a number: `--help` shows them as INT.
 NUMBERS = {"number", "timeout", "pids", "memory", "output_cap", "repeat", "seed", "jobs", "interval",
@@ -399,13 +400,23 @@ def _parse_errors_exit_2() -> None:
         try:
             self.core.unparsed = _check_path_as_option(tokens)
             self.core.unparsed = _check_lab_number_as_option(list(self.core.unparsed))
-            return original(self)
+            original(self)
         except ParseError as exc:
             name = getattr(getattr(exc, "context", None), "name", None)
             if name in ns.task_names and "positional" in str(exc):
                 raise Exit(f"forklab: {exc}; {_usage(name)}; see `invoke --help {name}`", code=2) from None
             where = f"invoke --help {name}" if name in ns.task_names else "invoke --help TASK"
             raise Exit(f"forklab: {exc}; see `{where}`", code=2) from None
+        # Invoke takes its own flags after a task too (`invoke lab 3 -e` would turn on --echo):
+        # after a task, only the task's options mean something.
+        for name, argument in self.core_via_tasks.args.items():
+            if argument.got_value and name != "help":
+                task = self.tasks[0].name if self.tasks else ""
+                flags = self.initial_context.flags
+                flag = next((token for token in tokens if token in flags and flags[token].name == name),
+                            f"--{name.replace('_', '-')}")
+                raise Exit(f"forklab: {flag} is not an option of `invoke {task}` (Invoke's own options go "
+                           f"before the task); see `invoke --help {task}`", code=2)
 
     parse_tasks.forklab = True
     Program.parse_tasks = parse_tasks

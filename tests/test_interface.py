@@ -266,3 +266,11 @@ def test_the_predict_texts_have_a_chinese_form():
 
     for text in ("give a whole number, e.g. 4", "give yes or no (y, n, 是, 否)"):
         assert text in i18n.ZH
+
+
+@pytest.mark.parametrize("argv, flag", [(["lab", "6", "-e"], "-e"), (["run", "x.py", "--echo"], "--echo"),
+                                        (["lab", "6", "-d"], "-d")])
+def test_invoke_s_own_flags_after_a_task_are_refused(cli, argv, flag):
+    code, out, err = cli(*argv)
+    assert code == 2 and err.startswith(f"forklab: {flag} is not an option of `invoke {argv[0]}`")
+    assert err.count("\n") == 1 and not cli.reports.exists()
