@@ -606,6 +606,7 @@ class Engine:
             if session in CANCELLED:  # interrupted while this thread was creating it
                 raise KeyboardInterrupt
             container.start()
+            _prepare_host()
             try:
                 exit_status = container.wait(timeout=run.settings.timeout * repeat + HOST_GRACE_S)["StatusCode"]
             except requests.exceptions.RequestException:
@@ -671,6 +672,29 @@ class Engine:
                 except docker.errors.NotFound:
                     pass
         return containers, removed_images
+
+
+_PREPARING: list = []
+
+
+def _prepare_host() -> None:
+    """While the first container runs, a thread gets ready what the host needs after it: the
+    report's compiled templates and the modules that assembling a result imports.  The host
+    only waits then, so this costs it nothing; whatever is not ready yet is done when needed."""
+    if _PREPARING:
+        return
+    _PREPARING.append(True)
+
+    def prepare() -> None:
+        try:
+            from forklab import report, result
+
+            result.prepare()
+            report.prepare()
+        except Exception:  # noqa: BLE001 - done again, and said, where it is needed
+            pass
+
+    threading.Thread(target=prepare, name="forklab-prepare", daemon=True).start()
 
 
 def _remove(client: docker.DockerClient, name: str) -> None:

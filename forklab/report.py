@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import threading
 import uuid
 from pathlib import Path
 from typing import Optional
@@ -256,8 +257,37 @@ def _shown(value: object) -> object:
     return value
 
 
+#: One environment per language for the whole process: its templates are loaded and
+#: compiled once (`invoke labs` renders many reports).  Rendering does not change it:
+#: what differs between reports goes in the render's context, so threads may share it.
+_ENVIRONMENTS: dict = {}
+_ENVIRONMENTS_LOCK = threading.Lock()
+#: The templates a lab's report renders (and those they include).
+REPORT_TEMPLATES = ("normalized.md.j2", "report.md.j2", "report.html.j2")
+
+
 def template_environment(lang: str = i18n.DEFAULT) -> Environment:
-    """The report templates' environment, its words in ``lang``: ``_("English", **values)`` in a template."""
+    """The report templates' environment, its words in ``lang``: ``_("English", **values)`` in a template.
+
+    Made once per language; the same one is returned after that.
+    """
+    with _ENVIRONMENTS_LOCK:
+        env = _ENVIRONMENTS.get(lang)
+        if env is None:
+            env = _ENVIRONMENTS[lang] = _new_environment(lang)
+    return env
+
+
+def prepare(langs: tuple = ()) -> None:
+    """Make the environments of ``langs`` (every language when none) and compile the report's
+    templates, so that the first render only renders.  Meant for a moment the host waits anyway."""
+    for lang in langs or i18n.LANGS:
+        env = template_environment(lang)
+        for name in REPORT_TEMPLATES:
+            env.get_template(name)
+
+
+def _new_environment(lang: str) -> Environment:
     _ = i18n.translator(lang)
     env = Environment(loader=PackageLoader("forklab", "templates"), bytecode_cache=_bytecode_cache(),
                       autoescape=select_autoescape(["html", "html.j2"]), undefined=StrictUndefined,
@@ -394,8 +424,8 @@ def render(result: dict, outputs: list[dict[str, bytes]]) -> dict[str, bytes]:
             fd_names[id(run)] = normalize.fd_names(run)
         return snapshot_rows(run, snapshot, trees[id(run)], words, fd_names[id(run)])
 
-    env.globals["snapshot_rows"] = rows
-    context = {"r": result, "runs": runs, "has_variants": bool(result.get("variants"))}
+    # In the context, not the environment's globals: the environment is shared.
+    context = {"r": result, "runs": runs, "has_variants": bool(result.get("variants")), "snapshot_rows": rows}
     files = {
         "normalized.md": env.get_template("normalized.md.j2").render(context).encode("utf-8"),
         "report.md": env.get_template("report.md.j2").render(context).encode("utf-8"),

@@ -13,7 +13,6 @@ import itertools
 from typing import Any, Optional
 
 from forklab import orders
-from forklab.runner import MAX_NTH
 
 SCHEMA = "forklab.result/1"
 
@@ -39,9 +38,26 @@ def _seen_pids(doc: dict) -> set[int]:
     return pids
 
 
+_MAX_NTH: list = []
+
+
+def _max_nth() -> int:
+    """The runner's MAX_NTH, read when first needed: importing the whole runner costs the host ~25 ms."""
+    if not _MAX_NTH:
+        from forklab.runner import MAX_NTH
+
+        _MAX_NTH.append(MAX_NTH)
+    return _MAX_NTH[0]
+
+
+def prepare() -> None:
+    """Load now what assembling a result needs later (for a moment the host waits anyway)."""
+    _max_nth()
+
+
 def _nth(value: object) -> Optional[int]:
     """A fork's number as the fork hook counts it (1, 2, ...), or None when it is not one."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_NTH:  # as the runner keeps it
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _max_nth():  # as the runner keeps it
         return None
     return value
 
