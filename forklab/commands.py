@@ -129,8 +129,8 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
             what = _("{what}, {count} times each", what=_describe(labs[0], _), count=repeat)
         else:
             what = _describe(labs[0], _)
-        # Several labs: the bar counts labs done; one lab: its variants.
-        total = len(labs) if len(labs) > 1 else len(work)
+        # Several labs: the bar counts labs done; one lab: its variants (no bar for a single quick run).
+        total = len(labs) if len(labs) > 1 else len(work) if len(work) > 1 or repeat > 1 else 0
         with term.working(total, what) as advance, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = {pool.submit(run_one, lab, variant) for lab, variant in work}
             try:

@@ -274,3 +274,20 @@ def test_invoke_s_own_flags_after_a_task_are_refused(cli, argv, flag):
     code, out, err = cli(*argv)
     assert code == 2 and err.startswith(f"forklab: {flag} is not an option of `invoke {argv[0]}`")
     assert err.count("\n") == 1 and not cli.reports.exists()
+
+
+def test_a_terminal_sees_a_bar_and_the_build_s_current_step():
+    import io
+
+    from rich.console import Console
+
+    term = Terminal("en")
+    term.err = Console(file=io.StringIO(), force_terminal=True, width=80, highlight=False)
+    with term.working(3, "labs") as advance:
+        advance()
+    term.progress("Step 2/12 : RUN apt-get install -y procps")
+    term.build_finished("forklab/lab:1", True)
+    shown = term.err.file.getvalue()
+    assert "labs" in shown and "1/3" in shown
+    assert "step 2 of 12: RUN apt-get install -y procps" in shown and "Step 2/12" not in shown
+    assert "built forklab/lab:1 in " in shown
