@@ -111,7 +111,7 @@ def test_the_terminal_summary_in_chinese(tmp_path):
 
     seen = {}
     for lang in ("zh", "en"):
-        term = Terminal(lang)
+        term = Terminal(lang, verbose=True)
         term.out = Console(file=io.StringIO(), width=200, highlight=False, soft_wrap=True)
         term.lab_summary(document(tmp_path, lang), tmp_path)
         seen[lang] = term.out.file.getvalue()

@@ -14,7 +14,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def test_lab_3_in_chinese(engine, no_leftovers, cli):
     folder = cli.reports / "lab-03"
-    code, out, err = cli("lab", "3", "--lang", "zh")
+    code, out, err = cli("lab", "3", "--lang", "zh", "-v")
     assert code == 0, out + err
     first = (folder / "normalized.md").read_bytes()
 
@@ -41,4 +41,4 @@ def test_lab_3_in_chinese(engine, no_leftovers, cli):
     # verify, asked in English, makes the report again in Chinese, the language it was made in.
     code, out, err = cli("verify", "--only", "3")
     assert code == 0, out + err
-    assert out.strip().endswith("lab 03 Zombies and orphans: same")
+    assert "lab 03 Zombies and orphans: same" in out
