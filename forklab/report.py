@@ -17,12 +17,14 @@ import signal
 import threading
 import uuid
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
 from forklab import i18n, normalize, orders, pictures
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 #: English words, for helpers called without a language.
 _ENGLISH = i18n.translator(i18n.DEFAULT)
@@ -288,6 +290,10 @@ def prepare(langs: tuple = ()) -> None:
 
 
 def _new_environment(lang: str) -> Environment:
+    # Jinja2 is imported here, not with the module: `invoke lab` imports this module before
+    # its container starts, and loads Jinja2 while the container runs (prepare()).
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     _ = i18n.translator(lang)
     env = Environment(loader=PackageLoader("forklab", "templates"), bytecode_cache=_bytecode_cache(),
                       autoescape=select_autoescape(["html", "html.j2"]), undefined=StrictUndefined,

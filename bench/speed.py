@@ -1,0 +1,282 @@
+"""The course's speed targets, measured on this machine, as a user runs the commands.
+
+    .venv/bin/python bench/speed.py                 # every target, 7 rounds; prints the table
+    .venv/bin/python bench/speed.py --rounds 3      # quicker, noisier
+    .venv/bin/python bench/speed.py --skip-labs     # without `invoke labs` (the slow one)
+    .venv/bin/python bench/speed.py --profile       # also: where the host spends its time
+
+Each command is a whole process (`.venv/bin/invoke lab 1`, what a person types),
+started from the checkout with its reports in a scratch folder.  The measured
+command and its baseline run alternately in the same minutes, so a machine
+that other work slows down slows both; ratios compare medians.  Besides the
+wall time, wait4() gives each command's peak RSS and the CPU time of the host
+process (user + system): the kit's own cost, which other load on the machine
+hardly changes.
+
+Targets (the course's):
+
+- warm `invoke lab 1` (one variant) ≤ 1.5× one bare `docker run --rm IMAGE python3 -c pass`
+- warm `invoke lab 3` (two variants) ≤ 2.0× the same `docker run`
+- `invoke --list` ≤ 150 ms
+- `invoke labs` ≤ 4× `invoke lab 3` × (labs run) / 12: the target was "all twelve labs
+  ≤ 4× lab 3", written when there were twelve; the budget per lab is kept
+- peak host RSS: `invoke lab 3` ≤ 100 MB, `invoke labs` ≤ 150 MB
+
+Nothing here asserts: it measures, and says PASS or MISS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".venv" / "bin"
+INVOKE = str(VENV_BIN / "invoke") if (VENV_BIN / "invoke").exists() else shutil.which("invoke") or "invoke"
+REPORTS = Path(tempfile.mkdtemp(prefix="forklab-speed-"))
+ENV = {**os.environ, "INVOKE_FORKLAB_REPORTS_DIR": str(REPORTS)}
+
+
+@dataclass
+class Sample:
+    wall: float
+    cpu: float
+    rss_mb: float
+
+
+@dataclass
+class Series:
+    command: list[str]
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(s.wall for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(s.cpu for s in self.samples)
+
+    @property
+    def rss(self) -> float:
+        return max(s.rss_mb for s in self.samples)
+
+
+def run(command: list[str]) -> Sample:
+    """One run of ``command``: wall seconds, the CPU seconds of its process tree, its peak RSS."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # wait4 reports this child (and the descendants it waited for): not earlier commands.
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    err = process.stderr.read().decode("utf-8", "replace")
+    process.stderr.close()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):  # 1: a lab ran and did not pass; still a full run
+        raise SystemExit(f"speed: {' '.join(command)} failed ({process.returncode}):\n{err[-2000:]}")
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def alternate(commands: list[list[str]], rounds: int) -> list[Series]:
+    """Each command once per round, in turn, ``rounds`` times."""
+    series = [Series(command) for command in commands]
+    for _ in range(rounds):
+        for one in series:
+            one.samples.append(run(one.command))
+    return series
+
+
+def lab_image() -> str:
+    """The lab image `invoke lab` uses now (built if its inputs changed)."""
+    sys.path.insert(0, str(ROOT))
+    from forklab.engine import Engine
+    from forklab.settings import Settings
+
+    engine = Engine.connect()
+    try:
+        settings = Settings.from_config({}, ROOT)
+        base = engine.resolve_base(settings.base_image, settings.mirror, lambda _: None, pull=False)
+        tag, _ = engine.ensure_image(base, lambda _: None, lambda _: None)
+    finally:
+        engine.close()
+    return tag
+
+
+def labs_run() -> int:
+    """How many labs `invoke labs` runs (an exercise without its solution is left out)."""
+    sys.path.insert(0, str(ROOT))
+    from forklab import catalog
+
+    found = catalog.find_labs(ROOT / "labs")
+    return sum(1 for path in found.values() if not catalog.load_lab(path).missing_solution)
+
+
+def machine() -> str:
+    cpu = platform.processor()
+    memory = "?"
+    if Path("/proc/cpuinfo").exists():
+        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), cpu)
+    if Path("/proc/meminfo").exists():
+        kib = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                    if line.startswith("MemTotal")), "")
+        memory = f"{int(kib) / 2**20:.0f} GiB" if kib.isdigit() else "?"
+    engine = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True,
+                            text=True).stdout.strip() or "?"
+    return (f"{platform.system()} {platform.release()} ({platform.machine()}), {cpu}, {os.cpu_count()} cores, "
+            f"{memory} memory; Docker Engine {engine}; host Python {platform.python_version()}")
+
+
+def load() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def invoke(*argv: str) -> list[str]:
+    return [INVOKE, *argv]
+
+
+def shown(command: list[str]) -> str:
+    """The command as a person types it from the checkout."""
+    head = ".venv/bin/invoke" if command[0] == INVOKE else command[0]
+    return " ".join([head, *command[1:]])
+
+
+def import_breakdown(top: int = 12) -> list[tuple[str, float, float]]:
+    """`python -X importtime -m invoke --list`: (module, self ms, cumulative ms) of the slowest top-level imports."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "invoke", "--list"], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True)
+    rows = []
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line or "self [us]" in line:
+            continue
+        self_us, cumulative_us, name = line[len("import time:"):].split("|")
+        depth = (len(name) - len(name.lstrip())) // 2
+        if depth == 0:
+            rows.append((name.strip(), int(self_us) / 1000, int(cumulative_us) / 1000))
+    return sorted(rows, key=lambda row: -row[2])[:top]
+
+
+#: The steps of `invoke lab N` on the host, as (what, function's file and name) for pstats.
+PHASES = (
+    ("whole run (invoke's own start-up excluded)", "invoke/executor.py", "execute"),
+    ("import forklab.commands (pydantic and the models, rich, the kit)", "forklab/commands.py", "<module>"),
+    ("read and validate the lab (_select)", "forklab/commands.py", "_select"),
+    ("import the Docker SDK, connect (_connect)", "forklab/commands.py", "_connect"),
+    ("find the images (_image)", "forklab/commands.py", "_image"),
+    ("run every variant, containers included (_execute)", "forklab/commands.py", "_execute"),
+    ("  of which the host only waits for the containers", "concurrent/futures/_base.py", "wait"),
+    ("checks and result (_checked)", "forklab/commands.py", "_checked"),
+    ("render the report (_finish)", "forklab/commands.py", "_finish"),
+    ("write the report (_write)", "forklab/commands.py", "_write"),
+    ("write the index (_write_index)", "forklab/commands.py", "_write_index"),
+    ("the summary in the terminal", "forklab/console.py", "lab_summary"),
+    ("close the engines (waits for removals)", "forklab/engine.py", "close"),
+)
+
+
+def profile(lab: str = "1") -> str:
+    """cProfile of one warm `invoke lab N`: the cumulative seconds of each step (PHASES).
+
+    cProfile slows Python code down (not the waits), so the steps' shares matter more than their sums;
+    it sees the main thread only (the containers are run by a pool's threads, which it waits for).
+    """
+    import pstats
+
+    out = REPORTS / "lab.prof"
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "invoke", "lab", lab], cwd=ROOT,
+                   env=ENV, capture_output=True)
+    stats = pstats.Stats(str(out)).stats
+    lines = []
+    for what, where, name in PHASES:
+        found = [(calls, cumulative) for (path, _, function), (_, calls, _, cumulative, _) in stats.items()
+                 if path.replace("\\", "/").endswith(where) and function == name]
+        if found:
+            calls = sum(c for c, _ in found)
+            seconds = sum(t for _, t in found)
+            lines.append(f"  {seconds * 1000:7.0f} ms  {what}" + (f" ({calls} calls)" if calls > 1 else ""))
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=7, help="runs of each command (default 7)")
+    parser.add_argument("--labs-rounds", type=int, default=3, help="runs of `invoke labs` (default 3)")
+    parser.add_argument("--skip-labs", action="store_true", help="leave out `invoke labs`")
+    parser.add_argument("--profile", action="store_true", help="print where the host spends its time")
+    options = parser.parse_args()
+
+    started = time.monotonic()
+    image = lab_image()
+    bare = ["docker", "run", "--rm", image, "python3", "-c", "pass"]
+    print(f"lab image {image}; reports in {REPORTS}; load {load()}", file=sys.stderr)
+    # Warm: the image exists, bytecode is compiled, the page cache holds the SDK.
+    for command in (invoke("lab", "1"), invoke("lab", "3"), bare, invoke("--list")):
+        run(command)
+
+    rows = []  # (measure, measured, baseline, ratio, target, unit, command)
+
+    def ratio_row(name: str, measured: Series, baseline: Series, target: float) -> None:
+        rows.append((name, measured, baseline, measured.wall / baseline.wall, target))
+
+    docker_run, lab1, lab3 = alternate([bare, invoke("lab", "1"), invoke("lab", "3")], options.rounds)
+    ratio_row("warm lab 1 vs bare docker run", lab1, docker_run, 1.5)
+    ratio_row("warm lab 3 vs bare docker run", lab3, docker_run, 2.0)
+    listing = alternate([invoke("--list")], options.rounds)[0]
+    rows.append(("invoke --list", listing, None, None, 0.150))
+    count = None
+    if not options.skip_labs:
+        count = labs_run()
+        every, lab3_again = alternate([invoke("labs"), invoke("lab", "3")], options.labs_rounds)
+        ratio_row(f"all {count} labs vs lab 3", every, lab3_again, round(4 * count / 12, 2))
+    memory = [("peak host RSS, lab 3", lab3.rss, 100)]
+    if not options.skip_labs:
+        memory.append(("peak host RSS, labs", every.rss, 150))
+
+    lines = [f"Made by `.venv/bin/python bench/speed.py --rounds {options.rounds}"
+             f"{' --skip-labs' if options.skip_labs else ''}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+             f" in {time.monotonic() - started:.0f} s; load average before: {load()}.", "",
+             f"Machine: {machine()}.", "",
+             "| measure | command | median wall | baseline | ratio | target | host CPU | |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, measured, baseline, ratio, target in rows:
+        if baseline is None:
+            verdict = "PASS" if measured.wall <= target else "MISS"
+            lines.append(f"| {name} | `{shown(measured.command)}` | {measured.wall * 1000:.0f} ms | | | "
+                         f"≤ {target * 1000:.0f} ms | {measured.cpu * 1000:.0f} ms | {verdict} |")
+        else:
+            verdict = "PASS" if ratio <= target else "MISS"
+            lines.append(f"| {name} | `{shown(measured.command)}` vs `{shown(baseline.command)}` | "
+                         f"{measured.wall:.2f} s | {baseline.wall:.2f} s | {ratio:.2f}× | ≤ {target}× | "
+                         f"{measured.cpu:.2f} s | {verdict} |")
+    for name, mb, target in memory:
+        lines.append(f"| {name} | | {mb:.0f} MB | | | ≤ {target} MB | | {'PASS' if mb <= target else 'MISS'} |")
+    if count is not None:
+        lines += ["", f"`invoke labs` ran {count} labs; its target is 4 × {count}/12 = {4 * count / 12:.2f}× "
+                      "`invoke lab 3` (the twelve-lab budget per lab)."]
+    print("\n".join(lines))
+
+    if options.profile:
+        print("\n`python -X importtime -m invoke --list`, top-level imports (self ms, cumulative ms):")
+        for name, own, cumulative in import_breakdown():
+            print(f"  {cumulative:7.1f} {own:7.1f}  {name}")
+        for lab in ("1", "3"):
+            print(f"\n`python -m cProfile -m invoke lab {lab}`, the host's steps (cumulative):")
+            print(profile(lab))
+    shutil.rmtree(REPORTS, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
