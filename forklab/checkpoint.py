@@ -189,7 +189,7 @@ _forking_pid = 0
 #: --chaos: a seeded generator, and the decision for the fork under way, drawn
 #: in the parent before the fork so that the child (a copy) knows it too.
 _chaos = None
-_chaos_max_ms = 0
+_chaos_max_ms = 0.0
 _decision = None
 
 
@@ -373,17 +373,17 @@ def _install_write_recording(folder: str) -> None:
         if same_fd:
             raw = _RecordingFileIO(1, "wb", closefd=False)
             raw.name = "<stdout>"
-            if isinstance(getattr(old, "buffer", None), io.BufferedWriter):
-                size = status.st_blksize if status.st_blksize > 1 else io.DEFAULT_BUFFER_SIZE
-                binary = io.BufferedWriter(raw, buffer_size=size)
-            else:  # -u: no buffer between the text layer and the file
-                binary = raw
-            stream = io.TextIOWrapper(binary, encoding=old.encoding, errors=old.errors, newline="\n",
-                                      line_buffering=old.line_buffering, write_through=old.write_through)
+            # -u: no buffer between the text layer and the file; else one as Python made it.
+            binary = (io.BufferedWriter(raw, buffer_size=status.st_blksize if status.st_blksize > 1
+                                        else io.DEFAULT_BUFFER_SIZE)
+                      if isinstance(getattr(old, "buffer", None), io.BufferedWriter) else raw)
+            text: io.TextIOWrapper = old  # type: ignore[assignment]  # sys.stdout is a TextIOWrapper at start-up
+            stream = io.TextIOWrapper(binary, encoding=text.encoding, errors=text.errors, newline="\n",
+                                      line_buffering=text.line_buffering, write_through=text.write_through)
             old.flush()
             sys.stdout = stream
             if sys.__stdout__ is old:
-                sys.__stdout__ = stream
+                sys.__stdout__ = stream  # type: ignore[misc]  # replaced on purpose: one stdout, recorded
             _kept.append(old)  # kept, so it is never collected half-way through the program
     os.write = _recording_write
     for name in ("wait", "waitpid", "wait3", "wait4", "waitid"):
@@ -423,7 +423,7 @@ def install_fork_reporting() -> None:
     os.register_at_fork(before=_count_fork, after_in_parent=_after_in_parent, after_in_child=_report_fork)
 
 
-def _become_the_lab(script: str, args: list = ()) -> None:
+def _become_the_lab(script: str, args: tuple | list = ()) -> None:
     """``python3 -m forklab.checkpoint lab.py [ARG ...]``: the container's command when the runner steps aside.
 
     It unpacks the lab that travels in the container's environment (as the

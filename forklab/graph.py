@@ -163,7 +163,8 @@ class Graph:
         reaped: dict[int, int] = {}
         for p, one in enumerate(self.processes):
             for j, event in enumerate(one.events):
-                kind, other, lines = QUIET, -1, ()
+                kind, other = QUIET, -1
+                lines: tuple[str, ...] = ()
                 if event.kind == "write":
                     text = event.value
                     lines = lines_of(text)
@@ -368,6 +369,8 @@ class Graph:
                 if self._fork_at[other] in placed:
                     steps.append(("r", placed[self._fork_at[other]]))
                 else:
+                    # From a process's start (done is None) each child it waits for is forked first.
+                    assert done is not None
                     steps.append(("R", self._future(other, done[other], done, writing, at)))
         future = tuple(steps)
         if done is None:

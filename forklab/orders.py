@@ -174,8 +174,9 @@ def for_report(run: dict) -> Optional[dict]:
     There is something to show when the lab asks for it (lab.yaml
     ``orders: true``), when two processes or more wrote to stdout, or when
     the program forked and printed but the kit cannot count its outputs.
-    ``outputs`` are lists of lines as the normalized report writes them; ``observed`` is the index in ``outputs`` of this run's own
-    output (None if the outputs are not listed, or it is not among them).
+    ``outputs`` are lists of lines as the normalized report writes them;
+    ``observed`` is the index in ``outputs`` of this run's own output (None
+    if the outputs are not listed, or it is not among them).
     """
     from forklab import normalize
 
@@ -209,8 +210,8 @@ _VIEWS: dict[str, dict] = {}
 def _view(named: list[dict], own: list[str], found: dict) -> dict:
     from forklab import graph
 
-    view = {"count": None, "outputs": None, "observed": None, "problems": list(found.get("problems") or []),
-            "mermaid": None, "svg": None, "text": None}
+    view: dict = {"count": None, "outputs": None, "observed": None, "problems": list(found.get("problems") or []),
+                  "mermaid": None, "svg": None, "text": None}
     if view["problems"]:
         return view
     built = graph.Graph(named)

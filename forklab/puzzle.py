@@ -95,7 +95,8 @@ def generate(seed: int, actions: int = DEFAULT_ACTIONS, forks: int = DEFAULT_FOR
         # fork.py's random_choice: int(low + random() * (high - low + 1)), not random.choice.
         return items[int(0 + rng.random() * (len(items) - 1 - 0 + 1))]
 
-    living, names, drawn = [ROOT], iter(NAMES[1:]), []
+    living, names = [ROOT], iter(NAMES[1:])
+    drawn: list[Action] = []
     while len(drawn) < actions:
         if rng.random() < fraction:
             parent, child = choice(living), next(names)
@@ -112,7 +113,7 @@ def generate(seed: int, actions: int = DEFAULT_ACTIONS, forks: int = DEFAULT_FOR
 
 def processes(actions: list[Action]) -> list[str]:
     """Every process the actions make, in the order they are made: a, b, c, ..."""
-    return [ROOT] + [action.child for action in actions if action.is_fork]
+    return [ROOT] + [action.child for action in actions if action.child is not None]
 
 
 def parse_actions(text: str) -> list[Action]:
@@ -455,8 +456,8 @@ if __name__ == "__main__":
 def program(actions: list[Action], seed: int, forks: int = DEFAULT_FORKS, local: bool = False) -> str:
     """The Python program that plays ``actions`` with real processes (shown to the student)."""
     listing = "".join(f"    {action}\n" for action in actions) or "    (none)\n"
-    rows = "".join(f"    ({a.actor!r}, 'forks', {a.child!r}),\n" if a.is_fork else f"    ({a.actor!r}, 'exits', None),\n"
-                   for a in actions)
+    rows = "".join(f"    ({a.actor!r}, 'forks', {a.child!r}),\n" if a.is_fork
+                   else f"    ({a.actor!r}, 'exits', None),\n" for a in actions)
     note = ("With --reparent local each process is a child subreaper (prctl), so an orphan\n"
             "goes to its nearest living ancestor, as fork.py -R says.\n" if local else
             "An orphan goes to the reaper: no process here is a child subreaper.\n")
@@ -712,8 +713,9 @@ def run_puzzle(settings, term, seed: str = "", actions: str = "", forks: str = "
                                   report_as=report_name(opts.seed, opts.actions, opts.forks, opts.local))
         [outcome] = commands._execute(settings, [lab], term)
     document = outcome.document
+    assert document is not None  # _execute always builds one, an error included
     real = real_tree(document, drawn)
-    facts = {"seed": opts.seed, "actions": [str(action) for action in drawn], "forks_percent": opts.forks,
+    facts: dict = {"seed": opts.seed, "actions": [str(action) for action in drawn], "forks_percent": opts.forks,
              "reparent": "local" if opts.local else None, "fork_py": describe(opts.seed, opts.actions,
                                                                                  opts.forks, opts.local)[1:-1],
              "simulator": {"parent": simulated.living()},
@@ -721,7 +723,6 @@ def run_puzzle(settings, term, seed: str = "", actions: str = "", forks: str = "
              "real": None if real is None else {"parent": dict(real.parent), "state": dict(real.state)},
              "real_matches_model": real is not None and same_tree(real, model),
              "differences": compare(simulated, real or model)}
-    lines: list[str] = []
     if guess is not None and real is not None:
         right = graded(guess, real.living())
         simulator_right = graded(simulated.living(), real.living())
@@ -752,7 +753,7 @@ def run_puzzle(settings, term, seed: str = "", actions: str = "", forks: str = "
     if "prediction" in facts:
         guessed = facts["prediction"]
         mark = "[green]✓[/green]" if guessed["right"] else "[red]✗[/red]"
-        say(f"{mark} you said {escape(answer_text(guess))}; the run shows "
+        say(f"{mark} you said {escape(answer_text(guessed['predicted']))}; the run shows "
             f"{escape(document['predictions'][0]['observed'])}")
         sim = answer_text({k: v for k, v in simulated.living().items() if k != ROOT})
         verdict = "right" if guessed["simulator_right"] else "wrong"

@@ -123,7 +123,7 @@ def decode_status(status: int | None) -> dict | None:
 def read_process_table() -> list[dict]:
     """One row per process, parsed from /proc (what ``ps`` reads too)."""
     page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
-    rows = []
+    rows: list[dict] = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -478,8 +478,8 @@ def _parse_writer(pid: int, data: bytes) -> list[dict] | None:
         if kind in (b"S", b"B"):
             if len(values) != (1 if kind == b"S" else 3):
                 return None
-            process = {"pid": pid, "start": "exec" if kind == b"S" else "fork", "ppid": values[0],
-                       "events": []}
+            process: dict = {"pid": pid, "start": "exec" if kind == b"S" else "fork", "ppid": values[0],
+                             "events": []}
             if kind == b"B":
                 process["nth"], process["at"] = values[1], values[2]
             processes.append(process)
@@ -783,7 +783,7 @@ class Runner:
         The runner peeks (WNOWAIT) so main stays a zombie, kills every other
         process, and only then reaps main: nothing can run in between.
         """
-        if self.torn_down or self.main_status is not None:
+        if self.torn_down or self.main_status is not None or self.main_pid is None:
             return
         try:
             info = os.waitid(os.P_PID, self.main_pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
@@ -809,7 +809,7 @@ class Runner:
             try:
                 if self.reaping:
                     pid, status = os.waitpid(-1, os.WNOHANG)
-                elif self.main_status is None:
+                elif self.main_status is None and self.main_pid is not None:
                     pid, status = os.waitpid(self.main_pid, os.WNOHANG)
                 else:
                     return
@@ -929,7 +929,7 @@ class Runner:
         if entry is not None and entry["parent"] is None:
             entry["parent"] = ppid  # seen in the table before its report came
         looked = request.looked or (self.ms(), self.ms())
-        if request.state is not None:
+        if request.state is not None and request.parent is not None:  # read together from /proc
             self.see(pid, request.state, request.parent, looked[0], looked[1])
         elif entry is not None:
             self.tell(pid, entry)  # gone since: the next look at the table says so
@@ -1121,7 +1121,7 @@ class Runner:
         """Record the fork a child reports, if the report holds up against what the kernel says."""
         caller, parent = request.caller, request.parent
         ppid, t, nth = message.get("ppid"), message.get("t"), message.get("nth")
-        if not self.fork_report_holds(caller, parent, ppid):
+        if not self.fork_report_holds(caller, parent, ppid) or not isinstance(ppid, int):
             self.dropped_fork_reports += 1
             return
         self.fork_reported.add(caller)
@@ -1324,7 +1324,8 @@ class Runner:
             "stderr": self._text("stderr"),
             "truncated": {name: count for name, count in self.dropped.items() if count},
             "snapshots": self.snapshots,
-            "writers": read_writers(self.writes_dir) if hasattr(self, "writes_dir") else {"processes": [], "unreadable": 0},
+            "writers": (read_writers(self.writes_dir) if hasattr(self, "writes_dir")
+                        else {"processes": [], "unreadable": 0}),
             "events": sorted(self.events, key=lambda e: e["t_ms"]),
             "roles": {str(pid): role for pid, role in sorted(self.roles.items())},
             "warnings": self.warnings + self.socket_warnings(),
@@ -1339,7 +1340,10 @@ class Runner:
 
 
 def check_request(name: object, roles: object) -> str | None:
-    """What is wrong with a checkpoint's name and roles, or None (the runner's and, stepped aside, checkpoint()'s rule)."""
+    """What is wrong with a checkpoint's name and roles, or None.
+
+    The runner's rule, and checkpoint()'s own when the runner stepped aside.
+    """
     if not isinstance(name, str) or not name or len(name) > 64:
         return "a checkpoint needs a name of 1 to 64 characters"
     if not isinstance(roles, dict):
