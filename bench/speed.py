@@ -38,6 +38,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -78,6 +79,7 @@ def run(command: list[str]) -> Sample:
     # wait4 reports this child (and the descendants it waited for): not earlier commands.
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started
+    assert process.stderr is not None
     err = process.stderr.read().decode("utf-8", "replace")
     process.stderr.close()
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -197,7 +199,7 @@ def profile(lab: str = "1") -> str:
     out = REPORTS / "lab.prof"
     subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "invoke", "lab", lab], cwd=ROOT,
                    env=ENV, capture_output=True)
-    stats = pstats.Stats(str(out)).stats
+    stats = pstats.Stats(str(out)).stats  # type: ignore[attr-defined]
     lines = []
     for what, where, name in PHASES:
         found = [(calls, cumulative) for (path, _, function), (_, calls, _, cumulative, _) in stats.items()
@@ -225,7 +227,7 @@ def main() -> int:
     for command in (invoke("lab", "1"), invoke("lab", "3"), bare, invoke("--list")):
         run(command)
 
-    rows = []  # (measure, measured, baseline, ratio, target, unit, command)
+    rows: list[tuple[str, Series, Optional[Series], Optional[float], float]] = []
 
     def ratio_row(name: str, measured: Series, baseline: Series, target: float) -> None:
         rows.append((name, measured, baseline, measured.wall / baseline.wall, target))
@@ -251,7 +253,7 @@ def main() -> int:
              "| measure | command | median wall | baseline | ratio | target | host CPU | |",
              "|---|---|---|---|---|---|---|---|"]
     for name, measured, baseline, ratio, target in rows:
-        if baseline is None:
+        if baseline is None or ratio is None:
             verdict = "PASS" if measured.wall <= target else "MISS"
             lines.append(f"| {name} | `{shown(measured.command)}` | {measured.wall * 1000:.0f} ms | | | "
                          f"≤ {target * 1000:.0f} ms | {measured.cpu * 1000:.0f} ms | {verdict} |")

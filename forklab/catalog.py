@@ -15,7 +15,7 @@ import stat
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Dict, List, Literal, Mapping, Optional, Union
+from typing import Annotated, Any, Dict, List, Literal, Mapping, Optional, Union
 
 import yaml
 from pydantic import (  # noqa: F401
@@ -800,7 +800,7 @@ def _did_you_mean(model: type, loc: tuple) -> str:
     return f"; did you mean `{close[0]}`?" if close else ""
 
 
-def _annotation_at(model: type, loc: tuple):
+def _annotation_at(model: Any, loc: tuple) -> Any:
     """The type lab.yaml's key at ``loc`` is declared with (Optional unwrapped), or None."""
     import typing
 
@@ -876,7 +876,7 @@ def plain_error(error: dict, model: Optional[type] = None) -> str:
     if kind == "string_too_long":
         return f"give at most {ctx.get('max_length')} characters"
     if kind == "string_pattern_mismatch":
-        pattern = ctx.get("pattern")
+        pattern = str(ctx.get("pattern"))
         return PATTERN_WORDS.get(pattern) or f"must match the pattern {pattern}"
     if kind in ("literal_error", "enum"):
         return f"give {ctx.get('expected')}"
@@ -1023,7 +1023,7 @@ def _spec_key(raw: bytes, labs_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def _spec_cache_file(yaml_path: Path) -> Optional[Path]:
+def _spec_cache_file(yaml_path: Path) -> Path:
     """One file per lab.yaml (by its absolute path): it holds the spec of that file's last content."""
     import hashlib
 

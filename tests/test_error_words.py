@@ -51,7 +51,8 @@ VARIANTS = GOOD + "variants:\n  - {name: a, title: A}\n  - {name: b, title: B, %
     # too_long (a list)
     (VARIANTS % ("args: [%s]" % ", ".join(["x"] * 33)), "variants[1].args: give at most 32 items, not 33"),
     # list_type and dict_type
-    (GOOD + "pid_patterns: pid=(\\d+)\n", "pid_patterns: give a list ([a, b], or one `- item` per line) (got 'pid=(\\\\d+)')"),
+    (GOOD + "pid_patterns: pid=(\\d+)\n",
+     "pid_patterns: give a list ([a, b], or one `- item` per line) (got 'pid=(\\\\d+)')"),
     (GOOD + "run: fast\n", "run: give a mapping (key: value) (got 'fast')"),
     # missing and extra_forbidden keep their words
     (GOOD.replace("title: A lab\n", ""), "title: required but missing"),
