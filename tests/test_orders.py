@@ -12,8 +12,7 @@ import pytest
 
 from forklab import orders, runner
 from forklab.result import name_processes
-from tests.conftest import linux_only
-from tests.test_runner import run_runner
+from tests.support import linux_only, run_runner
 
 pytestmark = [pytest.mark.linux, linux_only]
 
@@ -215,3 +214,15 @@ def test_a_pid_used_twice_is_a_problem_not_a_merge(tmp_path):
     assert [p["pid"] for p in found["processes"]] == [7, 8, 8]
     named_ = orders.named_processes(found, {7: "main", 8: "main.1"}, 7, "a\nb\nc\n")
     assert any("pid 8 was used by two processes" in p for p in named_["problems"])
+
+
+def test_who_wrote_each_line_and_when_the_output_cannot_tell():
+    found = {"problems": [], "processes": [
+        {"name": "main", "parent": None, "events": [["fork", "main.1"], ["write", "hi\n"], ["write", "A\nB\n"]]},
+        {"name": "main.1", "parent": "main", "events": [["write", "hi\n"], ["write", "C\n"]]}]}
+    assert orders.writers_of(found, "hi\nC\nhi\nA\nB\n") == [
+        ("hi", ["main", "main.1"]), ("C", ["main.1"]), ("hi", ["main", "main.1"]), ("A", ["main"]), ("B", ["main"])]
+    # The lines of one write come together: C cannot land between A and B.
+    assert orders.writers_of(found, "hi\nhi\nA\nC\nB\n") is None
+    assert orders.writers_of(found, "something else\n") is None
+    assert orders.writers_of({**found, "problems": ["a thread wrote"]}, "hi\n") is None
