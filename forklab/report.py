@@ -264,8 +264,8 @@ def _shown(value: object) -> object:
 #: what differs between reports goes in the render's context, so threads may share it.
 _ENVIRONMENTS: dict = {}
 _ENVIRONMENTS_LOCK = threading.Lock()
-#: The templates a lab's report renders (and those they include).
-REPORT_TEMPLATES = ("normalized.md.j2", "report.md.j2", "report.html.j2")
+#: The templates a lab's report renders (and those they include), and the index's.
+REPORT_TEMPLATES = ("normalized.md.j2", "report.md.j2", "report.html.j2", "index.md.j2", "index.html.j2")
 
 
 def template_environment(lang: str = i18n.DEFAULT) -> Environment:
