@@ -17,6 +17,7 @@ from typing import Callable, Iterator, Optional
 
 from rich.console import Console
 from rich.markup import escape
+from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
@@ -69,7 +70,7 @@ class Terminal:
             # Piped into a file or grep, nothing should be cut to fit 80 columns.
             if not console.is_terminal and not (console is self.out and width):
                 console.width = 200
-        self._status = None
+        self._status: Optional[Status] = None
         self._build_started = 0.0
 
     # -- lines that fit -------------------------------------------------------------------
@@ -145,8 +146,7 @@ class Terminal:
         if not self.err.is_terminal or total < 1:
             yield lambda: None
             return
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                                   TimeElapsedColumn)
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
                             MofNCompleteColumn(), TimeElapsedColumn(), console=self.err, transient=True)

@@ -15,7 +15,7 @@ roles, checkpoint names, a lab's own title and summary.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Optional
+from typing import Mapping, Optional, Protocol, cast
 
 from forklab.errors import UsageError
 
@@ -23,7 +23,13 @@ from forklab.errors import UsageError
 LANGS = ("en", "zh")
 DEFAULT = "en"
 
-Translate = Callable[..., str]
+
+class Translate(Protocol):
+    """``_(english, **values)``: the words in one language, the one ``lang`` names."""
+
+    lang: str
+
+    def __call__(self, english: str, **values: object) -> str: ...
 
 
 def choose(option: Optional[str] = None, environ: Optional[Mapping[str, str]] = None,
@@ -58,8 +64,8 @@ def translator(lang: Optional[str]) -> Translate:
     def _(english: str, **values: object) -> str:
         return text(lang, english, **values)
 
-    _.lang = lang  # type: ignore[attr-defined]
-    return _
+    _.lang = lang  # type: ignore[attr-defined]  # an attribute of the function itself, which Translate declares
+    return cast(Translate, _)
 
 
 def of(document: Optional[Mapping]) -> str:
@@ -228,9 +234,12 @@ ZH: dict[str, str] = {
     "expected {role} in {other}'s process group at {checkpoint}":
         "预期检查点 {checkpoint} 时 {role} 与 {other} 在同一个进程组",
     "{wanted}; {role} was not in the process table": "{wanted};{role} 不在进程表中",
-    "{wanted}; {role} was in {group}, {other} in {other_group}": "{wanted};{role} 在{group}中,{other} 在{other_group}中",
-    "expected {role} to lead its own process group at {checkpoint}": "预期检查点 {checkpoint} 时 {role} 是自己进程组的组长",
-    "expected {role} not to lead its process group at {checkpoint}": "预期检查点 {checkpoint} 时 {role} 不是所在进程组的组长",
+    "{wanted}; {role} was in {group}, {other} in {other_group}":
+        "{wanted};{role} 在{group}中,{other} 在{other_group}中",
+    "expected {role} to lead its own process group at {checkpoint}":
+        "预期检查点 {checkpoint} 时 {role} 是自己进程组的组长",
+    "expected {role} not to lead its process group at {checkpoint}":
+        "预期检查点 {checkpoint} 时 {role} 不是所在进程组的组长",
     "{wanted}; it was in {group}": "{wanted};它在{group}中",
     "expected {role} to hold {what} open at {checkpoint}": "预期检查点 {checkpoint} 时 {role} 打开着{what}",
     "expected {role} not to hold {what} open at {checkpoint}": "预期检查点 {checkpoint} 时 {role} 没有打开{what}",
@@ -384,7 +393,8 @@ ZH: dict[str, str] = {
     "Checks": "检查",
     "Passed": "通过",
     "Which line came first:": "哪一行最先出现:",
-    "; chaos delayed the parent {parent} and the child {child} time(s)": ";扰动让父进程等待了 {parent} 次,子进程 {child} 次",
+    "; chaos delayed the parent {parent} and the child {child} time(s)":
+        ";扰动让父进程等待了 {parent} 次,子进程 {child} 次",
     "Output seen in {count} of {total} runs:": "{total} 次运行中有 {count} 次是这样的输出:",
     "Variants side by side": "各变体并排对比",
     "What it is": "是什么",
@@ -482,7 +492,8 @@ ZH: dict[str, str] = {
     "Memory and pids at each snapshot": "每个快照的内存与 PID",
     "Checkpoint": "检查点",
     "(the whole container)": "(整个容器)",
-    "Raw `ps -eo pid,ppid,pgid,stat,comm,args` of each snapshot:": "每个快照的原始 `ps -eo pid,ppid,pgid,stat,comm,args` 输出:",
+    "Raw `ps -eo pid,ppid,pgid,stat,comm,args` of each snapshot:":
+        "每个快照的原始 `ps -eo pid,ppid,pgid,stat,comm,args` 输出:",
     "Events": "事件",
     "Event": "事件",
     "Process": "进程",
@@ -510,7 +521,8 @@ ZH: dict[str, str] = {
     "`stderr.log`, and one raw `ps` text per snapshot":
         "`normalized.md`(分隔线以上的部分)、`result.json`(全部内容,含原始 PID 和时间)、`stdout.log`、"
         "`stderr.log`,以及每个快照一份原始 `ps` 文本",
-    "; each variant's files start with its name (`{name}.stdout.log`)": ";每个变体的文件以变体名开头(`{name}.stdout.log`)",
+    "; each variant's files start with its name (`{name}.stdout.log`)":
+        ";每个变体的文件以变体名开头(`{name}.stdout.log`)",
 
     # -- exercises: invoke check and invoke handout (forklab/exercises.py, console.py, commands.py) --
     "Check · exercise {number:02d} · {title} · {file}": "检查 · 练习 {number:02d} · {title} · {file}",
@@ -627,7 +639,8 @@ ZH: dict[str, str] = {
     "The tutorial's claims and verdicts": "教程的说法与结论",
     "({count} variants)": "({count} 个变体)",
     "Where the reports were made": "报告是在哪里生成的",
-    "Labs {labs}: {host}, {engine}, image `{image}` on `{base}`; in the container {os}, kernel {kernel}, Python {python}.":
+    "Labs {labs}: {host}, {engine}, image `{image}` on `{base}`; "
+    "in the container {os}, kernel {kernel}, Python {python}.":
         "实验 {labs}:{host},{engine},镜像 `{image}`,基于 `{base}`;容器中是 {os},内核 {kernel},Python {python}。",
     "No lab has a report yet: run `invoke report`.": "还没有任何实验的报告:运行 `invoke report`。",
     # The index's totals, its other reports and its notes.
