@@ -39,7 +39,19 @@ class LabOutcome:
     outputs: list = field(default_factory=list)
     seconds: float = 0.0
     document: Optional[dict] = None
-    files: Optional[dict] = None
+    files: Optional[dict[str, bytes]] = None
+
+    @property
+    def finished_document(self) -> dict:
+        """``document``, which every outcome has once its lab is finished (``_finish``)."""
+        assert self.document is not None, f"lab {self.lab.number:02d} is not finished"
+        return self.document
+
+    @property
+    def finished_files(self) -> dict[str, bytes]:
+        """``files``, which every outcome has once its lab is finished (``_finish``)."""
+        assert self.files is not None, f"lab {self.lab.number:02d} is not finished"
+        return self.files
 
 
 def _select(settings: Settings, numbers: list[str], to_run: bool = True) -> list[catalog.Lab]:
@@ -220,8 +232,8 @@ def _report_folder(settings: Settings, lab: catalog.Lab):
 
 
 def _write(settings: Settings, outcome: LabOutcome, folder=None):
-    return _writing(lambda: report.write_report(folder or _report_folder(settings, outcome.lab), outcome.files),
-                    settings)
+    return _writing(lambda: report.write_report(folder or _report_folder(settings, outcome.lab),
+                                                outcome.finished_files), settings)
 
 
 def _write_index(settings: Settings):
@@ -309,7 +321,7 @@ def _with_overrides(lab: catalog.Lab, extra: Optional[catalog.RunOverrides]) -> 
 
 
 def _code(outcomes: list[LabOutcome]) -> int:
-    return 0 if all(o.document["status"] == "passed" for o in outcomes) else 1
+    return 0 if all(o.finished_document["status"] == "passed" for o in outcomes) else 1
 
 
 def list_labs(settings: Settings, term: Terminal) -> int:
@@ -330,7 +342,11 @@ def list_labs(settings: Settings, term: Terminal) -> int:
             problems.append(exc.message)
             table.add_row(f"{number:02d}", path.name, "[red]" + _("lab.yaml is invalid") + "[/red]", "")
             continue
-        verdicts = _(", ").join(_(claim.verdict) for claim in lab.spec.claims) or "-"
+        words = []
+        for claim in lab.spec.claims:
+            assert claim.verdict is not None, "a loaded lab's claims are whole"
+            words.append(_(claim.verdict))
+        verdicts = _(", ").join(words) or "-"
         table.add_row(f"{number:02d}", lab.spec.title, verdicts, _(_last_status(settings, number)))
     term.table(table)
     for problem in problems:
@@ -408,14 +424,14 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
     [outcome] = _execute(settings, [_with_overrides(lab, extra)], term, jobs=2, repeat=times,
                          chaos=chaos_settings)
     if guesses is not None:
-        outcome.document["predictions"] = predictions.score(lab.spec.predict, guesses, outcome.runs)
-        outcome.files = report.render(outcome.document, outcome.outputs)
+        outcome.finished_document["predictions"] = predictions.score(lab.spec.predict, guesses, outcome.runs)
+        outcome.files = report.render(outcome.finished_document, outcome.outputs)
     if times > 1 or chaos_settings:
         folder = _write(settings, outcome, settings.reports_dir / f"{lab.report_name}-repeat")
     else:
         folder = _write(settings, outcome)
         _write_index(settings)
-    term.lab_summary(outcome.document, folder)
+    term.lab_summary(outcome.finished_document, folder)
     return _code([outcome])
 
 
@@ -458,7 +474,7 @@ def run_script(settings: Settings, path_text: str, extra: catalog.RunOverrides,
     lab = _own_report_folder(settings, lab)
     [outcome] = _execute(settings, [lab], term)
     folder = _write(settings, outcome)
-    term.lab_summary(outcome.document, folder)
+    term.lab_summary(outcome.finished_document, folder)
     return _code([outcome])
 
 
@@ -483,8 +499,9 @@ def check_submission(settings: Settings, lab: catalog.Lab, path, term: Terminal)
         raise UsageError(f"lab {lab.number:02d} is not an exercise; {_exercise_list(settings)}")
     submission = catalog.load_submission(lab, Path(path).expanduser())
     [outcome] = _execute(settings, [submission], term)
-    exercises.grade(outcome.document, Path(path).name, i18n.of(outcome.document))
-    outcome.files = report.render(outcome.document, outcome.outputs)
+    document = outcome.finished_document
+    exercises.grade(document, Path(path).name, i18n.of(document))
+    outcome.files = report.render(document, outcome.outputs)
     return outcome
 
 
@@ -531,10 +548,11 @@ def check(settings: Settings, number_text: str, path_text: str, term: Terminal, 
     reports_ready(settings)
     outcome = check_submission(settings, lab, path, term)
     folder = _write(settings, outcome)
-    term.check_summary(outcome.document, folder)
+    document = outcome.finished_document
+    term.check_summary(document, folder)
     if summary is not None:
-        classroom.publish(outcome.document, summary)
-    score = outcome.document["score"]
+        classroom.publish(document, summary)
+    score = document["score"]
     return 0 if score["earned"] == score["total"] else 1
 
 
@@ -647,7 +665,7 @@ def verify(settings: Settings, numbers: list[str], jobs: int, term: Terminal) ->
     for outcome in outcomes:
         path = _report_folder(settings, outcome.lab) / "normalized.md"
         on_disk = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        fresh = outcome.files["normalized.md"].decode("utf-8").splitlines(keepends=True)
+        fresh = outcome.finished_files["normalized.md"].decode("utf-8").splitlines(keepends=True)
         if on_disk != fresh:
             drifted.append(outcome.lab)
             term.out.print("".join(difflib.unified_diff(on_disk, fresh, f"{path} (on disk)",
@@ -658,7 +676,8 @@ def verify(settings: Settings, numbers: list[str], jobs: int, term: Terminal) ->
 
 
 def _saved_lang(folder) -> str:
-    """The language of the report in ``folder``, from its result.json: English if it does not say (or cannot be read)."""
+    """The language of the report in ``folder``, from its result.json: English if it does not say
+    (or cannot be read)."""
     try:
         saved = json.loads((folder / "result.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -94,7 +94,8 @@ def start(argument: str, term: Terminal) -> int:
         raise UsageError(skipped[labs[0].number])
     # A variant whose runner steps aside (pid1: lab or init) is watched from
     # outside, through the engine: only `invoke lab` can do that.
-    runs = [[lab.number, variant.name] for lab in labs if lab.number not in skipped
+    # [lab number, variant name] pairs, as the plan's JSON keeps them.
+    runs: list[list] = [[lab.number, variant.name] for lab in labs if lab.number not in skipped
             for variant in lab.runs() if not variant.settings.stepped_aside]
     for lab in labs:
         aside = [variant.name for variant in lab.runs() if variant.settings.stepped_aside]
@@ -172,10 +173,10 @@ def finish(plan: dict, term: Terminal) -> int:
             outcome.outputs.append(result.output_bytes(record))
             outcome.seconds += seconds
         commands._finish(outcome)
-        folder = report.write_report(chosen.reports_dir / lab.report_name, outcome.files)
+        folder = report.write_report(chosen.reports_dir / lab.report_name, outcome.finished_files)
         outcomes.append(outcome)
         if len(plan["labs"]) == 1:
-            term.lab_summary(outcome.document, Path(HOST_REPORTS) / folder.name)
+            term.lab_summary(outcome.finished_document, Path(HOST_REPORTS) / folder.name)
     index.write(chosen)
     if len(plan["labs"]) > 1:
         term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.time() - plan["started"])

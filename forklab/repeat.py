@@ -84,7 +84,7 @@ def orders_seen(runs: list[dict]) -> dict | None:
     }
 
 
-def summarize(name: str, title: str, runs: list[dict]) -> dict:
+def summarize(name: str, title: str | None, runs: list[dict]) -> dict:
     """One variant's K runs, counted."""
     checks: dict[str, int] = {}
     for run in runs:
