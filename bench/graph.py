@@ -60,6 +60,7 @@ def timed(record: list[dict]) -> tuple[float, object, str]:
         start = time.perf_counter()
         graph.count()
         times.append(time.perf_counter() - start)
+    assert graph is not None, "RUNS is at least 1"
     return statistics.median(times), graph.count(), graph.reason or ""
 
 

@@ -22,7 +22,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 from forklab import catalog
 from forklab.console import Terminal, shown
@@ -101,7 +101,11 @@ def _literal(node: Optional[ast.AST]) -> Optional[str]:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def _parameters(function: ast.AST) -> tuple[list[str], Optional[str]]:
+#: A function's definition: ``def`` or ``async def``.
+_Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+
+
+def _parameters(function: _Function) -> tuple[list[str], Optional[str]]:
     arguments = function.args
     return [a.arg for a in [*arguments.posonlyargs, *arguments.args]], \
         (arguments.kwarg.arg if arguments.kwarg else None)
@@ -117,17 +121,18 @@ def read_program(source: str) -> Program:
     tree = ast.parse(source)
     aliases = _checkpoint_aliases(tree)
     program = Program()
-    functions = {node.name: node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    functions = {node.name: node for node in ast.walk(tree)
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
 
-    def enclosing(node: ast.AST) -> Optional[ast.AST]:
+    def enclosing(node: ast.AST) -> Optional[_Function]:
         while node in parents:
             node = parents[node]
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 return node
         return None
 
-    def calls_of(function: ast.AST) -> list[ast.Call]:
+    def calls_of(function: _Function) -> list[ast.Call]:
         return [node for node in ast.walk(tree) if isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name) and node.func.id == function.name]
 
@@ -145,8 +150,8 @@ def read_program(source: str) -> Program:
         name = _literal(first)
         if name is not None:
             program.names.setdefault(name, node.lineno)
-        elif isinstance(first, ast.Name) and first.id in params and functions.get(helper.name) is helper \
-                and calls_of(helper):
+        elif isinstance(first, ast.Name) and first.id in params and helper is not None \
+                and functions.get(helper.name) is helper and calls_of(helper):
             # A helper's parameter: the names are what its callers pass.
             for call in calls_of(helper):
                 value = _literal(passed(call, params.index(first.id), first.id))
@@ -160,7 +165,8 @@ def read_program(source: str) -> Program:
             if keyword.arg is not None:
                 if keyword.arg != "name":
                     program.roles.add(keyword.arg)
-            elif isinstance(keyword.value, ast.Name) and keyword.value.id == kwarg and calls_of(helper):
+            elif isinstance(keyword.value, ast.Name) and keyword.value.id == kwarg and helper is not None \
+                    and calls_of(helper):
                 # **roles handed on from a helper: the roles are its callers' keywords.
                 for call in calls_of(helper):
                     program.roles |= {k.arg for k in call.keywords if k.arg is not None and k.arg not in params}
@@ -198,8 +204,9 @@ def _uses(spec: catalog.LabSpec) -> tuple[list[tuple[str, str]], list[tuple[str,
                 value = getattr(check, key, None)
                 if isinstance(value, str):
                     roles.append((f"{where}.{key}", value))
-            if getattr(check, "of", None):
-                roles.append((f"{where}.of", check.of_role))
+            of_role = check.of_role if isinstance(check, catalog.FdsCheck) else None
+            if of_role is not None:
+                roles.append((f"{where}.of", of_role))
             if check.check == "lines":
                 roles += [(f"{where}.match", role) for role in catalog.PID_PLACEHOLDER.findall(check.match)]
     for index, prediction in enumerate(spec.predict):

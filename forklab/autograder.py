@@ -288,6 +288,7 @@ class Sandbox:
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT_BYTES, FILE_LIMIT_BYTES))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if self.uid is not None:
+            assert self.gid is not None, "a user's uid and gid are set together"
             os.setgroups([])
             os.setgid(self.gid)
             os.setuid(self.uid)
@@ -324,12 +325,14 @@ class Sandbox:
         """kill(-1, SIGKILL) as the grader user: every process of that user at once, however fast it forks."""
         import signal
 
+        uid, gid = self.uid, self.gid
+        assert uid is not None and gid is not None, "only a sandbox with a user of its own kills as that user"
         child = os.fork()
         if child == 0:
             try:
                 os.setgroups([])
-                os.setgid(self.gid)
-                os.setuid(self.uid)
+                os.setgid(gid)
+                os.setuid(uid)
                 for _ in range(1000):
                     os.kill(-1, signal.SIGKILL)
             except BaseException:  # noqa: BLE001 - ProcessLookupError: none left
@@ -568,7 +571,7 @@ def zero(reason: str) -> dict:
     return {"score": 0, "output": reason, "tests": []}
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 

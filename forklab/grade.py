@@ -404,6 +404,7 @@ def assess(program: catalog.Lab, submission: Submission, records: list, environm
         outputs.append(result.output_bytes(record))
     document = result.combine(runs)
     original = [dict(c) for c in document["checks"]]
+    assert program.script_name is not None, "a student's program is loaded under its script name (_load)"
     exercises.grade(document, program.script_name, i18n.of(document))
     document["check"]["student"] = submission.student
     files = report.render(document, outputs)
@@ -595,6 +596,7 @@ def _load(lab: catalog.Lab, submission: Submission, data: list[tuple[str, bytes]
     files read once for the class); a name starting with "-" is sent as "_-..." so no runner takes it
     for an option."""
     path = submission.path
+    assert path is not None, "only a submission with a program is loaded"
     source = catalog.read_file(path, Path(os.path.realpath(path.parent)), catalog.MAX_SCRIPT_BYTES,
                                "`invoke grade` sends")
     name = path.name if not path.name.startswith("-") else "_" + path.name
@@ -637,7 +639,9 @@ def grade(settings: Settings, number_text: str, submissions_text: str, jobs: int
         term.say(_("ignored {name}: a student's submission is a folder or a .py file", name=one_line(name)))
 
     rows: dict[str, dict] = {}
-    to_run, bad, skipped = [], [], 0
+    to_run: list[Submission] = []
+    bad: list[Submission] = []
+    skipped = 0
     for submission in students:
         row = None if again else finished(folder, submission, exercise)
         if row is not None:
@@ -657,6 +661,7 @@ def grade(settings: Settings, number_text: str, submissions_text: str, jobs: int
             row["fingerprint"] = _full_fingerprint(submission, exercise)
             _write_student(settings, folder, submission, row, lab, expected, _, hidden_visibility)
             rows[submission.folder] = row
+            assert submission.reason is not None, "a submission without a program to run says why"
             term.say(_("{student}: bad submission: {reason}", student=one_line(submission.student),
                        reason=one_line(submission.reason)))
         if connected:

@@ -273,7 +273,8 @@ class _Observer:
             return False
         if message.get("op") == "fork":
             pid, ppid, nth = (message.get(key) for key in ("pid", "ppid", "nth"))
-            if all(isinstance(value, int) and not isinstance(value, bool) for value in (pid, ppid, nth)):
+            if (isinstance(pid, int) and isinstance(ppid, int) and isinstance(nth, int)
+                    and not any(isinstance(value, bool) for value in (pid, ppid, nth))):
                 self.events.append({"event": "fork", "t_ms": self.ms(), "pid": pid, "ppid": ppid, "nth": nth})
                 self.forked[pid] = ppid
             return False

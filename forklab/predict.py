@@ -36,6 +36,8 @@ def observe(prediction: catalog.Prediction, run: dict) -> str:
         snap = next((s for s in run["snapshots"] if s["checkpoint"] == answer.zombies_at), None)
         zombies = sorted(row["role"] for row in (snap or {}).get("processes", []) if row["state"] == "Z")
         return ", ".join(zombies) or "none"
+    # A Prediction gives exactly one kind of answer: the only one left is parent.
+    assert answer.parent is not None, "a prediction's answer names what to observe"
     role, checkpoint = answer.parent.split("@", 1)
     snap = next((s for s in run["snapshots"] if s["checkpoint"] == checkpoint), None)
     row = next((r for r in (snap or {}).get("processes", []) if r["role"] == role), None)
