@@ -418,7 +418,7 @@ def _parse_errors_exit_2() -> None:
                 raise Exit(f"forklab: {flag} is not an option of `invoke {task}` (Invoke's own options go "
                            f"before the task); see `invoke --help {task}`", code=2)
 
-    parse_tasks.forklab = True
+    parse_tasks.forklab = True  # type: ignore[attr-defined]  # a mark on the function: Invoke's is wrapped once
     Program.parse_tasks = parse_tasks
 
 
@@ -492,6 +492,6 @@ def _check_lab_number_as_option(tokens: list) -> list:
 
 _parse_errors_exit_2()
 install_signal_handlers()
-ns = Collection(lab, labs, report, verify, run_, puzzle, check, grade, autograder, handout, list_, new, check_lab, schema,
-                build, base, shell, doctor, clean)
+ns = Collection(lab, labs, report, verify, run_, puzzle, check, grade, autograder, handout, list_, new, check_lab,
+                schema, build, base, shell, doctor, clean)
 ns.configure({"forklab": dict(DEFAULTS)})

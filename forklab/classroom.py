@@ -10,8 +10,6 @@ reads: ``Points X/Y`` titled "Autograding complete", and
 .github/classroom/forklab-check.yml is the workflow that runs it.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import sys

@@ -80,7 +80,7 @@ def _contents(root: Path, labs_dir: Path) -> tuple[dict[str, bytes], dict]:
         else:
             files[name] = catalog.read_file(path, Path(os.path.realpath(root)), MAX_FILE_BYTES)
     kept_claims: set = set()
-    for number, lab in sorted(labs.items()):
+    for _number, lab in sorted(labs.items()):
         folder = f"labs/{lab.path.name}"
         exercise = lab.spec.kind == "exercise"
         summary["exercises" if exercise else "labs"] += 1
