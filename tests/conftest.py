@@ -4,16 +4,14 @@ engine answers, and fail instead under FORKLAB_REQUIRE_DOCKER=1 (as CI sets it).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
-from invoke import Collection, Program
 
-import tasks
+# The helpers' asserts explain themselves as a test's do (conftest.py and test modules get this already).
+pytest.register_assert_rewrite("tests.support", "tests.integration.support")
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE_LABS = ROOT / "tests" / "fixtures" / "labs"
+from tests.support import invoke_cli  # noqa: E402
 
 
 def pytest_configure(config):
@@ -75,46 +73,6 @@ def no_leftovers(engine):
     assert not left, f"containers left behind: {left}"
 
 
-def containers_of(engine, report_name: str) -> list:
-    """The kit's containers that are running (or left) for reports/REPORT_NAME."""
-    return [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == report_name]
-
-
-def signal_once_running(engine, proc, report_name: str, signum: int, timeout: float = 120) -> tuple[str, str]:
-    """Send ``signum`` to ``proc`` as soon as its container for REPORT_NAME exists; return its output.
-
-    It polls the engine for the container: a condition, not a guessed delay.
-    """
-    import time
-
-    try:
-        deadline = time.monotonic() + timeout
-        while not containers_of(engine, report_name):
-            assert proc.poll() is None, f"it ended before a {report_name} container ran"
-            assert time.monotonic() < deadline, f"no {report_name} container appeared"
-            time.sleep(0.02)
-        proc.send_signal(signum)
-        out, err = proc.communicate(timeout=timeout)
-    finally:
-        proc.kill()
-    return out, err
-
-
-def invoke_cli(argv: list[str], capsys, env: dict[str, str] | None = None, monkeypatch=None) -> tuple[int, str, str]:
-    """Run ``invoke ARGV`` in-process, as a user would; return (exit code, stdout, stderr)."""
-    if env and monkeypatch:
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-    namespace = Collection.from_module(tasks)
-    code = 0
-    try:
-        Program(namespace=namespace, version="test").run(["invoke", *argv], exit=True)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 @pytest.fixture
 def cli(capsys, monkeypatch, tmp_path):
     """``cli("lab", "3")`` with reports going to a temporary folder."""
@@ -130,4 +88,3 @@ def cli(capsys, monkeypatch, tmp_path):
     return run
 
 
-linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a Linux host")
