@@ -180,12 +180,12 @@ def test_pid1_and_the_stop_check_load(tmp_path):
 
 
 @pytest.mark.parametrize("change, expected", [
-    ("run: {pid1: tini}\n", "run.pid1: Input should be 'runner', 'lab' or 'init' (got 'tini')"),
+    ("run: {pid1: tini}\n", "run.pid1: give 'runner', 'lab' or 'init' (got 'tini')"),
     ("run: {pid1: lab, stdout: tty}\n", "run: with pid1: lab the runner steps aside, so stdout: tty cannot apply"),
     ("run: {pid1: init, interval: 1}\n", "run: with pid1: init the runner steps aside, so interval: 1.0 cannot"),
     ("run: {stop_timeout: 2}\n", "run: stop_timeout needs pid1: lab or init"),
-    ("run: {pid1: lab, stop_timeout: 0}\n", "run.stop_timeout: Input should be greater than or equal to 1"),
-    ("run: {pid1: lab, stop_timeout: 2.5}\n", "run.stop_timeout: Input should be a valid integer"),
+    ("run: {pid1: lab, stop_timeout: 0}\n", "run.stop_timeout: give a whole number of at least 1"),
+    ("run: {pid1: lab, stop_timeout: 2.5}\n", "run.stop_timeout: give a whole number"),
 ])
 def test_pid1_settings_are_checked(tmp_path, change, expected):
     assert expected in error_of(tmp_path, GOOD + change)
@@ -199,8 +199,8 @@ def test_a_variant_that_steps_aside_may_not_keep_runner_settings(tmp_path):
 
 
 @pytest.mark.parametrize("expect, expected", [
-    ("{check: stop, signal: SIGHUP}", "expect[1].signal: Input should be 'SIGTERM' or 'SIGKILL'"),
-    ("{check: stop, signal: SIGKILL, waited: maybe}", "expect[1].waited: Input should be a valid boolean"),
+    ("{check: stop, signal: SIGHUP}", "expect[1].signal: give 'SIGTERM' or 'SIGKILL'"),
+    ("{check: stop, signal: SIGKILL, waited: maybe}", "expect[1].waited: give true or false"),
     ("{check: stop, signal: SIGKILL, after: 2}", "expect[1].after: unknown key"),
     ("{check: stop, signal: SIGKILL}", "variants[0]: a stop check needs run: {pid1: lab} or {pid1: init}"),
     ("{check: reaped, role: orphan, by: reaper}",
@@ -266,10 +266,10 @@ def test_a_variant_s_env_and_args_go_to_the_runner(tmp_path):
     ("env: {LD_PRELOAD: /x.so}", "variants[1].env: LD_PRELOAD is the kit's own"),
     ("env: {1ST: x}", "variants[1].env: '1ST' is not a variable name"),
     ("env: {A-B: x}", "variants[1].env: 'A-B' is not a variable name"),
-    ("env: {N: 3}", "variants[1].env.N: Input should be a valid string (got 3)"),
-    ("args: [--n, 3]", "variants[1].args[1]: Input should be a valid string (got 3)"),
+    ("env: {N: 3}", "variants[1].env.N: give text (in quotes: YAML reads this as a number) (got 3)"),
+    ("args: [--n, 3]", "variants[1].args[1]: give text (in quotes: YAML reads this as a number) (got 3)"),
     ('args: ["a\\0b"]', "variants[1].args: argument 1 holds a NUL character"),
-    ("args: [%s]" % ", ".join(["x"] * 33), "variants[1].args: List should have at most 32 items"),
+    ("args: [%s]" % ", ".join(["x"] * 33), "variants[1].args: give at most 32 items, not 33"),
     ("args: [%s]" % ", ".join(["x" * 300] * 30), "variants[1]: env and args come to 9000 characters, more than 8192"),
     ("envs: {A: b}", "variants[1].envs: unknown key; did you mean `env`?"),
 ])

@@ -126,9 +126,10 @@ def test_the_chinese_sentences(tmp_path):
     ("{check: fds, checkpoint: a, role: x, holds: true}", "give exactly one of 'pipe' (read, write or any) or 'file'"),
     ("{check: fds, checkpoint: a, role: x, holds: true, pipe: write, file: a.txt}", "give exactly one of 'pipe'"),
     ("{check: fds, checkpoint: a, role: x, holds: true, file: a.txt, of: 'y:3'}", "'of' names a pipe (ROLE:FD)"),
-    ("{check: fds, checkpoint: a, role: x, holds: true, pipe: write, of: y}", "expect[1].of: String should match"),
-    ("{check: fds, checkpoint: a, role: x, holds: true, pipe: both}", "expect[1].pipe: Input should be 'read', "
-                                                                      "'write' or 'any'"),
+    ("{check: fds, checkpoint: a, role: x, holds: true, pipe: write, of: y}",
+     "expect[1].of: give ROLE:FD, such as reader:3"),
+    ("{check: fds, checkpoint: a, role: x, holds: true, pipe: both}", "expect[1].pipe: give 'read', 'write' "
+                                                                      "or 'any'"),
     ("{check: fds, checkpoint: a, role: x, pipe: read}", "expect[1].holds: required but missing"),
     ("{check: fds, checkpoint: a, role: x, hold: true, pipe: read}", "expect[1].hold: unknown key; did you mean "
                                                                      "`holds`?"),
