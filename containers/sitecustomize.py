@@ -6,6 +6,6 @@
 import os
 
 if os.environ.get("FORKLAB_SOCKET") or os.environ.get("FORKLAB_MAIN"):
-    from forklab.checkpoint import install_fork_reporting
+    from forklab.inside.checkpoint import install_fork_reporting
 
     install_fork_reporting()

@@ -167,7 +167,9 @@ def zip_files(lab, lang: str = "en") -> dict[str, tuple[bytes, int]]:
     add("requirements.txt", catalog.read_file(containers / "report-requirements.txt", containers.resolve(), limit))
     # What the lab image's runtime stage copies (containers/Dockerfile), and nothing more.
     add("runtime/sitecustomize.py", catalog.read_file(containers / "sitecustomize.py", containers.resolve(), limit))
-    for name in ("__init__.py", "runner.py", "checkpoint.py"):
+    from forklab.inside import IMAGE_FILES
+
+    for name in IMAGE_FILES:
         add(f"runtime/forklab/{name}", catalog.read_file(package / name, package.resolve(), limit))
     built = lambda relative: not any(part == "__pycache__" or part.endswith(".egg-info")  # noqa: E731
                                      for part in relative.parts)
@@ -343,7 +345,7 @@ class Sandbox:
 
 def adopt_orphans() -> None:
     """What escapes the runner (a submission may kill it) comes to this process, to be killed and reaped."""
-    from forklab.runner import _become_subreaper
+    from forklab.inside.runner import _become_subreaper
 
     _become_subreaper()
 
@@ -446,7 +448,7 @@ def run_variant(lab, variant, sandbox: Sandbox, runtime: str) -> dict:
     import tempfile
     import uuid
 
-    from forklab import runner
+    from forklab.inside import runner
 
     script, shipped = lab.shipped()
     nonce = uuid.uuid4().hex

@@ -29,8 +29,9 @@ from pydantic import (  # noqa: F401
 
 from forklab.errors import UsageError
 
-#: The container's environment variable that carries a lab (forklab/runner.py reads it).
-ARCHIVE_ENV = "FORKLAB_ARCHIVE"
+# The container's variables: the lab's archive (the runner unpacks it), the variant's name (the lab reads it).
+from forklab.inside.protocol import ARCHIVE_ENV, VARIANT_ENV
+
 #: An exercise's files: what its students get, and the reference that passes every check.
 STARTER = "starter.py"
 SOLUTION = "solution.py"
@@ -410,7 +411,7 @@ class Prediction(_Strict):
     variant: Optional[str] = None          # which variant's run answers it (default: the first)
 
 
-#: Environment variables the kit sets for a lab (forklab/runner.py builds its
+#: Environment variables the kit sets for a lab (forklab/inside/runner.py builds its
 #: environment from scratch), which a variant's ``env`` may not replace: the
 #: runner's own (FORKLAB_*), Python's (buffering, encoding, the fork hook on
 #: PYTHONPATH), the dynamic loader's, and the locale and paths every lab shares.
@@ -423,8 +424,6 @@ ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 #: that even when each becomes a six-character JSON escape.
 MAX_VARIANT_STRINGS = 32
 MAX_VARIANT_CHARS = 8192
-#: What the lab finds in os.environ["FORKLAB_VARIANT"]: the name of the variant it runs as.
-VARIANT_ENV = "FORKLAB_VARIANT"
 
 
 def _kit_env_name(name: str) -> bool:
@@ -545,7 +544,8 @@ class LabSpec(_Strict):
         by_name = {variant.name: settings for variant, (_, settings, _) in zip(self.variants, runs[1:])}
         for index, prediction in enumerate(self.predict):
             # The run that answers: the named variant, else the first one (or the only run).
-            settings = by_name.get(prediction.variant) or (runs[1][1] if self.variants else self.run)
+            named = by_name.get(prediction.variant) if prediction.variant is not None else None
+            settings = named or (runs[1][1] if self.variants else self.run)
             if prediction.answer.stop and not settings.stepped_aside:
                 raise ValueError(f"predict[{index}]: a stop answer needs a variant with pid1: lab or init")
         return self
@@ -639,7 +639,7 @@ class Lab:
 
     def shipped(self) -> tuple[str, dict[str, str]]:
         """The lab as its container receives it: the file to run, and the environment that
-        carries the archive (forklab/runner.py unpacks it to /tmp/lab)."""
+        carries the archive (forklab/inside/runner.py unpacks it to /tmp/lab)."""
         script, archive = self.program()
         return script, archive_environment(archive)
 
@@ -772,9 +772,9 @@ def _models_in(annotation) -> list:
     return []
 
 
-def _keys_at(model: type, loc: tuple) -> list[str]:
+def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
     """The keys lab.yaml may give at ``loc`` (pydantic's path to a mapping), or [] when that cannot be told."""
-    models = [model]
+    models: list[type[BaseModel]] = [model]
     for part in loc:
         if isinstance(part, int):
             continue  # an item of a list: the same models
@@ -1338,7 +1338,7 @@ def pack(files: list[tuple[str, bytes]], compress: bool = False) -> bytes:
 
 def archive_environment(archive: bytes) -> dict[str, str]:
     """The environment that carries an archive into a container: FORKLAB_ARCHIVE holds the number
-    of parts, FORKLAB_ARCHIVE_0, _1, ... the base64 text (forklab/runner.py ``take_archive``)."""
+    of parts, FORKLAB_ARCHIVE_0, _1, ... the base64 text (forklab/inside/runner.py ``take_archive``)."""
     text = base64.b64encode(archive).decode("ascii")
     parts = [text[at:at + ARCHIVE_PART_CHARS] for at in range(0, len(text), ARCHIVE_PART_CHARS)] or [""]
     return {ARCHIVE_ENV: str(len(parts)), **{f"{ARCHIVE_ENV}_{index}": part for index, part in enumerate(parts)}}

@@ -36,6 +36,8 @@ from docker.context import ContextAPI
 
 from forklab import catalog
 from forklab.errors import EnvironmentProblem
+from forklab.inside import IMAGE_FILES
+from forklab.inside.protocol import NONCE_ENV
 from forklab.settings import debian_arch
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -63,8 +65,8 @@ HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 BASE_CA_DIR = "/usr/local/share/ca-certificates"
 
 
-#: The in-container half of the package: standard library only.
-RUNNER_FILES = ("__init__.py", "runner.py", "checkpoint.py")
+#: The in-container half of the package (standard library only): what the image copies.
+RUNNER_FILES = IMAGE_FILES
 #: Seconds the host waits beyond a lab's own timeout before it kills the container.
 HOST_GRACE_S = 30
 
@@ -584,7 +586,7 @@ class Engine:
 
             return outside.run_lab(self, image_id, lab, run, session, repeat, chaos)
         name, labels = container_identity(lab, run, session)
-        extra = {"repeat": repeat} if repeat > 1 else {}
+        extra: dict[str, object] = {"repeat": repeat} if repeat > 1 else {}
         if chaos:
             extra["chaos"] = chaos
         nonce = uuid.uuid4().hex
@@ -592,7 +594,7 @@ class Engine:
         # this works with any engine, local or remote, and an edited lab needs no
         # new image.
         script, shipped = lab.shipped()
-        environment = {"FORKLAB_NONCE": nonce, **shipped}
+        environment = {NONCE_ENV: nonce, **shipped}
         command = ["python3", *run.runner_command(script, **extra)]
         started = time.monotonic()
         timed_out = False

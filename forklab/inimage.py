@@ -32,6 +32,7 @@ if DEPENDENCIES.is_dir() and str(DEPENDENCIES) not in sys.path:
 from forklab import catalog, commands, i18n, index, report, result  # noqa: E402
 from forklab.console import Terminal  # noqa: E402
 from forklab.errors import ForklabError, UsageError  # noqa: E402
+from forklab.inside.protocol import NONCE_ENV  # noqa: E402
 from forklab.settings import Settings, debian_arch  # noqa: E402
 
 LABS_DIR = Path(os.environ.get("FORKLAB_LABS_DIR", "/opt/forklab/labs"))
@@ -55,7 +56,7 @@ def settings() -> Settings:
 
 def effective_limits() -> dict:
     """This container's pids and memory limits, read as the runner reads them."""
-    from forklab.runner import _cgroup_limit
+    from forklab.inside.runner import _cgroup_limit
 
     memory = _cgroup_limit("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
     return {"pids": _cgroup_limit("/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max"),
@@ -122,7 +123,7 @@ def advance(plan: dict, term: Terminal) -> int:
     variant = next(v for v in lab.runs() if v.name == variant_name)
     script, shipped = lab.shipped()
     nonce = uuid.uuid4().hex
-    env = {**os.environ, "FORKLAB_NONCE": nonce, **shipped}
+    env = {**os.environ, NONCE_ENV: nonce, **shipped}
     plan["nonces"] = {**plan.get("nonces", {}), str(plan["next"]): nonce}
     plan["times"] = {**plan.get("times", {}), str(plan["next"]): time.time()}
     _save(plan)

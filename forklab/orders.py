@@ -2,8 +2,8 @@
 
 Inside the container every Python process of the lab notes, in its own
 order, each write(2) it made to stdout, each fork and each wait that
-returned an ended child (forklab/checkpoint.py); the runner hands those
-notes over as ``writers`` (forklab/runner.py ``read_writers``).  Here they
+returned an ended child (forklab/inside/checkpoint.py); the runner hands those
+notes over as ``writers`` (forklab/inside/runner.py ``read_writers``).  Here they
 are named the way the report names processes (main, main.1, ...) and checked
 against the run's stdout.  What the notes cannot vouch for is said as a
 problem, in one line, and then nothing is counted:

@@ -46,11 +46,9 @@ import requests.exceptions
 
 from forklab import catalog
 from forklab import engine as engine_module
-from forklab.checkpoint import HOST_ENV, HOST_MARK
 from forklab.errors import EnvironmentProblem, UsageError
+from forklab.inside.protocol import HOST_ENV, HOST_MARK, PS_FIELDS, SCHEMA
 
-SCHEMA = "forklab.runner/1"
-PS_FIELDS = "pid,ppid,pgid,stat,comm,args"
 ROLE_PATTERN = re.compile(catalog.ROLE)
 #: What the report says could not be observed from outside.
 UNOBSERVED = ("reap", "exit (but main's)")
@@ -65,7 +63,7 @@ LINUX_SIGNALS = dict(enumerate(
 #: end, once every other process has ended), as one JSON line.
 LOOK = r"""
 import json, os, sys, time
-from forklab import runner
+from forklab.inside import runner
 
 caller, settle_s = int(sys.argv[1]), float(sys.argv[2])
 init_reaps, describe = sys.argv[3] == "1", sys.argv[4] == "1"

@@ -44,7 +44,7 @@ _MAX_NTH: list = []
 def _max_nth() -> int:
     """The runner's MAX_NTH, read when first needed: importing the whole runner costs the host ~25 ms."""
     if not _MAX_NTH:
-        from forklab.runner import MAX_NTH
+        from forklab.inside.protocol import MAX_NTH
 
         _MAX_NTH.append(MAX_NTH)
     return _MAX_NTH[0]
@@ -217,7 +217,8 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
         "orders": orders.analyse(orders.named_processes(
             doc.get("writers") or {}, roles, (doc.get("main") or {}).get("pid"), _text(output_bytes(run)["stdout"]),
             cut=bool((doc.get("truncated") or {}).get("stdout")),
-            timed_out=doc.get("status") == "timeout" or bool(run.get("timed_out"))), _text(output_bytes(run)["stdout"])),
+            timed_out=doc.get("status") == "timeout" or bool(run.get("timed_out"))),
+            _text(output_bytes(run)["stdout"])),
         "roles": role_index(doc, roles),
         "warnings": list(doc.get("warnings", [])),
         "checks": [],

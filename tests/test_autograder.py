@@ -49,12 +49,15 @@ def test_the_zip_holds_what_setup_and_the_run_need(folder):
     kit = {f"kit/forklab/{name}" for name in ("autograder.py", "runner.py", "result.py", "checks.py", "exercises.py",
                                                "catalog.py", "commands.py", "i18n.py", "__init__.py")}
     runtime = {"runtime/sitecustomize.py", "runtime/forklab/__init__.py", "runtime/forklab/runner.py",
-               "runtime/forklab/checkpoint.py"}
+               "runtime/forklab/checkpoint.py", "runtime/forklab/inside/__init__.py",
+               "runtime/forklab/inside/protocol.py", "runtime/forklab/inside/runner.py",
+               "runtime/forklab/inside/checkpoint.py"}
     exercise_files = {f"kit/labs/{folder.name}/lab.yaml", f"kit/labs/{folder.name}/starter.py"}
     assert {"setup.sh", "run_autograder", "requirements.txt", autograder.CONFIG_NAME, "kit/labs/claims.yaml"} \
         | kit | runtime | exercise_files <= names
     # What the submission's processes import is the kit's own, byte for byte.
-    assert archive.read("runtime/forklab/checkpoint.py") == (ROOT / "forklab" / "checkpoint.py").read_bytes()
+    assert archive.read("runtime/forklab/inside/checkpoint.py") == \
+        (ROOT / "forklab" / "inside" / "checkpoint.py").read_bytes()
     assert archive.read("runtime/sitecustomize.py") == (ROOT / "containers" / "sitecustomize.py").read_bytes()
     # Every other file of the exercise's folder goes too (15's shelf of data files).
     on_disk = {path.relative_to(folder).as_posix() for path in folder.rglob("*")

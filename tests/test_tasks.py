@@ -82,14 +82,15 @@ def test_the_image_depends_on_the_runner_and_base_but_not_on_the_labs():
     assert engine.inputs_digest(engine.build_context_files(), "base", "id") == digest
     assert engine.inputs_digest(files, "other-base", "id") != digest
     assert engine.inputs_digest(files, "base", "other-id") != digest
-    edited = [(name, data + b"# edited\n" if name == "forklab/runner.py" else data) for name, data in files]
+    edited = [(name, data + b"# edited\n" if name == "forklab/inside/runner.py" else data) for name, data in files]
     assert engine.inputs_digest(edited, "base", "id") != digest
 
 
 def test_the_build_context_holds_exactly_what_the_image_needs():
     names = [name for name, _ in engine.build_context_files()]
     assert names == sorted(["containers/Dockerfile", "containers/sitecustomize.py", "forklab/__init__.py",
-                            "forklab/checkpoint.py", "forklab/runner.py"])
+                            "forklab/checkpoint.py", "forklab/runner.py", "forklab/inside/__init__.py",
+                            "forklab/inside/protocol.py", "forklab/inside/runner.py", "forklab/inside/checkpoint.py"])
 
 
 def test_a_lab_travels_as_an_archive_without_its_lessons(tmp_path):
