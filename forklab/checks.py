@@ -177,7 +177,10 @@ def _orders(seen: _Seen, c: catalog.OrdersCheck) -> tuple[bool, str]:
                                              count=c.count, seen=found["count"])
 
 
-def _range(c: catalog.MemoryCheck, _: i18n.Translate = i18n.translator(i18n.DEFAULT)) -> str:
+_ENGLISH = i18n.translator(i18n.DEFAULT)
+
+
+def _range(c: catalog.MemoryCheck, _: i18n.Translate = _ENGLISH) -> str:
     if c.min_mb is not None and c.max_mb is not None:
         return _("between {low:g} and {high:g} MiB", low=c.min_mb, high=c.max_mb)
     return (_("at least {low:g} MiB", low=c.min_mb) if c.min_mb is not None
@@ -205,6 +208,7 @@ def _memory(seen: _Seen, c: catalog.MemoryCheck) -> tuple[bool, str]:
         value = snap.get("container_memory_bytes")
         value = None if value is None else value / 1024
     else:
+        assert c.role is not None  # lab.yaml's validation: rss and private name a role
         row = seen.row(snap, c.role)
         if row is None:
             return False, _("expected {role}'s {measure} memory at {checkpoint}; {role} was not there",
@@ -269,6 +273,7 @@ def _pgid(seen: _Seen, c: catalog.PgidCheck) -> tuple[bool, str]:
         missing = [role for role, found in ((c.role, row), (c.same_as, other)) if found is None]
         if missing:
             return False, _("{wanted}; {role} was not in the process table", wanted=wanted, role=missing[0])
+        assert row is not None and other is not None
         return row["pgid"] == other["pgid"], _("{wanted}; {role} was in {group}, {other} in {other_group}",
                                                wanted=wanted, role=c.role, group=_group(seen, snap, row),
                                                other=c.same_as, other_group=_group(seen, snap, other))
@@ -296,12 +301,14 @@ def _fd_matches(c: catalog.FdsCheck, fd: dict, pipe: Optional[str] = None) -> bo
             and (pipe is None or target == pipe)
     if not target.startswith("/"):
         return False  # a pipe, a socket: not a file
+    assert c.file is not None  # lab.yaml's validation: a pipe or a file
     return fnmatch.fnmatchcase(target, c.file if c.file.startswith("/") else "*/" + c.file)
 
 
 def _fd_what(c: catalog.FdsCheck, _: i18n.Translate) -> str:
     """'a pipe's write end', 'the write end of the pipe on reader's fd 3', 'data.txt', '... as fd 1'."""
     if c.of is not None:
+        assert c.pipe is not None  # lab.yaml's validation: `of` goes with `pipe`
         of = {"holder": c.of_role, "number": c.of_fd}
         what = {"read": _("the read end of the pipe on {holder}'s fd {number}", **of),
                 "write": _("the write end of the pipe on {holder}'s fd {number}", **of),
@@ -309,7 +316,7 @@ def _fd_what(c: catalog.FdsCheck, _: i18n.Translate) -> str:
     elif c.pipe is not None:
         what = {"read": _("a pipe's read end"), "write": _("a pipe's write end"), "any": _("a pipe")}[c.pipe]
     else:
-        what = c.file
+        what = c.file or ""
     return what if c.fd is None else _("{what} as fd {fd}", what=what, fd=c.fd)
 
 
@@ -329,7 +336,9 @@ def _fds(seen: _Seen, c: catalog.FdsCheck) -> tuple[bool, str]:
         return False, _("{wanted}; its descriptors could not be read", wanted=wanted)
     pipe = None
     if c.of is not None:
-        holder = seen.row(seen.snapshot(c.checkpoint), c.of_role)
+        snap = seen.snapshot(c.checkpoint)
+        assert snap is not None and c.of_role is not None  # _row_at found the checkpoint; `of` names a role
+        holder = seen.row(snap, c.of_role)
         pipe = next((fd["target"] for fd in (holder or {}).get("fds") or []
                      if fd["fd"] == c.of_fd and fd["target"].startswith("pipe:[")), None)
         if pipe is None:

@@ -44,7 +44,8 @@ NO_COMMAND = "(command not seen)"
 #: with the terms of labs/GLOSSARY.zh.md.  A drawing is made in one call, where
 #: the templates' own words cannot reach, so it carries its words here.
 ZH = {
-    "alive: running, sleeping or stopped (until the last look that saw it so)": "活着:运行、睡眠或暂停(直到最后一次看到它这样)",
+    "alive: running, sleeping or stopped (until the last look that saw it so)":
+        "活着:运行、睡眠或暂停(直到最后一次看到它这样)",
     "exited in here (between two looks)": "在这段时间里退出(两次查看之间)",
     "zombie": "僵尸进程",
     "reaped in here (between two looks)": "在这段时间里被回收(两次查看之间)",
@@ -78,7 +79,10 @@ ZH = {
 
 
 def words(lang: Optional[str] = None, table: Optional[dict] = None):
-    """``_(english, **values)`` for the pictures' own words (or ``table``'s), in ``lang`` (English when it is not zh)."""
+    """``_(english, **values)`` for the pictures' own words (or ``table``'s), in ``lang``.
+
+    English when ``lang`` is not zh.
+    """
     chinese = ZH if table is None else table
 
     def _(english: str, **values: object) -> str:
@@ -631,9 +635,9 @@ def svg_tree(run: dict) -> str:
         height = max(box_h, len(lines) * line_h + 6)
         layout[one.pid] = (pad + depth * indent, y, height)
         y += height + gap
-    height = y
-    parts = [f'<svg class="tree" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
-             f'width="{width:.0f}" height="{height:.0f}" role="img" aria-label="process tree">',
+    total_h = y
+    parts = [f'<svg class="tree" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {total_h:.0f}" '
+             f'width="{width:.0f}" height="{total_h:.0f}" role="img" aria-label="process tree">',
              '<defs><marker id="forklab-adopt-head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
              'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="adopt-head" />'
              '</marker></defs>']
@@ -791,7 +795,8 @@ def svg_timeline(run: dict, lang: Optional[str] = None) -> str:
                          f'<title>{_svg_text(span.says)}</title></rect>')
         spans_ = drawn[one.pid]
         if spans_ and spans_[-1].kind == "zombie" and one.gone_ms is None and one.reap_ms is None:
-            parts.append(f'<text x="{x(end) + 6:.1f}" y="{y + 16:.1f}" class="never">{escape(_("never reaped"))}</text>')
+            never = escape(_("never reaped"))
+            parts.append(f'<text x="{x(end) + 6:.1f}" y="{y + 16:.1f}" class="never">{never}</text>')
         for adoption in one.adoptions:
             at = x(adoption.t_ms)
             mid = y + row_h / 2
