@@ -104,7 +104,7 @@ def test_a_lab_that_agrees_with_its_program_has_nothing_wrong(tmp_path):
 
 
 def test_every_shipped_lab_has_nothing_wrong_it_can_tell():
-    for number, path in sorted(catalog.find_labs(ROOT / "labs").items()):
+    for _number, path in sorted(catalog.find_labs(ROOT / "labs").items()):
         wrong = [f for f in authoring.check_lab(catalog.load_lab(path)) if f.certain]
         assert not wrong, f"{path.name}: {wrong}"
 
@@ -120,7 +120,8 @@ def test_a_checkpoint_that_never_happens_is_named_with_its_places(tmp_path):
 
 
 def test_a_role_nobody_has_is_named(tmp_path):
-    text = LAB_YAML + "  - {check: reaped, role: chlid, by: reaper}\n  - {check: lines, match: '{pid:ghost}', count: 1}\n"
+    text = LAB_YAML + "  - {check: reaped, role: chlid, by: reaper}\n" \
+        "  - {check: lines, match: '{pid:ghost}', count: 1}\n"
     first, second = findings(tmp_path, text)
     assert first.where == "lab.yaml expect[4].role" and first.text.startswith(
         "no process is named chlid: no checkpoint() in lab.py gives that keyword (its roles: child, parent;")

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import copy
+import gzip
 import io
 import re
 import shutil
 import tarfile
-import gzip
 
 import pytest
 import yaml
 from rich.console import Console
 
 import tasks
-from forklab import catalog, checks, console, exercises, handout, i18n
+from forklab import catalog, checks, console, exercises, handout
 from forklab.errors import UsageError
 from tests.support import (
     EXERCISES,
     GRADED,
     LABS,
-    MAIN,
     ROOT,
     distinctive_lines,
     evaluated,
@@ -104,7 +102,8 @@ def test_a_bad_submission_path_is_one_line(tmp_path, name, content, message):
 
 
 def test_points_are_whole_numbers_from_zero_and_one_by_default(tmp_path):
-    lab = catalog.load_lab(exercise(tmp_path, "  - {check: no-zombies-at-end}\n  - {check: no-zombies-at-end, points: 3}\n"))
+    lab = catalog.load_lab(exercise(tmp_path, "  - {check: no-zombies-at-end}\n"
+                                              "  - {check: no-zombies-at-end, points: 3}\n"))
     assert [c.points for c in lab.spec.expect] == [1, 3]
     with pytest.raises(UsageError, match=r"expect\[0\]\.points"):
         catalog.load_lab(exercise(tmp_path / "b", "  - {check: no-zombies-at-end, points: -1}\n"))

@@ -169,15 +169,18 @@ WRONG = [
 
 # (lab folder, what both lessons must say, in English and in Chinese)
 REQUIRED = [
-    ("01-fork-returns", ["/proc/PID/task/TID/children", "only one thread"], ["/proc/PID/task/TID/children", "只有一个线程"]),
+    ("01-fork-returns", ["/proc/PID/task/TID/children", "only one thread"],
+     ["/proc/PID/task/TID/children", "只有一个线程"]),
     ("01-fork-returns", ["In line 1 the child's number"], ["第 1 行中子进程的号码"]),
-    ("04-wait-and-status", ["0x7f", "0xffff", "os.WUNTRACED", "os.WCONTINUED"], ["0x7f", "0xffff", "os.WUNTRACED", "os.WCONTINUED"]),
+    ("04-wait-and-status", ["0x7f", "0xffff", "os.WUNTRACED", "os.WCONTINUED"],
+     ["0x7f", "0xffff", "os.WUNTRACED", "os.WCONTINUED"]),
     ("04-wait-and-status", ["sandbox sets the core size limit (`RLIMIT_CORE`", "core_pattern", "ignored"],
      ["沙箱把核心转储文件的大小上限(`RLIMIT_CORE`", "core_pattern", "被忽略"]),
     ("05-separate-memory", ["Private can never really be larger than its RSS", "smaps_rollup"],
      ["独占内存实际上不可能大于它的 RSS", "smaps_rollup"]),
     ("09-reaping-strategies", ["Linux's order", "POSIX does not say"], ["Linux 的做法", "POSIX 并没有规定"]),
-    ("10-fork-then-exec", ["CLONE_VM | CLONE_VFORK", "no page tables to copy"], ["CLONE_VM | CLONE_VFORK", "没有页表要复制"]),
+    ("10-fork-then-exec", ["CLONE_VM | CLONE_VFORK", "no page tables to copy"],
+     ["CLONE_VM | CLONE_VFORK", "没有页表要复制"]),
     ("11-threads-and-multiprocessing", ["register_at_fork", "malloc"], ["register_at_fork", "malloc"]),
     ("12-limits-and-cost", ["Since Linux 5.14", "user namespace"], ["从 Linux 5.14 起", "用户命名空间"]),
 ]

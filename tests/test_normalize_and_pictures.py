@@ -43,7 +43,8 @@ def test_every_pattern_is_applied_to_every_line():
     text = f"child {CHILD} says its parent is {MAIN}"
     assert normalize.output(text, patterns, NAMES) == "child {pid:child} says its parent is {pid:parent}"
     # One pattern, every match on the line.
-    assert normalize.output(f"[{CHILD}] [{MAIN}] [99999]", [r"\[(\d+)\]"], NAMES) == "[{pid:child}] [{pid:parent}] [99999]"
+    assert normalize.output(f"[{CHILD}] [{MAIN}] [99999]", [r"\[(\d+)\]"], NAMES) == \
+        "[{pid:child}] [{pid:parent}] [99999]"
     # Two patterns that take the same digits: the pid is replaced once.
     assert normalize.output(f"pid {CHILD}", [r"pid (\d+)", r"(\d+)"], NAMES) == "pid {pid:child}"
 

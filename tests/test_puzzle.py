@@ -17,7 +17,6 @@ from forklab.errors import UsageError
 from forklab.puzzle import REAPER, Action, linux, parse_actions, simulate
 from tests.support import ROOT, linux_only
 
-
 # -- generating -----------------------------------------------------------------------------------
 
 def test_seed_4_draws_the_actions_of_fork_py_s_own_readme():

@@ -130,7 +130,8 @@ def test_a_snapshot_lists_each_live_process_s_open_descriptors(tmp_path):
     assert reader[4]["target"].startswith("socket:[")
     assert reader[1]["mode"] == "w" and reader[1]["target"] == writer[1]["target"]  # stdout: the runner's pipe
     # The runner's own descriptors are not the lab's to see.
-    runner_row = next(r for s in doc["snapshots"] for r in s["processes"] if r["pid"] == doc["environment"]["runner_pid"])
+    runner_row = next(r for s in doc["snapshots"] for r in s["processes"]
+                      if r["pid"] == doc["environment"]["runner_pid"])
     assert "fds" not in runner_row
 
 

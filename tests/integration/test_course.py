@@ -34,7 +34,7 @@ def course(engine, tmp_path_factory):
     made = []
     for name in ("first", "second"):
         settings = Settings.from_config({"reports_dir": str(tmp_path_factory.mktemp(name))}, ROOT)
-        code, message = commands.guarded(lambda: commands.regenerate(settings, 2, Terminal()))
+        code, message = commands.guarded(lambda settings=settings: commands.regenerate(settings, 2, Terminal()))
         assert code == 0, message
         made.append(settings)
     return made

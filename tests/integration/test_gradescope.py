@@ -22,7 +22,8 @@ import uuid
 
 import pytest
 
-from forklab import autograder, catalog, engine as engine_module
+from forklab import autograder, catalog
+from forklab import engine as engine_module
 from tests.integration.private_engine import base_of
 from tests.support import ROOT
 

@@ -52,7 +52,7 @@ def test_lab_3_shows_the_zombie_child_and_the_adopted_orphan(engine, no_leftover
     # The raw ps text agrees with the parsed rows.
     child_pid = result["roles"]["child"]
     raw = (cli.reports / "lab-03" / "reaper.snapshot-02-zombie.ps.txt").read_text(encoding="utf-8")
-    line = next(l for l in raw.splitlines() if l.split()[0] == str(child_pid))
+    line = next(ps_line for ps_line in raw.splitlines() if ps_line.split()[0] == str(child_pid))
     assert line.split()[3] == "Z" and line.endswith("[python3] <defunct>")
 
     report = (cli.reports / "lab-03" / "report.md").read_text(encoding="utf-8")

@@ -123,7 +123,7 @@ def test_lab_10_exec_keeps_the_process_and_replaces_the_program(lab_result):
     assert after["comm"] == "sh"
     assert before["rss_kb"] > 64 * 1024 and after["rss_kb"] < 8 * 1024
     raw = doc["snapshots"][1]["ps"]
-    line = next(l for l in raw.splitlines() if l.split()[0] == str(roles["child"]))
+    line = next(ps_line for ps_line in raw.splitlines() if ps_line.split()[0] == str(roles["child"]))
     assert line.split()[4] == "sh"
 
     lines = doc["stdout"].splitlines()

@@ -29,7 +29,8 @@ def test_lab_8_orphans_go_to_the_nearest_subreaper_or_pid_1(lab_result):
             assert lines[0] == f"孤儿进程{pid['orphan']}: 父进程{pid['middle']}死了,收养我的是祖父进程1,因为它是 PID 1"
         else:
             assert pid["main"] != 1
-            assert lines[0] == f"孤儿进程{pid['orphan']}: 父进程{pid['middle']}死了,收养我的是1,不是祖父进程{pid['main']}"
+            assert lines[0] == (f"孤儿进程{pid['orphan']}: 父进程{pid['middle']}死了,"
+                                f"收养我的是1,不是祖父进程{pid['main']}")
         adopted = rows_at(run, "adopted")
         assert adopted["orphan"]["ppid"] == 1
         assert adopted["middle"]["state"] == "Z" and adopted["middle"]["ppid"] == pid["main"]
