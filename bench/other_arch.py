@@ -74,16 +74,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="forklab-arch-") as tmp:
         tmp = args.reports or tmp
         reports = {name: Path(tmp) / name for name in (native, args.arch)}
-        real_image = commands._image
+        real_image = commands.lab_image
         failed = {}
         for name, folder in reports.items():
             settings = Settings.from_config({"reports_dir": str(folder)}, ROOT)
             if name == args.arch and name != native:
-                commands._image = lambda *_, **__: image  # noqa: E731 - the foreign image, for this pass only
+                commands.lab_image = lambda *_, **__: image  # noqa: E731 - the foreign image, for this pass only
             try:
                 code = commands.run_labs(settings, args.labs.split(","), 1, term)
             finally:
-                commands._image = real_image
+                commands.lab_image = real_image
             failed[name] = code != 0
         same = not any(failed.values())
         for number in args.labs.split(","):

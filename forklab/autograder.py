@@ -228,7 +228,7 @@ def write_zip(settings, number_text: str, out_text: str, term) -> int:
     found = catalog.find_labs(settings.labs_dir)
     lab = catalog.load_lab(found[catalog.parse_number(number_text, found)])
     if lab.spec.kind != "exercise":
-        raise UsageError(f"lab {lab.number:02d} is not an exercise; {commands._exercise_list(settings)}")
+        raise UsageError(f"lab {lab.number:02d} is not an exercise; {commands.exercise_list(settings)}")
     _runs_without_engine(lab)
     default = f"autograder-{lab.number:02d}.zip"
     out = Path(out_text).expanduser() if out_text else settings.labs_dir.parent / default
@@ -250,7 +250,7 @@ def write_zip(settings, number_text: str, out_text: str, term) -> int:
     every = [check for run in lab.runs() for check in run.expect]
     hidden = sum(1 for check in every if getattr(check, "hidden", False))
     points = sum(getattr(check, "points", 1) for check in every)
-    term.out.print(f"{commands._shown_path(out)}: exercise {lab.number:02d} ({lab.spec.title}) for Gradescope: "
+    term.out.print(f"{commands.shown_path(out)}: exercise {lab.number:02d} ({lab.spec.title}) for Gradescope: "
                    f"{points} points in {len(every)} checks ({hidden} hidden), {len(files)} files, "
                    f"no {catalog.SOLUTION}", markup=False, highlight=False)
     term.say("upload it as a programming assignment's autograder (Gradescope's Ubuntu image); "
@@ -442,7 +442,7 @@ def _reap_children() -> None:
 
 def run_variant(lab, variant, sandbox: Sandbox, runtime: str) -> dict:
     """Run ``lab``'s program (a submission) once under the runner, as the engine would: the record
-    commands._checked takes ({document, timed_out, container_exit, runner_stderr, duration_ms, container})."""
+    commands.checked takes ({document, timed_out, container_exit, runner_stderr, duration_ms, container})."""
     import signal
     import subprocess
     import tempfile

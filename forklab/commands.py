@@ -43,18 +43,18 @@ class LabOutcome:
 
     @property
     def finished_document(self) -> dict:
-        """``document``, which every outcome has once its lab is finished (``_finish``)."""
+        """``document``, which every outcome has once its lab is finished (``finish``)."""
         assert self.document is not None, f"lab {self.lab.number:02d} is not finished"
         return self.document
 
     @property
     def finished_files(self) -> dict[str, bytes]:
-        """``files``, which every outcome has once its lab is finished (``_finish``)."""
+        """``files``, which every outcome has once its lab is finished (``finish``)."""
         assert self.files is not None, f"lab {self.lab.number:02d} is not finished"
         return self.files
 
 
-def _select(settings: Settings, numbers: list[str], to_run: bool = True) -> list[catalog.Lab]:
+def select_labs(settings: Settings, numbers: list[str], to_run: bool = True) -> list[catalog.Lab]:
     """The labs asked for (all when none), every lab.yaml validated before anything runs.
 
     An exercise without its solution.py (a student's copy) has nothing for
@@ -71,13 +71,13 @@ def _select(settings: Settings, numbers: list[str], to_run: bool = True) -> list
     return [lab for lab in labs if not lab.missing_solution]
 
 
-def _connect():
+def connect():
     from forklab import engine
 
     return engine, engine.Engine.connect()
 
 
-def _image(engine, settings: Settings, term: Terminal, pull: bool = False) -> tuple[str, str, str]:
+def lab_image(engine, settings: Settings, term: Terminal, pull: bool = False) -> tuple[str, str, str]:
     """The lab image, built first if its inputs changed.
 
     Which base an image is built on is said once, when an image is built on it:
@@ -107,7 +107,7 @@ def _image(engine, settings: Settings, term: Terminal, pull: bool = False) -> tu
     return tag, image_id, base
 
 
-def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: int = 1,
+def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: int = 1,
              on_done: Callable[[LabOutcome], None] = lambda outcome: None,
              repeat: int = 1, chaos: Optional[dict] = None,
              langs: Optional[dict] = None) -> list[LabOutcome]:
@@ -116,14 +116,14 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
     Each lab's checks and report are in ``langs[lab number]``, else in the settings' language.
     """
     _ = term._
-    engine_module, engine = _connect()
+    engine_module, engine = connect()
     session = uuid.uuid4().hex[:12]
     outcomes = {lab.number: LabOutcome(lab) for lab in labs}
     pending = {lab.number: len(lab.runs()) for lab in labs}
     local = threading.local()
     engines = []
     try:
-        tag, image_id, base_image = _image(engine, settings, term)
+        tag, image_id, base_image = lab_image(engine, settings, term)
         environment = {"host": engine_module.host_description(), "engine": engine.describe(),
                        "image": {"tag": tag, "id": image_id, "base": base_image}}
 
@@ -154,7 +154,7 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
                         # --repeat brings back one document per repetition.
                         documents = (record["document"] or {}).get("repeats") or [record["document"]]
                         where = {**environment, "lang": (langs or {}).get(lab.number, settings.lang)}
-                        runs = [_checked(lab, variant, {**record, "document": document}, where)
+                        runs = [checked(lab, variant, {**record, "document": document}, where)
                                 for document in documents]
                         run = runs[0]
                         if repeat > 1:
@@ -169,7 +169,7 @@ def _execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: 
                         if len(labs) == 1 or pending[lab.number] == 0:
                             advance()
                         if pending[lab.number] == 0:
-                            _finish(outcome, chaos)
+                            finish(outcome, chaos)
                             on_done(outcome)
             except BaseException:
                 for future in futures:
@@ -191,7 +191,7 @@ def _describe(lab: catalog.Lab, _: Callable[..., str]) -> str:
             else _("run of {folder}", folder=lab.folder))
 
 
-def _checked(lab: catalog.Lab, variant: catalog.Run, record: dict, environment: dict) -> dict:
+def checked(lab: catalog.Lab, variant: catalog.Run, record: dict, environment: dict) -> dict:
     """One run's result document, with its checks evaluated and its status decided.
 
     The checks speak the language ``environment["lang"]`` names (English when it names none).
@@ -205,7 +205,7 @@ def _checked(lab: catalog.Lab, variant: catalog.Run, record: dict, environment: 
     return run
 
 
-def _finish(outcome: LabOutcome, chaos: Optional[dict] = None) -> None:
+def finish(outcome: LabOutcome, chaos: Optional[dict] = None) -> None:
     order = {variant.name: index for index, variant in enumerate(outcome.lab.runs())}
     pairs = sorted(zip(outcome.runs, outcome.outputs), key=lambda pair: order[pair[0]["variant"]["name"]])
     outcome.runs = [run for run, _ in pairs]
@@ -231,20 +231,20 @@ def _report_folder(settings: Settings, lab: catalog.Lab):
     return settings.reports_dir / lab.report_name
 
 
-def _write(settings: Settings, outcome: LabOutcome, folder=None):
-    return _writing(lambda: report.write_report(folder or _report_folder(settings, outcome.lab),
+def write_outcome(settings: Settings, outcome: LabOutcome, folder=None):
+    return writing(lambda: report.write_report(folder or _report_folder(settings, outcome.lab),
                                                 outcome.finished_files), settings)
 
 
 def _write_index(settings: Settings):
-    return _writing(lambda: index.write(settings), settings)
+    return writing(lambda: index.write(settings), settings)
 
 
 #: errno values that mean the disk (or the user's quota) is full: the environment's fault.
 _DISK_FULL = {28, 122}  # ENOSPC, EDQUOT
 
 
-def _writing(action: Callable, settings: Settings):
+def writing(action: Callable, settings: Settings):
     """Write reports; a reports folder that cannot take them is one line, not a traceback.
 
     write_report builds each report beside the old one and swaps it in whole, so
@@ -282,7 +282,7 @@ def reports_ready(settings: Settings) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
 
-    _writing(probe, settings)
+    writing(probe, settings)
 
 
 #: Command-line options that change a run's limits, and the lab.yaml key each sets.
@@ -314,13 +314,13 @@ def overrides(**options: str) -> catalog.RunOverrides:
                          f"{error['msg'].lower()}") from None
 
 
-def _with_overrides(lab: catalog.Lab, extra: Optional[catalog.RunOverrides]) -> catalog.Lab:
+def with_overrides(lab: catalog.Lab, extra: Optional[catalog.RunOverrides]) -> catalog.Lab:
     import dataclasses
 
     return lab if extra is None else dataclasses.replace(lab, overrides=extra)
 
 
-def _code(outcomes: list[LabOutcome]) -> int:
+def exit_code(outcomes: list[LabOutcome]) -> int:
     return 0 if all(o.finished_document["status"] == "passed" for o in outcomes) else 1
 
 
@@ -363,9 +363,9 @@ def _last_status(settings: Settings, number: int) -> str:
 
 
 def build(settings: Settings, term: Terminal) -> int:
-    engine_module, engine = _connect()
+    engine_module, engine = connect()
     try:
-        tag, image_id, base = _image(engine, settings, term, pull=True)
+        tag, image_id, base = lab_image(engine, settings, term, pull=True)
     finally:
         engine.close()
     term.out.print(f"{tag} ({image_id[:19]}) on {base}")
@@ -377,7 +377,7 @@ def base(settings: Settings, term: Terminal, force: bool, arch: str = "") -> int
 
     if arch and arch not in ARCHITECTURES:
         raise UsageError(f"--arch {arch}: not one of {', '.join(ARCHITECTURES)}")
-    engine_module, engine = _connect()
+    engine_module, engine = connect()
     try:
         tag = engine.build_base(settings.mirror, term.say, force=force, arch=arch or None)
     finally:
@@ -404,7 +404,7 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
     if chaos or seed:
         chaos_settings = {"seed": _count(seed, "--seed", 0, 2**31) if seed else
                           int.from_bytes(os.urandom(4), "big") % 2**31, "max_ms": CHAOS_MAX_MS}
-    [lab] = _select(settings, [number_text])
+    [lab] = select_labs(settings, [number_text])
     reports_ready(settings)
     guesses = None
     if predict or answers:
@@ -421,18 +421,18 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
                                           tell=lambda text: term.err.print(f"[yellow]{escape(text)}[/yellow]"),
                                           words=term._)
     # A lab's variants are independent containers: two at a time.
-    [outcome] = _execute(settings, [_with_overrides(lab, extra)], term, jobs=2, repeat=times,
+    [outcome] = execute(settings, [with_overrides(lab, extra)], term, jobs=2, repeat=times,
                          chaos=chaos_settings)
     if guesses is not None:
         outcome.finished_document["predictions"] = predictions.score(lab.spec.predict, guesses, outcome.runs)
         outcome.files = report.render(outcome.finished_document, outcome.outputs)
     if times > 1 or chaos_settings:
-        folder = _write(settings, outcome, settings.reports_dir / f"{lab.report_name}-repeat")
+        folder = write_outcome(settings, outcome, settings.reports_dir / f"{lab.report_name}-repeat")
     else:
-        folder = _write(settings, outcome)
+        folder = write_outcome(settings, outcome)
         _write_index(settings)
     term.lab_summary(outcome.finished_document, folder)
-    return _code([outcome])
+    return exit_code([outcome])
 
 
 def _quoted(text: str, most: int = 40) -> str:
@@ -472,10 +472,10 @@ def run_script(settings: Settings, path_text: str, extra: catalog.RunOverrides,
     lab = catalog.load_script(Path(path_text).expanduser(), extra, expected)
     reports_ready(settings)
     lab = _own_report_folder(settings, lab)
-    [outcome] = _execute(settings, [lab], term)
-    folder = _write(settings, outcome)
+    [outcome] = execute(settings, [lab], term)
+    folder = write_outcome(settings, outcome)
     term.lab_summary(outcome.finished_document, folder)
-    return _code([outcome])
+    return exit_code([outcome])
 
 
 def check_submission(settings: Settings, lab: catalog.Lab, path, term: Terminal) -> LabOutcome:
@@ -496,16 +496,16 @@ def check_submission(settings: Settings, lab: catalog.Lab, path, term: Terminal)
     from forklab import exercises
 
     if lab.spec.kind != "exercise":
-        raise UsageError(f"lab {lab.number:02d} is not an exercise; {_exercise_list(settings)}")
+        raise UsageError(f"lab {lab.number:02d} is not an exercise; {exercise_list(settings)}")
     submission = catalog.load_submission(lab, Path(path).expanduser())
-    [outcome] = _execute(settings, [submission], term)
+    [outcome] = execute(settings, [submission], term)
     document = outcome.finished_document
     exercises.grade(document, Path(path).name, i18n.of(document))
     outcome.files = report.render(document, outcome.outputs)
     return outcome
 
 
-def _exercise_list(settings: Settings) -> str:
+def exercise_list(settings: Settings) -> str:
     numbers = [f"{number:02d}" for number, path in sorted(catalog.find_labs(settings.labs_dir).items())
                if _is_exercise(path)]
     return f"the exercises are {', '.join(numbers)}" if numbers else "this course has no exercises"
@@ -532,14 +532,14 @@ def check(settings: Settings, number_text: str, path_text: str, term: Terminal, 
     from forklab import classroom, exercises
 
     summary = classroom.summary_path(summary_text) if summary_text else None
-    [lab] = _select(settings, [number_text], to_run=False)
+    [lab] = select_labs(settings, [number_text], to_run=False)
     if lab.spec.kind != "exercise":
-        raise UsageError(f"lab {lab.number:02d} is not an exercise; {_exercise_list(settings)}")
+        raise UsageError(f"lab {lab.number:02d} is not an exercise; {exercise_list(settings)}")
     if path_text:
         path = Path(path_text).expanduser()
     else:
         path, made = exercises.working_copy(settings.labs_dir, lab)
-        shown = _shown_path(path)
+        shown = shown_path(path)
         if made:
             term.say(term._("{path}: made from the exercise's starter; it is yours: write your program there "
                             "(later checks never overwrite it)", path=shown))
@@ -547,7 +547,7 @@ def check(settings: Settings, number_text: str, path_text: str, term: Terminal, 
             term.say(term._("checking {path} (your working copy; give a PATH to check another file)", path=shown))
     reports_ready(settings)
     outcome = check_submission(settings, lab, path, term)
-    folder = _write(settings, outcome)
+    folder = write_outcome(settings, outcome)
     document = outcome.finished_document
     term.check_summary(document, folder)
     if summary is not None:
@@ -556,7 +556,7 @@ def check(settings: Settings, number_text: str, path_text: str, term: Terminal, 
     return 0 if score["earned"] == score["total"] else 1
 
 
-def _shown_path(path) -> str:
+def shown_path(path) -> str:
     from pathlib import Path
 
     try:
@@ -576,7 +576,7 @@ def handout(settings: Settings, out_text: str, term: Terminal) -> int:
     summary = handouts.write(root, settings.labs_dir, out)
     term.out.print(term._("handout: {path} ({labs} labs and {exercises} exercises; left out: {solutions} "
                           "solutions, {hidden} hidden checks, {answers} checks that answer a prediction, "
-                          "{claims} claim verdicts of exercises)", path=_shown_path(summary["folder"]),
+                          "{claims} claim verdicts of exercises)", path=shown_path(summary["folder"]),
                           labs=summary["labs"], exercises=summary["exercises"], solutions=summary["solutions"],
                           hidden=summary["hidden"], answers=summary["answers"], claims=summary["claims"]))
     return 0
@@ -620,14 +620,14 @@ def _own_report_folder(settings: Settings, lab: catalog.Lab) -> catalog.Lab:
 
 def run_labs(settings: Settings, numbers: list[str], jobs: int, term: Terminal) -> int:
     """`invoke labs [N ...]`: several labs at once; each report is written as its lab completes."""
-    labs = _select(settings, numbers)
+    labs = select_labs(settings, numbers)
     reports_ready(settings)
     started = time.monotonic()
-    outcomes = _execute(settings, labs, term, jobs, on_done=lambda outcome: _write(settings, outcome))
+    outcomes = execute(settings, labs, term, jobs, on_done=lambda outcome: write_outcome(settings, outcome))
     path = _write_index(settings)
     term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.monotonic() - started,
                       settings.reports_dir, path)
-    return _code(outcomes)
+    return exit_code(outcomes)
 
 
 def regenerate(settings: Settings, jobs: int, term: Terminal) -> int:
@@ -636,16 +636,16 @@ def regenerate(settings: Settings, jobs: int, term: Terminal) -> int:
     Nothing is written until every lab has run, so an interrupted call leaves
     the previous reports as they were.
     """
-    labs = _select(settings, [])
+    labs = select_labs(settings, [])
     reports_ready(settings)
     started = time.monotonic()
-    outcomes = _execute(settings, labs, term, jobs)
+    outcomes = execute(settings, labs, term, jobs)
     for outcome in outcomes:
-        _write(settings, outcome)
+        write_outcome(settings, outcome)
     path = _write_index(settings)
     term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.monotonic() - started,
                       settings.reports_dir, path)
-    return _code(outcomes)
+    return exit_code(outcomes)
 
 
 def verify(settings: Settings, numbers: list[str], jobs: int, term: Terminal) -> int:
@@ -654,13 +654,13 @@ def verify(settings: Settings, numbers: list[str], jobs: int, term: Terminal) ->
     Each report is made again in the language it was made in (its result.json
     says), so Chinese reports a course committed are compared in Chinese.
     """
-    labs = [lab for lab in _select(settings, numbers)
+    labs = [lab for lab in select_labs(settings, numbers)
             if (_report_folder(settings, lab) / "normalized.md").is_file()]
     if not labs:
         raise UsageError(f"there are no reports in {settings.reports_dir} to verify against; "
                          "run `invoke report` first")
     langs = {lab.number: _saved_lang(_report_folder(settings, lab)) for lab in labs}
-    outcomes = _execute(settings, labs, term, jobs, langs=langs)
+    outcomes = execute(settings, labs, term, jobs, langs=langs)
     drifted = []
     for outcome in outcomes:
         path = _report_folder(settings, outcome.lab) / "normalized.md"
@@ -687,10 +687,10 @@ def _saved_lang(folder) -> str:
 
 def shell(settings: Settings, number_text: str, term: Terminal) -> int:
     """An interactive shell in the lab image, in the lab's folder, with the same sandbox."""
-    [lab] = _select(settings, [number_text])
-    engine_module, engine = _connect()
+    [lab] = select_labs(settings, [number_text])
+    engine_module, engine = connect()
     try:
-        tag, _, _ = _image(engine, settings, term)
+        tag, _, _ = lab_image(engine, settings, term)
     finally:
         engine.close()
     script, shipped = lab.shipped()  # lab.py, or an exercise's solution.py
@@ -719,7 +719,7 @@ def doctor(settings: Settings, term: Terminal) -> int:
 
 
 def clean(settings: Settings, term: Terminal, images: bool) -> int:
-    _, engine = _connect()
+    _, engine = connect()
     try:
         containers, removed = engine.clean(images)
     finally:

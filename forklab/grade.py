@@ -400,7 +400,7 @@ def assess(program: catalog.Lab, submission: Submission, records: list, environm
     """
     runs, outputs = [], []
     for variant, record in records:
-        runs.append(commands._checked(program, variant, record, environment))
+        runs.append(commands.checked(program, variant, record, environment))
         outputs.append(result.output_bytes(record))
     document = result.combine(runs)
     original = [dict(c) for c in document["checks"]]
@@ -617,10 +617,10 @@ def grade(settings: Settings, number_text: str, submissions_text: str, jobs: int
     _ = term._
     if hidden_visibility not in HIDDEN_VISIBILITIES:
         raise UsageError(f"--gradescope-hidden {hidden_visibility}: give {' or '.join(HIDDEN_VISIBILITIES)}")
-    [lab] = commands._select(settings, [number_text], to_run=False)
+    [lab] = commands.select_labs(settings, [number_text], to_run=False)
     if lab.spec.kind != "exercise":
-        raise UsageError(f"lab {lab.number:02d} is not an exercise; {commands._exercise_list(settings)}")
-    lab = commands._with_overrides(lab, extra)
+        raise UsageError(f"lab {lab.number:02d} is not an exercise; {commands.exercise_list(settings)}")
+    lab = commands.with_overrides(lab, extra)
     lab.runs()  # options that do not fit the exercise's runs: one line, before anything runs
     root = Path(submissions_text).expanduser()
     if not root.is_dir():
@@ -653,9 +653,9 @@ def grade(settings: Settings, number_text: str, submissions_text: str, jobs: int
         term.say(_("skipped {count} student(s) graded earlier from the same submission and exercise "
                    "(--again grades them again)", count=skipped))
     # The engine first: without one, no student is written (exit 3).
-    connected = commands._connect() if to_run else None
+    connected = commands.connect() if to_run else None
     try:
-        commands._writing(lambda: folder.mkdir(parents=True, exist_ok=True), settings)
+        commands.writing(lambda: folder.mkdir(parents=True, exist_ok=True), settings)
         for submission in bad:
             row = row_not_run(submission, expected)
             row["fingerprint"] = _full_fingerprint(submission, exercise)
@@ -684,8 +684,8 @@ def grade(settings: Settings, number_text: str, submissions_text: str, jobs: int
 
 
 def _write_file(settings: Settings, path: Path, data: bytes) -> None:
-    """Write one file whole; a reports folder that cannot take it is one line (commands._writing)."""
-    commands._writing(lambda: report.write_file(path, data), settings)
+    """Write one file whole; a reports folder that cannot take it is one line (commands.writing)."""
+    commands.writing(lambda: report.write_file(path, data), settings)
 
 
 def _write_student(settings: Settings, folder: Path, submission: Submission, row: dict, lab: catalog.Lab,
@@ -696,7 +696,7 @@ def _write_student(settings: Settings, folder: Path, submission: Submission, row
     files = dict(files) if files else {"report.md": _short_report(row, lab, _)}
     files[GRADESCOPE_FILE] = _json(gradescope(row, expected, details, _, hidden_visibility))
     files[ROW_FILE] = _json(row)
-    commands._writing(lambda: report.write_report(folder / submission.folder, files), settings)
+    commands.writing(lambda: report.write_report(folder / submission.folder, files), settings)
 
 
 def _run_all(settings: Settings, lab: catalog.Lab, connected: tuple, to_run: list[Submission], jobs: int,
@@ -710,7 +710,7 @@ def _run_all(settings: Settings, lab: catalog.Lab, connected: tuple, to_run: lis
     local = threading.local()
     engines = []
     try:
-        tag, image_id, base_image = commands._image(engine, settings, term)
+        tag, image_id, base_image = commands.lab_image(engine, settings, term)
         environment = {"host": engine_module.host_description(), "engine": engine.describe(),
                        "image": {"tag": tag, "id": image_id, "base": base_image}, "lang": settings.lang}
 

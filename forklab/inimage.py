@@ -146,7 +146,7 @@ def resume(term: Terminal) -> int:
     number, variant_name = plan["runs"][index_]
     lab = catalog.load_lab(catalog.find_labs(LABS_DIR)[number])
     variant = next(v for v in lab.runs() if v.name == variant_name)
-    checked = commands._checked(lab, variant, _record(index_, plan, seconds), {**_environment(), "lang": term.lang})
+    checked = commands.checked(lab, variant, _record(index_, plan, seconds), {**_environment(), "lang": term.lang})
     which = "" if variant_name == "default" else f" {variant_name}"
     term.say(_("{what}: {status} ({seconds:.1f} s)", what=_("lab {number:02d}", number=number) + which,
                status=_(checked["status"]), seconds=seconds))
@@ -170,10 +170,10 @@ def finish(plan: dict, term: Terminal) -> int:
             variant = next(v for v in lab.runs() if v.name == variant_name)
             seconds = plan.get("seconds", {}).get(str(position), 0.0)
             record = _record(position, plan, seconds)
-            outcome.runs.append(commands._checked(lab, variant, record, environment))
+            outcome.runs.append(commands.checked(lab, variant, record, environment))
             outcome.outputs.append(result.output_bytes(record))
             outcome.seconds += seconds
-        commands._finish(outcome)
+        commands.finish(outcome)
         folder = report.write_report(chosen.reports_dir / lab.report_name, outcome.finished_files)
         outcomes.append(outcome)
         if len(plan["labs"]) == 1:
@@ -183,7 +183,7 @@ def finish(plan: dict, term: Terminal) -> int:
         term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.time() - plan["started"])
     for reason in plan["skipped"]:
         term.say(f"not run here: {reason}")
-    return commands._code(outcomes) if outcomes else 0
+    return commands.exit_code(outcomes) if outcomes else 0
 
 
 def _record(position: int, plan: dict, seconds: float) -> dict:

@@ -711,7 +711,7 @@ def run_puzzle(settings, term, seed: str = "", actions: str = "", forks: str = "
             "expect": [*lab.spec.expect, *expectations(model)]})
         lab = dataclasses.replace(lab, spec=spec,
                                   report_as=report_name(opts.seed, opts.actions, opts.forks, opts.local))
-        [outcome] = commands._execute(settings, [lab], term)
+        [outcome] = commands.execute(settings, [lab], term)
     document = outcome.document
     assert document is not None  # _execute always builds one, an error included
     real = real_tree(document, drawn)
@@ -735,7 +735,7 @@ def run_puzzle(settings, term, seed: str = "", actions: str = "", forks: str = "
     files["puzzle.py"] = text.encode("utf-8")
     files["puzzle.md"] = puzzle_markdown(opts, drawn, simulated, model, real, facts).encode("utf-8")
     outcome.files = files
-    folder = commands._write(settings, outcome)
+    folder = commands.write_outcome(settings, outcome)
 
     if real is None:
         term.lab_summary(document, folder)
@@ -765,8 +765,8 @@ def run_puzzle(settings, term, seed: str = "", actions: str = "", forks: str = "
     colour = "green" if status == "passed" else "red"
     passed = sum(1 for check in document["checks"] if check["passed"])
     say(f"[{colour}]{status}[/{colour}] ({passed} of {len(document['checks'])} checks of Linux's answer)"
-        f" · report: {escape(commands._shown_path(folder / 'puzzle.md'))}"
-        f" · program: {escape(commands._shown_path(folder / 'puzzle.py'))}")
+        f" · report: {escape(commands.shown_path(folder / 'puzzle.md'))}"
+        f" · program: {escape(commands.shown_path(folder / 'puzzle.py'))}")
     return 0 if status == "passed" else 1
 
 

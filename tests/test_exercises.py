@@ -198,7 +198,7 @@ def test_the_report_shows_the_score(tmp_path):
     evaluated(tmp_path, GRADED)  # makes the lab folder
     lab = catalog.load_lab(tmp_path / "05-test")
     [variant] = lab.runs()
-    document = commands._checked(lab, variant, {"document": runner_document(), "timed_out": False,
+    document = commands.checked(lab, variant, {"document": runner_document(), "timed_out": False,
                                                 "container_exit": 0}, ENVIRONMENT)
     exercises.grade(document, "mine.py", "en")
     files = report.render(document, [result.output_bytes({"document": runner_document()})])

@@ -296,7 +296,7 @@ def no_engine(monkeypatch):
     def refuse():
         raise AssertionError("an engine was asked for")
 
-    monkeypatch.setattr(commands, "_connect", refuse)
+    monkeypatch.setattr(commands, "connect", refuse)
 
 
 def test_a_class_of_bad_submissions_is_graded_without_an_engine_and_skipped_the_second_time(

@@ -32,7 +32,7 @@ def document(tmp_path, lang: str | None) -> dict:
     [variant] = lab.runs()
     environment = dict(ENVIRONMENT) if lang is None else {**ENVIRONMENT, "lang": lang}
     run = {"document": runner_document(), "timed_out": False, "container_exit": 0}
-    return commands._checked(lab, variant, run, environment)
+    return commands.checked(lab, variant, run, environment)
 
 
 def files(tmp_path, lang: str | None) -> dict[str, str]:

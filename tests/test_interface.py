@@ -220,7 +220,7 @@ def test_the_offline_base_is_named_only_when_an_image_is_built_on_it(capsys, bui
     from forklab.settings import DEFAULTS, Settings
 
     settings = Settings.from_config(dict(DEFAULTS), Path.cwd(), "en")
-    assert commands._image(FakeEngine(build), settings, Terminal("en")) == ("forklab/lab:1", "sha256:1",
+    assert commands.lab_image(FakeEngine(build), settings, Terminal("en")) == ("forklab/lab:1", "sha256:1",
                                                                             "forklab/base:x")
     err = capsys.readouterr().err
     assert ("using the offline base" in err) is build

@@ -358,7 +358,7 @@ def test_a_full_disk_while_writing_is_exit_3_and_keeps_the_previous_report(tmp_p
     outcome = commands.LabOutcome(catalog.load_lab(ROOT / "labs" / "03-zombies-and-orphans"),
                                   files={"report.md": b"new\n"})
     with pytest.raises(EnvironmentProblem) as caught:
-        commands._write(settings, outcome)
+        commands.write_outcome(settings, outcome)
     monkeypatch.setattr("builtins.open", real_open)
     assert caught.value.exit_code == 3 and "the disk is full" in caught.value.message
     assert (folder / "report.md").read_text(encoding="utf-8") == "the previous report\n"
