@@ -243,7 +243,7 @@ def write_zip(settings, number_text: str, out_text: str, term) -> int:
     try:
         report.write_file(out, data)
     except OSError as exc:
-        if exc.errno in commands._DISK_FULL:
+        if exc.errno in commands.DISK_FULL:
             raise EnvironmentProblem(f"{out}: the disk is full ({exc.strerror}); free some space and "
                                      "run again") from None
         raise UsageError(f"{out}: cannot be written ({exc.strerror}); give another --out") from None

@@ -241,7 +241,7 @@ def _write_index(settings: Settings):
 
 
 #: errno values that mean the disk (or the user's quota) is full: the environment's fault.
-_DISK_FULL = {28, 122}  # ENOSPC, EDQUOT
+DISK_FULL = {28, 122}  # ENOSPC, EDQUOT
 
 
 def writing(action: Callable, settings: Settings):
@@ -254,7 +254,7 @@ def writing(action: Callable, settings: Settings):
         return action()
     except OSError as exc:
         where = exc.filename or settings.reports_dir
-        if exc.errno in _DISK_FULL:
+        if exc.errno in DISK_FULL:
             raise EnvironmentProblem(f"{where}: the disk is full ({exc.strerror}); free some space and run "
                                      "again (the previous report is kept)") from None
         raise UsageError(f"{where}: reports cannot be written there ({exc.strerror}); make "

@@ -173,14 +173,14 @@ def _students_claims(raw: bytes, kept: set, summary: dict) -> bytes:
 def _swap_in(out: Path, files: dict[str, bytes]) -> None:
     """Write every file into a new folder beside ``out``, then put it in ``out``'s place
     (report.write_report, which swaps reports in the same way)."""
-    from forklab.commands import _DISK_FULL
+    from forklab.commands import DISK_FULL
     from forklab.report import write_report
 
     try:
         write_report(out, files)
     except OSError as exc:
         where = exc.filename or out
-        if exc.errno in _DISK_FULL:
+        if exc.errno in DISK_FULL:
             raise EnvironmentProblem(f"{where}: the disk is full ({exc.strerror}); free some space "
                                      "(the previous handout is kept)") from None
         raise UsageError(f"{where}: the handout cannot be written there ({exc.strerror}); "
