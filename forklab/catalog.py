@@ -645,9 +645,7 @@ class Lab:
 
     @property
     def container_name(self) -> str:
-        if self.submission is not None:
-            return f"check{self.number:02d}"
-        return f"lab{self.number:02d}" if self.script_name is None else "run"
+        return {"check": f"check{self.number:02d}", "lab": f"lab{self.number:02d}", "run": "run"}[self.kind]
 
     @property
     def folder(self) -> str:
@@ -657,9 +655,9 @@ class Lab:
     def report_name(self) -> str:
         """reports/lab-03, or reports/run-fork-bomb for `invoke run fork_bomb.py`
         (``report_as`` when `invoke run` had to tell two scripts of one name apart)."""
-        if self.submission is not None:
+        if self.kind == "check":
             return f"check-{self.number:02d}"
-        if self.script_name is None:
+        if self.kind == "lab":
             return f"lab-{self.number:02d}"
         return self.report_as or run_report_name(self.path)
 
