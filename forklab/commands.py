@@ -220,8 +220,7 @@ def finish(outcome: LabOutcome, chaos: Optional[dict] = None) -> None:
             "chaos": chaos,
             "variants": [repeat.summarize(variant.name, variant.title, outcome.repetitions[variant.name])
                          for variant in outcome.lab.runs()]}
-        statuses = {run["status"] for run in every}
-        outcome.document["status"] = next(s for s in ("error", "timeout", "failed", "passed") if s in statuses)
+        outcome.document["status"] = result.Status.worst(run["status"] for run in every)
     if chaos:
         outcome.document["chaos"] = chaos
     outcome.files = report.render(outcome.document, outcome.outputs)

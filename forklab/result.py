@@ -10,7 +10,8 @@ of ``child`` and ``orphan``.  Raw pids stay in the document.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Optional
+from enum import Enum
+from typing import Any, Iterable, Optional
 
 from forklab import orders
 
@@ -239,17 +240,33 @@ def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
     }
 
 
+class Status(str, Enum):
+    """A run's or a lab's status, as result.json and the reports write it (the value)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+    @classmethod
+    def worst(cls, statuses: Iterable[str]) -> str:
+        """The status of several runs: an error outweighs a timeout, a timeout a failure, a failure a pass."""
+        seen = set(statuses)
+        return next(status.value for status in (cls.ERROR, cls.TIMEOUT, cls.FAILED, cls.PASSED)
+                    if status.value in seen)
+
+
 def decide_status(result: dict, main_exit_is_checked: bool) -> str:
     """passed, failed, error or timeout; see docs/ARCHITECTURE.md."""
     runner = result["runner"]
     if runner["timed_out_on_host"] or runner["status"] == "timeout":
-        return "timeout"
+        return Status.TIMEOUT.value
     if runner["status"] != "finished":
-        return "error"
+        return Status.ERROR.value
     status = result.get("exit") or {}
     if not main_exit_is_checked and (status.get("code") != 0):
-        return "error"
-    return "passed" if all(check["passed"] for check in result["checks"]) else "failed"
+        return Status.ERROR.value
+    return (Status.PASSED if all(check["passed"] for check in result["checks"]) else Status.FAILED).value
 
 
 def combine(runs: list[dict]) -> dict:
@@ -266,6 +283,5 @@ def combine(runs: list[dict]) -> dict:
     combined["variants"] = runs
     combined["checks"] = [{**check, "name": f"[{run['variant']['name']}] {check['name']}",
                            "variant": run["variant"]["name"]} for run in runs for check in run["checks"]]
-    statuses = {run["status"] for run in runs}
-    combined["status"] = next(s for s in ("error", "timeout", "failed", "passed") if s in statuses)
+    combined["status"] = Status.worst(run["status"] for run in runs)
     return combined

@@ -406,3 +406,13 @@ def test_a_row_is_adopted_whoever_took_it_in():
     assert notes["orphan2"] == ["adopted"]             # its forker, 7, is gone: the subreaper took it
     assert notes["child"] == [] and notes["subreaper"] == [] and notes["main"] == []
     assert notes["stray"] == ["adopted"]               # no fork seen, but PID 1 is its parent
+
+
+def test_the_worst_status_of_several_runs():
+    from forklab.result import Status
+
+    assert Status.worst(["passed", "failed", "passed"]) == "failed"
+    assert Status.worst(["failed", "timeout"]) == "timeout"
+    assert Status.worst(["timeout", "error", "passed"]) == "error"
+    assert Status.worst(["passed"]) == "passed"
+    assert json.dumps({"status": Status.worst(["passed"])}) == '{"status": "passed"}'
