@@ -17,7 +17,7 @@ import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from rich.markup import escape
 
@@ -107,6 +107,48 @@ def lab_image(engine, settings: Settings, term: Terminal, pull: bool = False) ->
     return tag, image_id, base
 
 
+def run_pool(engine_module, engine, jobs: int, session: str, items: list,
+             work: Callable[[Any, Any], Any], on_done: Callable[[Any], None]) -> None:
+    """``work(engine, item)`` for every item, ``jobs`` at a time; ``on_done`` gets each result as it finishes.
+
+    Each thread has an engine client of its own (the SDK's client is not
+    documented as thread-safe); with one job it is ``engine`` itself.  Ctrl-C
+    or any error cancels what has not started and removes the session's
+    containers, which ends the waits of the threads still running; the
+    clients this made are closed in every case.  `invoke lab`, `labs`,
+    `report`, `verify`, `check` and `grade` all run their containers so.
+    """
+    local = threading.local()
+    engines: list = []
+    lock = threading.Lock()
+
+    def run_one(item):
+        if not hasattr(local, "engine"):
+            local.engine = engine if jobs == 1 else engine_module.Engine.connect()
+            with lock:
+                engines.append(local.engine)
+        return work(local.engine, item)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {pool.submit(run_one, item) for item in items}
+            try:
+                while futures:
+                    done, futures = wait(futures, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        on_done(future.result())
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                # Threads still wait on their containers: removing them ends those waits.
+                engine.remove_session(session)
+                raise
+    finally:
+        for other in engines:
+            if other is not engine:
+                other.close()
+
+
 def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: int = 1,
              on_done: Callable[[LabOutcome], None] = lambda outcome: None,
              repeat: int = 1, chaos: Optional[dict] = None,
@@ -120,19 +162,14 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
     session = uuid.uuid4().hex[:12]
     outcomes = {lab.number: LabOutcome(lab) for lab in labs}
     pending = {lab.number: len(lab.runs()) for lab in labs}
-    local = threading.local()
-    engines = []
     try:
         tag, image_id, base_image = lab_image(engine, settings, term)
         environment = {"host": engine_module.host_description(), "engine": engine.describe(),
                        "image": {"tag": tag, "id": image_id, "base": base_image}}
 
-        def run_one(lab: catalog.Lab, variant: catalog.Run) -> tuple[catalog.Lab, catalog.Run, dict]:
-            # One client per thread: the SDK's client is not documented as thread-safe.
-            if not hasattr(local, "engine"):
-                local.engine = engine if jobs == 1 else engine_module.Engine.connect()
-                engines.append(local.engine)
-            return lab, variant, local.engine.run_lab(image_id, lab, variant, session, repeat, chaos)
+        def run_one(client, item: tuple) -> tuple[catalog.Lab, catalog.Run, dict]:
+            lab, variant = item
+            return lab, variant, client.run_lab(image_id, lab, variant, session, repeat, chaos)
 
         work = [(lab, variant) for lab in labs for variant in lab.runs()]
         if len(labs) > 1:
@@ -143,44 +180,33 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
             what = _describe(labs[0], _)
         # Several labs: the bar counts labs done; one lab: its variants (no bar for a single quick run).
         total = len(labs) if len(labs) > 1 else len(work) if len(work) > 1 or repeat > 1 else 0
-        with term.working(total, what) as advance, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {pool.submit(run_one, lab, variant) for lab, variant in work}
-            try:
-                while futures:
-                    done, futures = wait(futures, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        lab, variant, record = future.result()
-                        outcome = outcomes[lab.number]
-                        # --repeat brings back one document per repetition.
-                        documents = (record["document"] or {}).get("repeats") or [record["document"]]
-                        where = {**environment, "lang": (langs or {}).get(lab.number, settings.lang)}
-                        runs = [checked(lab, variant, {**record, "document": document}, where)
-                                for document in documents]
-                        run = runs[0]
-                        if repeat > 1:
-                            outcome.repetitions[variant.name] = runs
-                        outcome.runs.append(run)
-                        outcome.outputs.append(result.output_bytes(record))
-                        outcome.seconds += record["duration_ms"] / 1000
-                        which = "" if variant.name == "default" else f" {variant.name}"
-                        term.say(_("{what}: {status} ({seconds:.1f} s)", what=_describe(lab, _) + which,
-                                   status=_(run["status"]), seconds=record["duration_ms"] / 1000))
-                        pending[lab.number] -= 1
-                        if len(labs) == 1 or pending[lab.number] == 0:
-                            advance()
-                        if pending[lab.number] == 0:
-                            finish(outcome, chaos)
-                            on_done(outcome)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                # Threads still wait on their containers: removing them ends those waits.
-                engine.remove_session(session)
-                raise
+        with term.working(total, what) as advance:
+            def ran(done: tuple[catalog.Lab, catalog.Run, dict]) -> None:
+                lab, variant, record = done
+                outcome = outcomes[lab.number]
+                # --repeat brings back one document per repetition.
+                documents = (record["document"] or {}).get("repeats") or [record["document"]]
+                where = {**environment, "lang": (langs or {}).get(lab.number, settings.lang)}
+                runs = [checked(lab, variant, {**record, "document": document}, where)
+                        for document in documents]
+                run = runs[0]
+                if repeat > 1:
+                    outcome.repetitions[variant.name] = runs
+                outcome.runs.append(run)
+                outcome.outputs.append(result.output_bytes(record))
+                outcome.seconds += record["duration_ms"] / 1000
+                which = "" if variant.name == "default" else f" {variant.name}"
+                term.say(_("{what}: {status} ({seconds:.1f} s)", what=_describe(lab, _) + which,
+                           status=_(run["status"]), seconds=record["duration_ms"] / 1000))
+                pending[lab.number] -= 1
+                if len(labs) == 1 or pending[lab.number] == 0:
+                    advance()
+                if pending[lab.number] == 0:
+                    finish(outcome, chaos)
+                    on_done(outcome)
+
+            run_pool(engine_module, engine, jobs, session, work, run_one, ran)
     finally:
-        for other in engines:
-            if other is not engine:
-                other.close()
         engine.close()
     return [outcomes[lab.number] for lab in labs]
 

@@ -35,10 +35,8 @@ import json
 import os
 import stat
 import statistics
-import threading
 import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -707,69 +705,52 @@ def _run_all(settings: Settings, lab: catalog.Lab, connected: tuple, to_run: lis
     _ = term._
     engine_module, engine = connected
     session = uuid.uuid4().hex[:12]
-    local = threading.local()
-    engines = []
-    try:
-        tag, image_id, base_image = commands.lab_image(engine, settings, term)
-        environment = {"host": engine_module.host_description(), "engine": engine.describe(),
-                       "image": {"tag": tag, "id": image_id, "base": base_image}, "lang": settings.lang}
+    tag, image_id, base_image = commands.lab_image(engine, settings, term)
+    environment = {"host": engine_module.host_description(), "engine": engine.describe(),
+                   "image": {"tag": tag, "id": image_id, "base": base_image}, "lang": settings.lang}
 
-        def grade_one(submission: Submission) -> tuple[Submission, dict]:
-            # One client per thread: the SDK's client is not documented as thread-safe.
-            if not hasattr(local, "engine"):
-                local.engine = engine if jobs == 1 else engine_module.Engine.connect()
-                engines.append(local.engine)
-            started = time.monotonic()
-            try:
-                program = _load(lab, submission, data)
-                records = [(variant, local.engine.run_lab(image_id, program, variant, session))
-                           for variant in program.runs()]
-                row, files, original = assess(program, submission, records, environment)
-                row["seconds"] = round(time.monotonic() - started, 3)
-            except ForklabError as exc:
-                if session in engine_module.CANCELLED:
-                    raise KeyboardInterrupt from None
-                # The file went away or changed since it was found; or the engine failed on this one.
-                status = BAD if isinstance(exc, UsageError) else ERROR
-                submission = dataclasses.replace(submission, problem="unreadable" if status == BAD else "engine",
-                                                 reason=exc.message)
-                row, files, original = row_not_run(submission, expected, status), None, None
-            except Exception as exc:  # noqa: BLE001 - one submission's failure is its row, the class goes on
-                if session in engine_module.CANCELLED:
-                    raise KeyboardInterrupt from None
-                line = (str(exc).strip().splitlines() or [""])[0]
-                submission = dataclasses.replace(submission, problem="engine", reason=_(
-                    "the grader could not grade it ({error}); the next `invoke grade` tries again",
-                    error=f"{type(exc).__name__}: {line}"[:300]))
-                row, files, original = row_not_run(submission, expected, ERROR), None, None
-            if row["status"] != ERROR:
-                row["fingerprint"] = _full_fingerprint(submission, exercise)
-            _write_student(settings, folder, submission, row, lab, expected, _, hidden_visibility, files, original)
-            return submission, row
+    def grade_one(client, submission: Submission) -> tuple[Submission, dict]:
+        started = time.monotonic()
+        try:
+            program = _load(lab, submission, data)
+            records = [(variant, client.run_lab(image_id, program, variant, session))
+                       for variant in program.runs()]
+            row, files, original = assess(program, submission, records, environment)
+            row["seconds"] = round(time.monotonic() - started, 3)
+        except ForklabError as exc:
+            if session in engine_module.CANCELLED:
+                raise KeyboardInterrupt from None
+            # The file went away or changed since it was found; or the engine failed on this one.
+            status = BAD if isinstance(exc, UsageError) else ERROR
+            submission = dataclasses.replace(submission, problem="unreadable" if status == BAD else "engine",
+                                             reason=exc.message)
+            row, files, original = row_not_run(submission, expected, status), None, None
+        except Exception as exc:  # noqa: BLE001 - one submission's failure is its row, the class goes on
+            if session in engine_module.CANCELLED:
+                raise KeyboardInterrupt from None
+            line = (str(exc).strip().splitlines() or [""])[0]
+            submission = dataclasses.replace(submission, problem="engine", reason=_(
+                "the grader could not grade it ({error}); the next `invoke grade` tries again",
+                error=f"{type(exc).__name__}: {line}"[:300]))
+            row, files, original = row_not_run(submission, expected, ERROR), None, None
+        if row["status"] != ERROR:
+            row["fingerprint"] = _full_fingerprint(submission, exercise)
+        _write_student(settings, folder, submission, row, lab, expected, _, hidden_visibility, files, original)
+        return submission, row
 
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {pool.submit(grade_one, submission) for submission in to_run}
-            count = 0
-            try:
-                while futures:
-                    done, futures = wait(futures, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        submission, row = future.result()
-                        on_row(submission, row)
-                        count += 1
-                        line = _("{student}: {earned} of {total} points ({seconds:.1f} s)",
-                                 student=one_line(submission.student), earned=row["score"], total=row["total"],
-                                 seconds=row["seconds"])
-                        if row["reason"]:
-                            line += " · " + one_line(row["reason"])
-                        term.say(f"[{count}/{len(to_run)}] " + line)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                # Threads still wait on their containers: removing them ends those waits.
-                engine.remove_session(session)
-                raise
-    finally:
-        for other in engines:
-            if other is not engine:
-                other.close()
+    count = 0
+
+    def graded(done: tuple[Submission, dict]) -> None:
+        nonlocal count
+        submission, row = done
+        on_row(submission, row)
+        count += 1
+        line = _("{student}: {earned} of {total} points ({seconds:.1f} s)",
+                 student=one_line(submission.student), earned=row["score"], total=row["total"],
+                 seconds=row["seconds"])
+        if row["reason"]:
+            line += " · " + one_line(row["reason"])
+        term.say(f"[{count}/{len(to_run)}] " + line)
+
+    commands.run_pool(engine_module, engine, jobs, session, to_run, grade_one, graded)
+
