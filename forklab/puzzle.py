@@ -181,10 +181,7 @@ def simulate(actions: list[Action], local: bool = False) -> Tree:
     tree = _tree()
     for action in actions:
         if action.is_fork:
-            tree.parent[action.child] = action.actor
-            tree.state[action.child] = "alive"
-            tree.children[action.actor].append(action.child)
-            tree.children[action.child] = []
+            _fork(tree, action)
             continue
         leaving = action.actor
         above = tree.parent[leaving]
@@ -202,6 +199,15 @@ def simulate(actions: list[Action], local: bool = False) -> Tree:
         tree.children[leaving] = []
         tree.state[leaving] = "gone"
     return tree
+
+
+def _fork(tree: Tree, action: Action) -> None:
+    """A fork, the same in fork.py and in Linux: the child, alive, under its parent."""
+    assert action.child is not None
+    tree.parent[action.child] = action.actor
+    tree.state[action.child] = "alive"
+    tree.children[action.actor].append(action.child)
+    tree.children[action.child] = []
 
 
 def _descendants(tree: Tree, name: str) -> list[str]:
@@ -228,10 +234,7 @@ def linux(actions: list[Action], local: bool = False) -> Tree:
     tree = _tree()
     for action in actions:
         if action.is_fork:
-            tree.parent[action.child] = action.actor
-            tree.state[action.child] = "alive"
-            tree.children[action.actor].append(action.child)
-            tree.children[action.child] = []
+            _fork(tree, action)
             continue
         leaving = action.actor
         heir = tree.parent[leaving] if local else REAPER
