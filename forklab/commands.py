@@ -171,7 +171,10 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
             lab, variant = item
             return lab, variant, client.run_lab(image_id, lab, variant, session, repeat, chaos)
 
-        work = [(lab, variant) for lab in labs for variant in lab.runs()]
+        # The longest first, so that the last container is not a slow one started late: runs
+        # watched from outside (pid1 lab or init) end with a timed `docker stop`.
+        work = sorted(((lab, variant) for lab in labs for variant in lab.runs()),
+                      key=lambda item: not item[1].settings.stepped_aside)
         if len(labs) > 1:
             what = _("labs")
         elif repeat > 1:
