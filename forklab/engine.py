@@ -5,17 +5,20 @@ offline base where no registry answers), runs a lab in a sandboxed container,
 brings the runner's result document back over the API, and removes every
 container it made, Ctrl-C included.  Nothing is bind-mounted: the same code
 works against Docker Desktop's VM, Podman and a remote DOCKER_HOST.
+
+Its parts live in ``forklab/host/``: the sandbox (``sandbox``), finding the
+engine (``discovery``), the image's inputs and the offline base's recipe
+(``images``), and what every container shares (``containers``).  This module
+connects, builds, runs and removes, and ``invoke doctor``'s checks; every
+name of those parts is also reachable here, as ``engine.X``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
 import platform
-import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -23,7 +26,6 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -32,166 +34,55 @@ import docker.constants
 import docker.errors
 import docker.utils
 import requests.exceptions
-from docker.context import ContextAPI
 
-from forklab import catalog
+from forklab import catalog, outside
 from forklab.errors import EnvironmentProblem
-from forklab.inside import IMAGE_FILES
+from forklab.host.containers import CANCELLED as CANCELLED
+from forklab.host.containers import INPUTS_LABEL, LABEL, SESSION_LABEL, Leftover, _short_reason, container_identity
+from forklab.host.containers import KNOWN_FAILURES as KNOWN_FAILURES
+from forklab.host.containers import LAB_LABEL as LAB_LABEL
+from forklab.host.containers import RUN_LABEL as RUN_LABEL
+from forklab.host.containers import VARIANT_LABEL as VARIANT_LABEL
+from forklab.host.discovery import (
+    Endpoint,
+    _default_socket,
+    _docker_host_hint,
+    _names_podman,
+    _podman_sockets,
+    _podman_start_hint,
+    _start_hint,
+    leftovers_row,
+    resolve_endpoint,
+)
+from forklab.host.images import BASE_CA_DIR as BASE_CA_DIR
+from forklab.host.images import CONTAINERS_DIR as CONTAINERS_DIR
+from forklab.host.images import HOST_CA_BUNDLE as HOST_CA_BUNDLE
+from forklab.host.images import (
+    IMAGE_REPOSITORY,
+    OFFLINE_SUITE,
+    _bootstrap_command,
+    build_context_files,
+    inputs_digest,
+    offline_base_problem,
+    offline_base_tag,
+)
+from forklab.host.images import OFFLINE_PACKAGES as OFFLINE_PACKAGES
+from forklab.host.images import OFFLINE_REPOSITORY as OFFLINE_REPOSITORY
+from forklab.host.images import PACKAGE_DIR as PACKAGE_DIR
+from forklab.host.images import PROJECT_ROOT as PROJECT_ROOT
+from forklab.host.images import RUNNER_FILES as RUNNER_FILES
+from forklab.host.sandbox import docker_run_flags as docker_run_flags
+from forklab.host.sandbox import sandbox
 from forklab.inside.protocol import NONCE_ENV
 from forklab.settings import debian_arch
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_DIR = Path(__file__).resolve().parent
-CONTAINERS_DIR = PROJECT_ROOT / "containers"
-
-#: Every container and image the kit makes carries this label; `invoke clean` sweeps by it.
-LABEL = "org.forklab.managed"
-RUN_LABEL = "org.forklab.run"
-LAB_LABEL = "org.forklab.lab"
-VARIANT_LABEL = "org.forklab.variant"
-SESSION_LABEL = "org.forklab.session"
-INPUTS_LABEL = "org.forklab.inputs"
-
-IMAGE_REPOSITORY = "forklab/lab"
-OFFLINE_REPOSITORY = "forklab/base"
-OFFLINE_SUITE = "bookworm"
-#: python3-pip and ca-certificates let docker-compose.yml's image install the
-#: report renderer's dependencies (Jinja2, pydantic, PyYAML, rich) from PyPI.
-OFFLINE_PACKAGES = ("python3", "python3-pip", "procps", "psmisc", "ca-certificates")
-#: The host's trust store, copied into the offline base when present: networks
-#: without a registry often inspect TLS, and builds must trust what the host trusts.
-HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-#: Where the offline base keeps that copy; containers/Dockerfile looks for it there.
-BASE_CA_DIR = "/usr/local/share/ca-certificates"
-
-
-#: The in-container half of the package (standard library only): what the image copies.
-RUNNER_FILES = IMAGE_FILES
 #: Seconds the host waits beyond a lab's own timeout before it kills the container.
 HOST_GRACE_S = 30
 
 Say = Callable[[str], None]
 
-#: Sessions (one `invoke` call each) that were interrupted: their threads make no more containers.
-CANCELLED: set = set()
 
-
-@dataclass(frozen=True)
-class Leftover:
-    id: str
-    name: str
-    labels: dict
-    state: str = ""
-
-
-# -- the sandbox ---------------------------------------------------------------
-
-def sandbox(run: catalog.RunSettings) -> dict:
-    """Docker SDK keyword arguments for a lab container (docs/ARCHITECTURE.md, decision 5)."""
-    memory = f"{run.memory_mb}m"
-    return {
-        "network_mode": "none",
-        "pids_limit": run.pids_limit,
-        "mem_limit": memory,
-        "memswap_limit": memory,  # equal to mem_limit: no swap to hide in
-        "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges"],
-        "user": "1000:1000",
-        "read_only": True,
-        # The only writable places: /tmp for the lab's files, and a small /dev/shm
-        # for POSIX semaphores (multiprocessing's locks), not the engine's 64 MiB.
-        "tmpfs": {"/tmp": "rw,nosuid,nodev,noexec,size=64m,mode=1777",
-                  "/dev/shm": "rw,nosuid,nodev,noexec,size=4m,mode=1777"},
-        # The runner is PID 1: it is the reaper the labs observe.
-        "init": False,
-        "hostname": "forklab",
-    }
-
-
-def docker_run_flags(run: catalog.RunSettings) -> list[str]:
-    """The same sandbox as ``docker run`` flags (for ``invoke shell``)."""
-    box = sandbox(run)
-    flags = ["--network", box["network_mode"], "--pids-limit", str(box["pids_limit"]),
-             "--memory", box["mem_limit"], "--memory-swap", box["memswap_limit"],
-             "--user", box["user"], "--hostname", box["hostname"]]
-    flags += [arg for cap in box["cap_drop"] for arg in ("--cap-drop", cap)]
-    flags += [arg for opt in box["security_opt"] for arg in ("--security-opt", opt)]
-    flags += [arg for path, opts in box["tmpfs"].items() for arg in ("--tmpfs", f"{path}:{opts}")]
-    if box["read_only"]:
-        flags.append("--read-only")
-    return flags
-
-
-# -- finding the engine -----------------------------------------------------------
-
-@dataclass(frozen=True)
-class Endpoint:
-    url: Optional[str]
-    tls: object
-    source: str
-
-
-def resolve_endpoint() -> Endpoint:
-    """Where the Docker CLI would connect: DOCKER_HOST, DOCKER_CONTEXT, the current context."""
-    if os.environ.get("DOCKER_HOST"):
-        return Endpoint(None, None, "the DOCKER_HOST environment variable")
-    name = os.environ.get("DOCKER_CONTEXT")
-    source = "the DOCKER_CONTEXT environment variable"
-    try:
-        context = ContextAPI.get_context(name) if name else ContextAPI.get_current_context()
-    except docker.errors.DockerException as exc:
-        raise EnvironmentProblem(f"cannot read Docker context {name!r}: {exc}; "
-                                 "check `docker context ls`") from None
-    if context is None:
-        raise EnvironmentProblem(f"Docker context {name!r} does not exist; see `docker context ls`")
-    if not name:
-        source = "the current Docker context" if context.name != "default" else "the platform default"
-    if context.name == "default":
-        return Endpoint(None, None, source)
-    # docker-py spells a context's socket http+unix://; say it as the CLI does.
-    host = re.sub(r"^http\+unix://", "unix://", context.Host or "")
-    return Endpoint(host, context.TLSConfig, f"{source} ({context.name})")
-
-
-def _default_socket() -> str:
-    if sys.platform == "win32":
-        return "npipe:////./pipe/docker_engine"
-    return "unix:///var/run/docker.sock"
-
-
-def _start_hint(where: str = "") -> str:
-    if _names_podman(where):
-        return _podman_start_hint(where)
-    if sys.platform == "darwin" or sys.platform == "win32":
-        return "start Docker Desktop (or Podman Desktop) and try again"
-    return "start the engine (`sudo systemctl start docker`, or `sudo dockerd &`) and try again"
-
-
-def _names_podman(where: str) -> bool:
-    """An endpoint that names Podman: its default sockets (and Podman Desktop's) all do."""
-    return "podman" in where.lower()
-
-
-def _podman_start_hint(where: str) -> str:
-    return ("start Podman's API service (`systemctl --user start podman.socket` rootless, "
-            "`sudo systemctl start podman.socket` rootful, or "
-            f"`podman system service --time=0 {where} &`) and try again")
-
-
-def _podman_sockets() -> list[str]:
-    """Podman's default API sockets that exist on this host, rootless first."""
-    if not sys.platform.startswith("linux"):
-        return []
-    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
-    found = []
-    for path in (Path(runtime) / "podman" / "podman.sock", Path("/run/podman/podman.sock")):
-        try:
-            if path.is_socket():
-                found.append(f"unix://{path}")
-        except OSError:  # a folder this user may not enter
-            pass
-    return found
-
+# -- invoke doctor ---------------------------------------------------------------
 
 def diagnose() -> list[tuple[str, str, str]]:
     """`invoke doctor`: (what, finding, fix or "") for each thing checked, in order."""
@@ -263,23 +154,7 @@ def diagnose() -> list[tuple[str, str, str]]:
     return rows
 
 
-def leftovers_row(containers: list["Leftover"]) -> tuple[str, str, str]:
-    """doctor's row for the kit's containers: a running one belongs to a run in progress
-    (another terminal, a course script), not a leftover; only ended ones need `invoke clean`."""
-    running = [c for c in containers if c.state == "running"]
-    ended = [c for c in containers if c.state != "running"]
-    finding = f"{len(ended)} forklab container(s) left behind"
-    if running:
-        finding += f"; {len(running)} running now (a run in progress, not a leftover)"
-    return ("leftovers", finding, "`invoke clean`" if ended else "")
-
-
-def _docker_host_hint() -> str:
-    """When DOCKER_HOST is set, it is what to look at first."""
-    host = os.environ.get("DOCKER_HOST")
-    return (f"DOCKER_HOST={host} points where no engine answers: check it, or `unset DOCKER_HOST` "
-            "to use the default engine") if host else ""
-
+# -- connecting ------------------------------------------------------------------
 
 #: What each engine said of itself (its /version), by where it answers: asked once per
 #: process, so the clients of a call's other threads cost no round trip, and the
@@ -582,8 +457,6 @@ class Engine:
         if run.settings.stepped_aside:
             # lab.yaml's run: {pid1: lab} or {pid1: init}: the runner steps aside and
             # the host observes from outside (forklab/outside.py).
-            from forklab import outside
-
             return outside.run_lab(self, image_id, lab, run, session, repeat, chaos)
         name, labels = container_identity(lab, run, session)
         extra: dict[str, object] = {"repeat": repeat} if repeat > 1 else {}
@@ -709,72 +582,6 @@ def _remove(client: docker.DockerClient, name: str) -> None:
             raise
 
 
-def container_identity(lab: catalog.Lab, run: catalog.Run, session: str) -> tuple[str, dict]:
-    """A new container's name and labels: `invoke clean` and an interrupted call find it by them."""
-    run_id = uuid.uuid4().hex[:12]
-    labels = {LABEL: "true", RUN_LABEL: run_id, LAB_LABEL: lab.report_name, VARIANT_LABEL: run.name,
-              SESSION_LABEL: session}
-    return f"forklab-{lab.container_name}-{run.name}-{run_id}", labels
-
-
-# -- inputs, hashes and the build context ------------------------------------------
-
-def build_context_files() -> list[tuple[str, bytes]]:
-    """(path in context, bytes) for everything that goes into the lab image, sorted.
-
-    The labs are not among them: each is sent with its container.
-    """
-    # Paths as in the checkout, so docker-compose.yml builds the same Dockerfile.
-    files = [("containers/Dockerfile", (CONTAINERS_DIR / "Dockerfile").read_bytes()),
-             ("containers/sitecustomize.py", (CONTAINERS_DIR / "sitecustomize.py").read_bytes())]
-    files += [(f"forklab/{name}", (PACKAGE_DIR / name).read_bytes()) for name in RUNNER_FILES]
-    # A Windows checkout may hand us CRLF; the Linux image must see LF.
-    return [(name, data.replace(b"\r\n", b"\n") if Path(name).suffix in catalog.TEXT_SUFFIXES else data)
-            for name, data in sorted(files)]
-
-
-def inputs_digest(files: list[tuple[str, bytes]], base: str, base_id: str) -> str:
-    digest = hashlib.sha256()
-    for part in (base.encode(), base_id.encode()):
-        digest.update(part + b"\0")
-    for name, data in files:
-        digest.update(name.encode("utf-8") + b"\0" + str(len(data)).encode() + b"\0" + data)
-    return digest.hexdigest()
-
-
-def offline_base_tag(arch: str) -> str:
-    """The offline base's tag: the suite, the architecture and a hash of the recipe."""
-    recipe = f"{OFFLINE_SUITE} minbase {arch} {' '.join(OFFLINE_PACKAGES)} host-ca"
-    digest = hashlib.sha256(recipe.encode()).hexdigest()[:8]
-    return f"{OFFLINE_REPOSITORY}:{OFFLINE_SUITE}-{arch}-{digest}"
-
-
-def offline_base_problem() -> Optional[str]:
-    """Why the offline base cannot be made on this host, or None if it can."""
-    if not sys.platform.startswith("linux"):
-        return ("it needs a Linux host with mmdebstrap or debootstrap; pull the base image "
-                "on a network that reaches a registry instead")
-    if shutil.which("mmdebstrap"):
-        return None
-    if shutil.which("debootstrap"):
-        return None if os.geteuid() == 0 else "debootstrap needs root; install mmdebstrap or run as root"
-    return "install mmdebstrap (`sudo apt-get install mmdebstrap`) and try again"
-
-
-def _bootstrap_command(archive: Path, root: Path, mirror: Optional[str], arch: str) -> list[list[str]]:
-    packages = ",".join(OFFLINE_PACKAGES)
-    tail = [mirror] if mirror else []
-    ca = HOST_CA_BUNDLE.is_file()
-    if shutil.which("mmdebstrap"):
-        hooks = [f"--customize-hook=copy-in {HOST_CA_BUNDLE} {BASE_CA_DIR}"] if ca else []
-        return [["mmdebstrap", "--quiet", "--variant=minbase", f"--architectures={arch}",
-                 f"--include={packages}", *hooks, OFFLINE_SUITE, str(archive), *tail]]
-    steps = [["debootstrap", "--variant=minbase", f"--arch={arch}", f"--include={packages}",
-              OFFLINE_SUITE, str(root), *tail]]
-    if ca:
-        steps.append(["cp", str(HOST_CA_BUNDLE), f"{root}{BASE_CA_DIR}/"])
-    return steps + [["tar", "-C", str(root), "-cf", str(archive), "."]]
-
 
 def _runner_document(out: bytes, nonce: str) -> Optional[dict]:
     """The runner's one JSON document: the last line of the container's stdout that carries this run's nonce."""
@@ -787,26 +594,6 @@ def _runner_document(out: bytes, nonce: str) -> Optional[dict]:
             if isinstance(document, dict) and document.get("nonce") == nonce:
                 return document
     return None
-
-
-#: Engine failures whose text does not say what to do, and what to do.
-KNOWN_FAILURES = (
-    # Rootful Podman asks for 1048576 open files and processes unless told otherwise;
-    # a host that withholds CAP_SYS_RESOURCE (Podman inside a container) refuses that.
-    ("error setting rlimit", "the engine asks for more open files or processes than this host lets it "
-                             "grant; for Podman, set default_ulimits = [\"nofile=N:N\", \"nproc=M:M\"] "
-                             "in containers.conf (N at most `ulimit -Hn`, M at most `ulimit -Hu` and "
-                             "kernel.pid_max) and restart it"),
-)
-
-
-def _short_reason(exc: Exception) -> str:
-    text = getattr(exc, "explanation", None) or str(exc)
-    if not text:
-        return type(exc).__name__
-    line = str(text).strip().splitlines()[0][:300]
-    hints = [hint for marker, hint in KNOWN_FAILURES if marker in str(text)]
-    return f"{line} ({hints[0]})" if hints else line
 
 
 def host_description() -> dict:

@@ -45,8 +45,9 @@ import docker.errors
 import requests.exceptions
 
 from forklab import catalog
-from forklab import engine as engine_module
 from forklab.errors import EnvironmentProblem, UsageError
+from forklab.host.containers import CANCELLED, _short_reason, container_identity
+from forklab.host.sandbox import sandbox
 from forklab.inside.protocol import HOST_ENV, HOST_MARK, PS_FIELDS, SCHEMA
 
 ROLE_PATTERN = re.compile(catalog.ROLE)
@@ -152,7 +153,7 @@ class _Observer:
 
     # -- the container -------------------------------------------------------------
     def run(self, image_id: str) -> dict:
-        name, labels = engine_module.container_identity(self.lab, self.run_, self.session)
+        name, labels = container_identity(self.lab, self.run_, self.session)
         script, shipped = self.lab.shipped()
         self.script = script
         # The variant's own variables first, so the kit's always win (as in the runner).
@@ -160,9 +161,9 @@ class _Observer:
                        **shipped, "PYTHONIOENCODING": "utf-8"}
         if self.settings.unbuffered:
             environment["PYTHONUNBUFFERED"] = "1"
-        box = {**engine_module.sandbox(self.settings), "init": self.settings.pid1 == "init"}
+        box = {**sandbox(self.settings), "init": self.settings.pid1 == "init"}
         started = time.monotonic()
-        cancelled = engine_module.CANCELLED
+        cancelled = CANCELLED
         try:
             if self.session in cancelled:
                 raise KeyboardInterrupt
@@ -193,7 +194,7 @@ class _Observer:
             if self.session in cancelled:
                 raise KeyboardInterrupt from None  # its container was removed under it
             raise EnvironmentProblem(f"the engine failed to run lab {self.lab.number:02d} "
-                                     f"({self.run_.name}): {engine_module._short_reason(exc)}") from None
+                                     f"({self.run_.name}): {_short_reason(exc)}") from None
         finally:
             if self.watchdog is not None:
                 self.watchdog.cancel()
@@ -203,7 +204,7 @@ class _Observer:
                 "duration_ms": round((time.monotonic() - started) * 1000, 1), "container": name}
 
     def _start_problem(self, exc: Exception) -> EnvironmentProblem:
-        reason = engine_module._short_reason(exc)
+        reason = _short_reason(exc)
         which = f"lab {self.lab.number:02d} ({self.run_.name})"
         if self.settings.pid1 == "init":
             return EnvironmentProblem(
@@ -216,7 +217,7 @@ class _Observer:
         """The watchdog's thread: kill the container through a connection of its own."""
         self.timed_out = True
         try:
-            other = engine_module.Engine.connect(timeout=30)
+            other = type(self.engine).connect(timeout=30)
             try:
                 other.client.api.kill(name)
             finally:

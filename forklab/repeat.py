@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 
 from forklab import i18n, normalize, pictures
-from forklab.report import normalized_output
 
 
 def tree_shape(run: dict) -> str:
@@ -24,6 +23,15 @@ def first_line(run: dict) -> str:
     lines = normalize.output(run["stdout"], run["lab"].get("pid_patterns", []),
                              normalize.pid_names(run)).splitlines()
     return lines[0] if lines else "(no output)"
+
+
+def normalized_output(run: dict, stream: str) -> str:
+    """A stream as the runs are compared (and normalized.md shows it): pids as roles, and a race
+    lab's lines sorted, as their order is the race."""
+    text = normalize.output(run[stream], run["lab"].get("pid_patterns", []), normalize.pid_names(run))
+    if run["lab"].get("output_order") == "race":
+        text = "\n".join(sorted(text.splitlines())) + ("\n" if text.endswith("\n") else "")
+    return text
 
 
 def _ranked(counter: Counter) -> list[dict]:

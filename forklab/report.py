@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Optional
 from markupsafe import Markup, escape
 
 from forklab import i18n, normalize, orders, pictures
+from forklab.repeat import bar, normalized_output, svg_bars
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -204,23 +205,12 @@ def main_exit_sentence(run: dict, _: i18n.Translate = _ENGLISH) -> str:
     return _("the lab's main process exited with code {code}", code=code)
 
 
-def normalized_output(run: dict, stream: str) -> str:
-    text = normalize.output(run[stream], run["lab"].get("pid_patterns", []), normalize.pid_names(run))
-    if run["lab"].get("output_order") == "race":
-        text = "\n".join(sorted(text.splitlines())) + ("\n" if text.endswith("\n") else "")
-    return text
-
-
 def text_bars(rows: list[dict], total: int) -> str:
     """A text bar chart: one line per row, count and text."""
-    from forklab.repeat import bar
-
     return "\n".join(f"{bar(row['count'], total)} {row['count']:>4}  {row['text']}" for row in rows)
 
 
 def _svg_bars(rows: list[dict], total: int) -> str:
-    from forklab.repeat import svg_bars
-
     return svg_bars(rows, total)
 
 

@@ -13,6 +13,7 @@ import pytest
 
 import tasks
 from forklab import catalog, engine
+from forklab.host import images
 from forklab.settings import debian_arch
 from tests.support import ROOT, linux_only
 
@@ -156,7 +157,7 @@ def test_input_errors_exit_2_with_one_line_and_write_nothing(cli, tmp_path, make
 
 
 def test_the_offline_base_recipe_takes_the_architecture(tmp_path, monkeypatch):
-    monkeypatch.setattr(engine.shutil, "which", lambda name: "/usr/bin/mmdebstrap" if name == "mmdebstrap" else None)
+    monkeypatch.setattr(images.shutil, "which", lambda name: "/usr/bin/mmdebstrap" if name == "mmdebstrap" else None)
     [command] = engine._bootstrap_command(tmp_path / "rootfs.tar", tmp_path / "root", None, "arm64")
     assert "--architectures=arm64" in command
     assert any(arg.startswith("--include=") and "python3-pip" in arg for arg in command)
@@ -167,12 +168,12 @@ def test_the_offline_base_recipe_takes_the_architecture(tmp_path, monkeypatch):
 
 
 def test_the_offline_base_carries_the_hosts_trust_store_when_there_is_one(tmp_path, monkeypatch):
-    monkeypatch.setattr(engine.shutil, "which", lambda name: "/usr/bin/mmdebstrap" if name == "mmdebstrap" else None)
+    monkeypatch.setattr(images.shutil, "which", lambda name: "/usr/bin/mmdebstrap" if name == "mmdebstrap" else None)
     # containers/Dockerfile looks for the copy where the recipe puts it.
     dockerfile = (ROOT / "containers" / "Dockerfile").read_text(encoding="utf-8")
     assert f"{engine.BASE_CA_DIR}/{engine.HOST_CA_BUNDLE.name}" in dockerfile
     bundle = tmp_path / "ca.crt"
-    monkeypatch.setattr(engine, "HOST_CA_BUNDLE", bundle)
+    monkeypatch.setattr(images, "HOST_CA_BUNDLE", bundle)
     [without] = engine._bootstrap_command(tmp_path / "rootfs.tar", tmp_path / "root", None, "amd64")
     assert not any("customize-hook" in arg for arg in without)
     bundle.write_text("certificate", encoding="utf-8")
