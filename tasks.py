@@ -419,7 +419,7 @@ def _parse_errors_exit_2() -> None:
                            f"before the task); see `invoke --help {task}`", code=2)
 
     parse_tasks.forklab = True  # type: ignore[attr-defined]  # a mark on the function: Invoke's is wrapped once
-    Program.parse_tasks = parse_tasks
+    Program.parse_tasks = parse_tasks  # type: ignore[method-assign]  # Invoke's parser, wrapped once on purpose
 
 
 def _help_asked(tokens: list) -> str:

@@ -199,7 +199,7 @@ def _uses(spec: catalog.LabSpec) -> tuple[list[tuple[str, str]], list[tuple[str,
         for index, check in enumerate(expectations):
             where = f"{prefix}[{index}]"
             if getattr(check, "checkpoint", None):
-                checkpoints.append((f"{where}.checkpoint", check.checkpoint))
+                checkpoints.append((f"{where}.checkpoint", check.checkpoint))  # type: ignore[union-attr]  # only the checks that name a checkpoint get here
             for key in ("role", "parent", "by", "same_as"):
                 value = getattr(check, key, None)
                 if isinstance(value, str):

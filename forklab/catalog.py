@@ -684,7 +684,7 @@ class Lab:
             return self.spec.key_checkpoint
         for check in [*self.spec.expect, *(c for v in self.spec.variants for c in v.expect)]:
             if getattr(check, "checkpoint", None):
-                return check.checkpoint
+                return check.checkpoint  # type: ignore[union-attr]  # only the checks that name a checkpoint get here
         return None
 
 
@@ -962,7 +962,7 @@ def _validated(raw: bytes, path: Path, yaml_path: Path) -> "LabSpec":
         # A misspelt key (rol:) also leaves the key it meant missing: the misspelling is the one to name.
         first = next((e for e in errors if e["type"] == "extra_forbidden"
                       and _did_you_mean(LabSpec, tuple(e["loc"]))), errors[0])
-        raise UsageError(f"{yaml_path}: {_explain(first)}{more}") from None
+        raise UsageError(f"{yaml_path}: {_explain(first)}{more}") from None  # type: ignore[arg-type]  # pydantic's ErrorDetails is a TypedDict of a dict
     _number_matches(spec, path, yaml_path)
     return spec.model_copy(update={"claims": _whole_claims(spec.claims, path.parent, yaml_path)})
 
@@ -1157,7 +1157,7 @@ def shared_claims(labs_dir: Path) -> dict[str, SharedClaim]:
         except ValidationError as exc:
             error = exc.errors()[0]
             raise UsageError(f"{path}: [{index}]{'.' if error['loc'] else ''}{_where(error['loc'])}: "
-                             f"{_explain(error, SharedClaim).split(': ', 1)[-1]}") from None
+                             f"{_explain(error, SharedClaim).split(': ', 1)[-1]}") from None  # type: ignore[arg-type]  # pydantic's ErrorDetails is a TypedDict of a dict
         if claim.id in claims:
             raise UsageError(f"{path}: the id {claim.id!r} is given twice")
         if claim.zh in sentences:

@@ -337,7 +337,7 @@ def overrides(**options: str) -> catalog.RunOverrides:
     except catalog.ValidationError as exc:
         error = exc.errors()[0]
         option = next(o for o, k in OVERRIDE_OPTIONS.items() if k == error["loc"][0]) \
-            if error["loc"][0] in OVERRIDE_OPTIONS.values() else error["loc"][0]
+            if error["loc"][0] in OVERRIDE_OPTIONS.values() else str(error["loc"][0])
         raise UsageError(f"--{str(option).replace('_', '-')} {error['input']}: "
                          f"{error['msg'].lower()}") from None
 

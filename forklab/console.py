@@ -91,7 +91,7 @@ class Terminal:
             text.truncate(max(10, self.out.width - indent), overflow="ellipsis")
             lines = [text]
         else:
-            lines = text.wrap(self.out, max(10, self.out.width - hang), overflow="fold")
+            lines = text.wrap(self.out, max(10, self.out.width - hang), overflow="fold")  # type: ignore[assignment]  # rich's Lines is a list of Text
         for number, piece in enumerate(lines):
             piece.rstrip()
             self.out.print(Text(" " * (indent if number == 0 else hang)) + piece, soft_wrap=True)

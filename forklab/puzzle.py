@@ -600,9 +600,9 @@ def expectations(model: Tree) -> list:
     """The Linux model as the run's checks: each process's parent and state at ``final``, or its absence."""
     from forklab import catalog
 
-    checks = []
+    checks: list = []
     for name in model.state:
-        state, parent = model.state[name], model.parent.get(name)
+        state, parent = model.state[name], str(model.parent.get(name))
         if state == "alive":
             checks.append(catalog.ParentCheck(check="parent", checkpoint=CHECKPOINT, role=name, parent=parent,
                                               says=f"{name} is alive, a child of {parent}"))

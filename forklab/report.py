@@ -418,7 +418,7 @@ def render(result: dict, outputs: list[dict[str, bytes]]) -> dict[str, bytes]:
         if id(run) not in trees:
             trees[id(run)] = _tree(run)
             fd_names[id(run)] = normalize.fd_names(run)
-        return snapshot_rows(run, snapshot, trees[id(run)], words, fd_names[id(run)])
+        return snapshot_rows(run, snapshot, trees[id(run)], words, fd_names[id(run)])  # type: ignore[arg-type]  # the environment's translator
 
     # In the context, not the environment's globals: the environment is shared.
     context = {"r": result, "runs": runs, "has_variants": bool(result.get("variants")), "snapshot_rows": rows}
