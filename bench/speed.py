@@ -3,6 +3,7 @@
     .venv/bin/python bench/speed.py                 # every target, 7 rounds; prints the table
     .venv/bin/python bench/speed.py --rounds 3      # quicker, noisier
     .venv/bin/python bench/speed.py --skip-labs     # without `invoke labs` (the slow one)
+    .venv/bin/python bench/speed.py --only lab1,floor   # some rows only (lab1, lab3, list, labs, floor)
     .venv/bin/python bench/speed.py --profile       # also: where the host spends its time
 
 Each command is a whole process (`.venv/bin/invoke lab 1`, what a person types),
@@ -21,6 +22,12 @@ Targets (the course's):
 - `invoke labs` ≤ 4× `invoke lab 3` × (labs run) / 12: the target was "all twelve labs
   ≤ 4× lab 3", written when there were twelve; the budget per lab is kept
 - peak host RSS: `invoke lab 3` ≤ 100 MB, `invoke labs` ≤ 150 MB
+
+Besides the targets, the floor of the kit's own stack (bench/floor.py, no target): a Python
+program that starts, imports Invoke's program and the Docker SDK, connects as the kit does and
+creates, starts, waits for, reads and removes one `python3 -c pass` container, with nothing of
+forklab's.  Its ratio to the bare `docker run` is what Invoke and the Docker SDK cost on this machine;
+`invoke lab 1`'s ratio to it is the kit's own part.
 
 Nothing here asserts: it measures, and says PASS or MISS.
 """
@@ -43,6 +50,10 @@ from typing import Optional
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 INVOKE = str(VENV_BIN / "invoke") if (VENV_BIN / "invoke").exists() else shutil.which("invoke") or "invoke"
+PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+FLOOR = Path(__file__).resolve().parent / "floor.py"
+#: What --only can name: the rows' commands.
+MEASURES = ("lab1", "lab3", "list", "labs", "floor")
 REPORTS = Path(tempfile.mkdtemp(prefix="forklab-speed-"))
 ENV = {**os.environ, "INVOKE_FORKLAB_REPORTS_DIR": str(REPORTS)}
 #: Set in some CI and sandboxed shells; a user's Python keeps the kit's compiled bytecode, which saves
@@ -116,13 +127,15 @@ def lab_image() -> str:
     return tag
 
 
-def labs_run() -> int:
-    """How many labs `invoke labs` runs (an exercise without its solution is left out)."""
+def labs_run() -> tuple[int, int]:
+    """How many labs `invoke labs` runs (an exercise without its solution is left out), and their containers
+    (one per variant, or one for a lab without variants)."""
     sys.path.insert(0, str(ROOT))
     from forklab import catalog
 
     found = catalog.find_labs(ROOT / "labs")
-    return sum(1 for path in found.values() if not catalog.load_lab(path).missing_solution)
+    labs = [lab for lab in (catalog.load_lab(path) for path in found.values()) if not lab.missing_solution]
+    return len(labs), sum(len(lab.runs()) for lab in labs)
 
 
 def machine() -> str:
@@ -152,10 +165,15 @@ def invoke(*argv: str) -> list[str]:
     return [INVOKE, *argv]
 
 
+def floor(image: str) -> list[str]:
+    return [PYTHON, str(FLOOR), image]
+
+
 def shown(command: list[str]) -> str:
     """The command as a person types it from the checkout."""
-    head = ".venv/bin/invoke" if command[0] == INVOKE else command[0]
-    return " ".join([head, *command[1:]])
+    head = {INVOKE: ".venv/bin/invoke", PYTHON: ".venv/bin/python"}.get(command[0], command[0])
+    rest = ["bench/floor.py" if part == str(FLOOR) else part for part in command[1:]]
+    return " ".join([head, *rest])
 
 
 def import_breakdown(top: int = 12) -> list[tuple[str, float, float]]:
@@ -219,10 +237,20 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=7, help="runs of each command (default 7)")
     parser.add_argument("--labs-rounds", type=int, default=3, help="runs of `invoke labs` (default 3)")
     parser.add_argument("--skip-labs", action="store_true", help="leave out `invoke labs`")
+    parser.add_argument("--only", default="", metavar="ROWS",
+                        help=f"measure only these, comma-separated, of: {', '.join(MEASURES)} "
+                             "(e.g. --only lab1,floor: under a minute)")
     parser.add_argument("--profile", action="store_true", help="print where the host spends its time")
     parser.add_argument("--no-bytecode", action="store_true",
                         help=f"keep {BYTECODE_OFF} if it is set (by default it is unset, as in a user's shell)")
     options = parser.parse_args()
+    only = [name.strip() for name in options.only.split(",") if name.strip()]
+    unknown = [name for name in only if name not in MEASURES]
+    if unknown:
+        parser.error(f"--only: unknown {', '.join(unknown)}; choose among {', '.join(MEASURES)}")
+    wanted = {name for name in MEASURES if not only or name in only}
+    if options.skip_labs:
+        wanted.discard("labs")
     if not options.no_bytecode:
         ENV.pop(BYTECODE_OFF, None)
     bytecode = "off" if ENV.get(BYTECODE_OFF) else "on"
@@ -231,30 +259,55 @@ def main() -> int:
     image = lab_image()
     bare = ["docker", "run", "--rm", image, "python3", "-c", "pass"]
     print(f"lab image {image}; reports in {REPORTS}; load {load()}", file=sys.stderr)
+    lab1_command, lab3_command, floor_command = invoke("lab", "1"), invoke("lab", "3"), floor(image)
     # Warm: the image exists, bytecode is compiled, the page cache holds the SDK.
-    for command in (invoke("lab", "1"), invoke("lab", "3"), bare, invoke("--list")):
-        run(command)
+    for name, command in (("lab1", lab1_command), ("lab3", lab3_command), ("floor", floor_command),
+                          ("list", invoke("--list"))):
+        if name in wanted:
+            run(command)
+    if wanted & {"lab1", "lab3", "floor"}:
+        run(bare)
 
-    rows: list[tuple[str, Series, Optional[Series], Optional[float], float]] = []
+    rows: list[tuple[str, Series, Optional[Series], Optional[float], Optional[float]]] = []
 
-    def ratio_row(name: str, measured: Series, baseline: Series, target: float) -> None:
+    def ratio_row(name: str, measured: Series, baseline: Series, target: Optional[float]) -> None:
         rows.append((name, measured, baseline, measured.wall / baseline.wall, target))
 
-    docker_run, lab1, lab3 = alternate([bare, invoke("lab", "1"), invoke("lab", "3")], options.rounds)
-    ratio_row("warm lab 1 vs bare docker run", lab1, docker_run, 1.5)
-    ratio_row("warm lab 3 vs bare docker run", lab3, docker_run, 2.0)
-    listing = alternate([invoke("--list")], options.rounds)[0]
-    rows.append(("invoke --list", listing, None, None, 0.150))
-    count = None
-    if not options.skip_labs:
-        count = labs_run()
-        every, lab3_again = alternate([invoke("labs"), invoke("lab", "3")], options.labs_rounds)
+    # The bare `docker run` and every command measured against it (or the floor), in turn.
+    group = [(name, command) for name, command in (("lab1", lab1_command), ("lab3", lab3_command),
+                                                   ("floor", floor_command)) if name in wanted]
+    measured: dict[str, Series] = {}
+    if group:
+        docker_run, *others = alternate([bare, *(command for _, command in group)], options.rounds)
+        measured = {name: series for (name, _), series in zip(group, others)}
+    lab1, lab3, the_floor = measured.get("lab1"), measured.get("lab3"), measured.get("floor")
+    if lab1 is not None:
+        ratio_row("warm lab 1 vs bare docker run", lab1, docker_run, 1.5)
+    if lab3 is not None:
+        ratio_row("warm lab 3 vs bare docker run", lab3, docker_run, 2.0)
+    if the_floor is not None:
+        ratio_row("floor (Python, Invoke, Docker SDK, one container) vs bare docker run", the_floor, docker_run,
+                  None)
+    if the_floor is not None and lab1 is not None:
+        ratio_row("warm lab 1 vs the floor (the kit's own part)", lab1, the_floor, None)
+    if "list" in wanted:
+        listing = alternate([invoke("--list")], options.rounds)[0]
+        rows.append(("invoke --list", listing, None, None, 0.150))
+    count, containers = labs_run()
+    every = None
+    if "labs" in wanted:
+        every, lab3_again = alternate([invoke("labs"), lab3_command], options.labs_rounds)
         ratio_row(f"all {count} labs vs lab 3", every, lab3_again, round(4 * count / 12, 2))
-    memory = [("peak host RSS, lab 3", lab3.rss, 100)]
-    if not options.skip_labs:
+    memory: list[tuple[str, float, Optional[int]]] = []
+    if lab3 is not None:
+        memory.append(("peak host RSS, lab 3", lab3.rss, 100))
+    if every is not None:
         memory.append(("peak host RSS, labs", every.rss, 150))
+    if the_floor is not None:
+        memory.append(("peak host RSS, the floor", the_floor.rss, None))
 
-    flags = f"{' --skip-labs' if options.skip_labs else ''}{' --no-bytecode' if options.no_bytecode else ''}"
+    flags = (f"{' --skip-labs' if options.skip_labs else ''}{f' --only {options.only}' if options.only else ''}"
+             f"{' --no-bytecode' if options.no_bytecode else ''}")
     lines = [f"Made by `.venv/bin/python bench/speed.py --rounds {options.rounds}{flags}` on "
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
              f" in {time.monotonic() - started:.0f} s; load average before: {load()}; Python's bytecode cache "
@@ -262,21 +315,34 @@ def main() -> int:
              f"Machine: {machine()}.", "",
              "| measure | command | median wall | baseline | ratio | target | host CPU | |",
              "|---|---|---|---|---|---|---|---|"]
-    for name, measured, baseline, ratio, target in rows:
+    for name, one, baseline, ratio, target in rows:
         if baseline is None or ratio is None:
-            verdict = "PASS" if measured.wall <= target else "MISS"
-            lines.append(f"| {name} | `{shown(measured.command)}` | {measured.wall * 1000:.0f} ms | | | "
-                         f"≤ {target * 1000:.0f} ms | {measured.cpu * 1000:.0f} ms | {verdict} |")
+            assert target is not None
+            verdict = "PASS" if one.wall <= target else "MISS"
+            lines.append(f"| {name} | `{shown(one.command)}` | {one.wall * 1000:.0f} ms | | | "
+                         f"≤ {target * 1000:.0f} ms | {one.cpu * 1000:.0f} ms | {verdict} |")
         else:
-            verdict = "PASS" if ratio <= target else "MISS"
-            lines.append(f"| {name} | `{shown(measured.command)}` vs `{shown(baseline.command)}` | "
-                         f"{measured.wall:.2f} s | {baseline.wall:.2f} s | {ratio:.2f}× | ≤ {target}× | "
-                         f"{measured.cpu:.2f} s | {verdict} |")
-    for name, mb, target in memory:
-        lines.append(f"| {name} | | {mb:.0f} MB | | | ≤ {target} MB | | {'PASS' if mb <= target else 'MISS'} |")
-    if count is not None:
-        lines += ["", f"`invoke labs` ran {count} labs; its target is 4 × {count}/12 = {4 * count / 12:.2f}× "
-                      "`invoke lab 3` (the twelve-lab budget per lab)."]
+            verdict = "" if target is None else "PASS" if ratio <= target else "MISS"
+            lines.append(f"| {name} | `{shown(one.command)}` vs `{shown(baseline.command)}` | "
+                         f"{one.wall:.2f} s | {baseline.wall:.2f} s | {ratio:.2f}× | "
+                         f"{'' if target is None else f'≤ {target}×'} | {one.cpu:.2f} s | {verdict} |")
+    for name, mb, limit in memory:
+        if limit is None:
+            lines.append(f"| {name} | | {mb:.0f} MB | | | | | |")
+        else:
+            lines.append(f"| {name} | | {mb:.0f} MB | | | ≤ {limit} MB | | {'PASS' if mb <= limit else 'MISS'} |")
+    lines.append("")
+    if the_floor is not None and lab1 is not None:
+        own = lab1.wall - the_floor.wall
+        lines.append(f"The floor (bench/floor.py) is what any tool on Invoke and the Docker SDK must do: start "
+                     "Python, import Invoke's program and the SDK, connect, create, start, wait for, read and "
+                     f"remove one container. Of `invoke lab 1`'s {lab1.wall:.2f} s, {the_floor.wall:.2f} s is "
+                     f"the floor's and {own * 1000:.0f} ms ({own / lab1.wall:.0%}) the kit's own; host CPU "
+                     f"{the_floor.cpu:.2f} s for the floor, {lab1.cpu:.2f} s for lab 1.")
+    if every is not None:
+        lines.append(f"`invoke labs` ran {count} labs; its target is 4 × {count}/12 = {4 * count / 12:.2f}× "
+                     "`invoke lab 3` (the twelve-lab budget per lab).")
+    lines.append(f"`invoke labs` runs {count} labs in {containers} containers (one per variant).")
     print("\n".join(lines))
 
     if options.profile:
