@@ -569,6 +569,22 @@ class Run:
         return self.settings.runner_command(script, variant=self.name, env=dict(self.env), args=list(self.args),
                                             **extra)
 
+    def runner_entry(self, **extra) -> dict:
+        """What the runner is told of this run when several share a container (``container_key``)."""
+        return {**self.settings.runner_settings(), "variant": self.name, "env": dict(self.env),
+                "args": list(self.args), **extra}
+
+    @property
+    def container_key(self) -> Optional[tuple]:
+        """Runs of one lab with equal keys run in one container, one after another (the runner gives
+        each a fresh process tree, /tmp and /dev/shm): their sandbox is the same, and nothing they are
+        checked on depends on the container.  None: this run has a container of its own (watched from
+        outside, or checked on the whole container's memory)."""
+        if self.settings.stepped_aside or any(getattr(check, "measure", None) == "container"
+                                              for check in self.expect):
+            return None
+        return (self.settings.pids_limit, self.settings.memory_mb)
+
     def lab_environment(self) -> dict[str, str]:
         """What this run adds to the lab's environment: the variant's env and its name (FORKLAB_VARIANT)."""
         return {**self.env, VARIANT_ENV: self.name}

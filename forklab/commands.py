@@ -167,14 +167,18 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
         environment = {"host": engine_module.host_description(), "engine": engine.describe(),
                        "image": {"tag": tag, "id": image_id, "base": base_image}}
 
-        def run_one(client, item: tuple) -> tuple[catalog.Lab, catalog.Run, dict]:
-            lab, variant = item
-            return lab, variant, client.run_lab(image_id, lab, variant, session, repeat, chaos)
+        def run_one(client, item: tuple) -> list[tuple[catalog.Lab, catalog.Run, dict]]:
+            lab, variants = item
+            if len(variants) == 1:
+                return [(lab, variants[0], client.run_lab(image_id, lab, variants[0], session, repeat, chaos))]
+            records = client.run_shared(image_id, lab, list(variants), session, repeat, chaos)
+            return list(zip([lab] * len(variants), variants, records))
 
         # The longest first, so that the last container is not a slow one started late: runs
-        # watched from outside (pid1 lab or init) end with a timed `docker stop`.
-        work = sorted(((lab, variant) for lab in labs for variant in lab.runs()),
-                      key=lambda item: not item[1].settings.stepped_aside)
+        # watched from outside (pid1 lab or init) end with a timed `docker stop`, then the
+        # containers that several variants share.
+        work = sorted(((lab, variants) for lab in labs for variants in containers_of(lab)),
+                      key=lambda item: (not item[1][0].settings.stepped_aside, -len(item[1])))
         if len(labs) > 1:
             what = _("labs")
         elif repeat > 1:
@@ -182,9 +186,14 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
         else:
             what = _describe(labs[0], _)
         # Several labs: the bar counts labs done; one lab: its variants (no bar for a single quick run).
-        total = len(labs) if len(labs) > 1 else len(work) if len(work) > 1 or repeat > 1 else 0
+        count = sum(len(shared) for _lab, shared in work)
+        total = len(labs) if len(labs) > 1 else count if count > 1 or repeat > 1 else 0
         with term.working(total, what) as advance:
-            def ran(done: tuple[catalog.Lab, catalog.Run, dict]) -> None:
+            def ran(done: list[tuple[catalog.Lab, catalog.Run, dict]]) -> None:
+                for each in done:
+                    ran_one(each)
+
+            def ran_one(done: tuple[catalog.Lab, catalog.Run, dict]) -> None:
                 lab, variant, record = done
                 outcome = outcomes[lab.number]
                 # --repeat brings back one document per repetition.
@@ -212,6 +221,23 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
     finally:
         engine.close()
     return [outcomes[lab.number] for lab in labs]
+
+
+def containers_of(lab: catalog.Lab) -> list[tuple[catalog.Run, ...]]:
+    """The lab's runs as its containers run them: runs with one ``container_key`` share one, in
+    lab.yaml's order; a run without a key has its own."""
+    shared: dict[tuple, list[catalog.Run]] = {}
+    containers: list[list[catalog.Run]] = []
+    for run in lab.runs():
+        key = run.container_key
+        if key is None:
+            containers.append([run])
+        elif key in shared:
+            shared[key].append(run)
+        else:
+            shared[key] = [run]
+            containers.append(shared[key])
+    return [tuple(runs) for runs in containers]
 
 
 def _describe(lab: catalog.Lab, _: Callable[..., str]) -> str:

@@ -458,7 +458,21 @@ class Engine:
             # lab.yaml's run: {pid1: lab} or {pid1: init}: the runner steps aside and
             # the host observes from outside (forklab/outside.py).
             return outside.run_lab(self, image_id, lab, run, session, repeat, chaos)
-        name, labels = container_identity(lab, run, session)
+        return self.run_shared(image_id, lab, [run], session, repeat, chaos)[0]
+
+    def run_shared(self, image_id: str, lab: catalog.Lab, runs: list[catalog.Run], session: str = "",
+                   repeat: int = 1, chaos: Optional[dict] = None) -> list[dict]:
+        """Run ``runs`` of one lab, which have one ``container_key``, in one fresh sandboxed container, one
+        after another (the runner gives each a fresh process tree, /tmp and /dev/shm); a record for each.
+
+        Each record's ``duration_ms`` is its share of the container's time: its own run's time, and the
+        container's start and end split evenly, so the records of a container add up to its time.
+        """
+        run = runs[0]
+        if len(runs) > 1 and any(each.container_key is None or each.container_key != run.container_key
+                                 for each in runs):
+            raise ValueError("only runs with one container_key share a container")
+        name, labels = container_identity(lab, run, session, tuple(runs) if len(runs) > 1 else ())
         extra: dict[str, object] = {"repeat": repeat} if repeat > 1 else {}
         if chaos:
             extra["chaos"] = chaos
@@ -468,7 +482,12 @@ class Engine:
         # new image.
         script, shipped = lab.shipped()
         environment = {NONCE_ENV: nonce, **shipped}
-        command = ["python3", *run.runner_command(script, **extra)]
+        if len(runs) == 1:
+            command = ["python3", *run.runner_command(script, **extra)]
+        else:
+            entries = json.dumps([each.runner_entry(**extra) for each in runs], separators=(",", ":"))
+            command = ["python3", "-m", "forklab.runner", "--settings", entries, script]
+        timeout = sum(each.settings.timeout for each in runs) * repeat + HOST_GRACE_S
         started = time.monotonic()
         timed_out = False
         ended = False
@@ -483,7 +502,7 @@ class Engine:
             container.start()
             _prepare_host()
             try:
-                exit_status = container.wait(timeout=run.settings.timeout * repeat + HOST_GRACE_S)["StatusCode"]
+                exit_status = container.wait(timeout=timeout)["StatusCode"]
             except requests.exceptions.RequestException:
                 # docker-py raises ConnectionError (not ReadTimeout) here on unix sockets.
                 timed_out = True
@@ -504,9 +523,14 @@ class Engine:
                 self._remove_later(name)
             else:
                 self.remove_container(name)
-        return {"document": _runner_document(out, nonce), "timed_out": timed_out,
-                "container_exit": exit_status, "runner_stderr": err.decode("utf-8", "replace"),
-                "duration_ms": round((time.monotonic() - started) * 1000, 1), "container": name}
+        container_ms = (time.monotonic() - started) * 1000
+        document = _runner_document(out, nonce)
+        documents = _shared_documents(document, len(runs))
+        own = [_document_ms(each) for each in documents]
+        overhead = max(0.0, container_ms - sum(own)) / len(runs)
+        return [{"document": each, "timed_out": timed_out, "container_exit": exit_status,
+                 "runner_stderr": err.decode("utf-8", "replace"),
+                 "duration_ms": round(ms + overhead, 1), "container": name} for each, ms in zip(documents, own)]
 
     def remove_container(self, name: str) -> None:
         """Remove a container whatever its state; one already gone is fine."""
@@ -581,6 +605,33 @@ def _remove(client: docker.DockerClient, name: str) -> None:
         if exc.status_code != 409:  # 409: removal already in progress
             raise
 
+
+
+def _shared_documents(document: Optional[dict], count: int) -> list[Optional[dict]]:
+    """Each run's document from what the runner printed for ``count`` runs in one container.
+
+    One run: the document itself.  Several: the runner's batch, one document each; a runner that
+    failed before it got to them (an error, or no document) is that for every run.
+    """
+    if count == 1:
+        return [document]
+    batch = document.get("batch") if isinstance(document, dict) else None
+    if isinstance(batch, list) and len(batch) == count and all(isinstance(each, dict) for each in batch):
+        return [{**each, "nonce": document["nonce"]} if isinstance(document, dict) else each for each in batch]
+    return [document] * count
+
+
+def _document_ms(document: Optional[dict]) -> float:
+    """How long the run of ``document`` took in its container (0 when it does not say)."""
+    if not isinstance(document, dict):
+        return 0.0
+    repeats = document.get("repeats")
+    parts = repeats if isinstance(repeats, list) else [document]
+    total = 0.0
+    for part in parts:
+        ms = part.get("duration_ms") if isinstance(part, dict) else None
+        total += ms if isinstance(ms, (int, float)) and not isinstance(ms, bool) and ms > 0 else 0.0
+    return total
 
 
 def _runner_document(out: bytes, nonce: str) -> Optional[dict]:

@@ -575,3 +575,39 @@ def test_only_processes_the_kit_knows_get_events(tmp_path):
     """)
     spawned = int(doc["stdout"])
     assert [e for e in doc["events"] if e["pid"] == spawned] == []
+
+
+def test_emptied_removes_files_links_and_folders_made_read_only(tmp_path):
+    from forklab.inside.runner import emptied
+
+    place, outside = tmp_path / "tmp", tmp_path / "outside.txt"
+    outside.write_text("keep", encoding="utf-8")
+    (place / "locked" / "inner").mkdir(parents=True)
+    (place / "locked" / "inner" / "file").write_text("x", encoding="utf-8")
+    (place / "mark").write_text("x", encoding="utf-8")
+    (place / "link").symlink_to(outside)
+    (place / "dirlink").symlink_to(tmp_path)
+    (place / "locked" / "inner").chmod(0o500)
+    (place / "locked").chmod(0o500)
+    assert emptied((str(place),)) is True
+    assert list(place.iterdir()) == []
+    assert outside.read_text(encoding="utf-8") == "keep", "a link's target is not the runner's to remove"
+
+
+def test_variants_share_a_container_only_with_the_runner_as_its_pid_1(tmp_path):
+    # On the host the runner is not PID 1: /tmp is not its own, so after the first variant
+    # the others are refused, and nothing of /tmp is touched.
+    marker = tmp_path / "still-here"
+    marker.write_text("x", encoding="utf-8")
+    lab = tmp_path / "lab.py"
+    lab.write_text("import os\nprint('variant', os.environ['FORKLAB_VARIANT'])\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'containers'}"}
+    entries = [{"timeout": 15, "variant": "first"}, {"timeout": 15, "variant": "second"}]
+    done = subprocess.run([sys.executable, "-m", "forklab.runner", "--settings", json.dumps(entries), str(lab)],
+                          capture_output=True, env=env, timeout=60, check=True)
+    document = json.loads(done.stdout.decode())
+    first, second = document["batch"]
+    assert document["status"] == "finished"
+    assert first["status"] == "finished" and first["stdout"] == "variant first\n"
+    assert second["status"] == "runner-error" and "PID 1" in second["error"]
+    assert marker.exists()

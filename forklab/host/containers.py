@@ -28,12 +28,18 @@ class Leftover:
     state: str = ""
 
 
-def container_identity(lab: catalog.Lab, run: catalog.Run, session: str) -> tuple[str, dict]:
-    """A new container's name and labels: `invoke clean` and an interrupted call find it by them."""
+def container_identity(lab: catalog.Lab, run: catalog.Run, session: str,
+                       shared: tuple[catalog.Run, ...] = ()) -> tuple[str, dict]:
+    """A new container's name and labels: `invoke clean` and an interrupted call find it by them.
+
+    ``shared``: the runs that share the container, one after another (its label names them all).
+    """
     run_id = uuid.uuid4().hex[:12]
-    labels = {LABEL: "true", RUN_LABEL: run_id, LAB_LABEL: lab.report_name, VARIANT_LABEL: run.name,
-              SESSION_LABEL: session}
-    return f"forklab-{lab.container_name}-{run.name}-{run_id}", labels
+    runs = shared or (run,)
+    labels = {LABEL: "true", RUN_LABEL: run_id, LAB_LABEL: lab.report_name,
+              VARIANT_LABEL: ",".join(each.name for each in runs), SESSION_LABEL: session}
+    what = run.name if len(runs) == 1 else f"{len(runs)}-variants"
+    return f"forklab-{lab.container_name}-{what}-{run_id}", labels
 
 
 #: Engine failures whose text does not say what to do, and what to do.

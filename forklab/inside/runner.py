@@ -1355,6 +1355,85 @@ def _difference(after: int | None, before: int | None) -> int | None:
     return None if after is None else after - (before or 0)
 
 
+def _run_entry(archive: str | None, script_name: str, settings: dict) -> dict:
+    """One variant's document: its run, or every repetition of it (--repeat) in a fresh process tree."""
+    runner = None
+    try:
+        repeat = int(settings.pop("repeat", 1))
+        chaos = settings.pop("chaos", None)
+        script = os.path.join(_unpack_archive(archive), script_name) if archive else script_name
+        runs = []
+        for repetition in range(repeat):
+            seed = f"{chaos['seed']}:{repetition}:{chaos['max_ms']}" if chaos else None
+            runner = Runner(script, settings, chaos=seed)
+            runs.append(runner.run())
+            # What a PID 1 that never waits left behind is this run's lesson, not the next one's.
+            runner.reaping = True
+            runner.reap()
+        return runs[0] if repeat == 1 else {"schema": SCHEMA, "status": "finished", "repeats": runs}
+    except Exception:  # noqa: BLE001 - the host must get a document whatever happened
+        if runner is not None and runner.main_pid:
+            runner.kill_all()
+        return {"schema": SCHEMA, "status": "runner-error", "error": traceback.format_exc()}
+
+
+def fresh_start(places: tuple[str, ...] = ("/tmp", "/dev/shm")) -> bool:
+    """Before the next variant in a shared container: no process left but the runner, and ``places``
+    as empty as a new container's (the runner's own files there included), so nothing the variant
+    before did is seen by the next.  Only a container's PID 1 does this (anywhere else ``places`` are
+    not its own); False there, or if a process outlived SIGKILL, or a file could not be removed."""
+    if os.getpid() != 1:
+        return False
+    end = time.monotonic() + KILL_GRACE
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)  # every other process in the container
+        except OSError:
+            pass
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        # As PID 1 the runner sees every process of the container in /proc: none may be left.
+        if not any(name.isdigit() and name != "1" for name in os.listdir("/proc")):
+            break
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.005)
+    return emptied(places)
+
+
+def emptied(places: tuple[str, ...]) -> bool:
+    """Remove everything in ``places`` (folders a lab made read-only too); whether they are empty now."""
+    import shutil
+
+    def writable_again(function, path, _):
+        # A folder the lab made read-only: its owner (the runner's user) may open it up again.
+        os.chmod(os.path.dirname(path), 0o700)
+        function(path)
+
+    for place in places:
+        try:
+            names = os.listdir(place)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(place, name)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    os.chmod(path, 0o700)
+                    shutil.rmtree(path, onerror=writable_again)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
+        if os.listdir(place):
+            return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m forklab.runner",
                                      description="Run a lab and print one JSON result document.")
@@ -1380,25 +1459,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.shell:
         os.chdir(_unpack_archive(archive) if archive else "/tmp")
         os.execvp("bash", ["bash"])
-    runner = None
+    document: dict
     try:
         settings = json.loads(args.settings)
-        repeat = int(settings.pop("repeat", 1))
-        chaos = settings.pop("chaos", None)
-        script = os.path.join(_unpack_archive(archive), args.script) if archive else args.script
-        runs = []
-        # --repeat: every repetition in a fresh process tree, in this one container.
-        for repetition in range(repeat):
-            seed = f"{chaos['seed']}:{repetition}:{chaos['max_ms']}" if chaos else None
-            runner = Runner(script, settings, chaos=seed)
-            runs.append(runner.run())
-            # What a PID 1 that never waits left behind is this run's lesson, not the next one's.
-            runner.reaping = True
-            runner.reap()
-        document = runs[0] if repeat == 1 else {"schema": SCHEMA, "status": "finished", "repeats": runs}
+        if isinstance(settings, list):
+            # Several variants of one lab that share a sandbox: one after another in
+            # this container, each in a fresh process tree, /tmp and /dev/shm.
+            documents: list[dict] = []
+            for number, entry in enumerate(settings):
+                if number and not fresh_start():
+                    documents.append({"schema": SCHEMA, "status": "runner-error",
+                                      "error": "not run: variants share a container only with the runner "
+                                               "as its PID 1, and only once what the variant before left "
+                                               "(processes, files in /tmp and /dev/shm) is gone"})
+                    continue
+                documents.append(_run_entry(archive, args.script, entry))
+            document = {"schema": SCHEMA, "status": "finished", "batch": documents}
+        else:
+            document = _run_entry(archive, args.script, settings)
     except Exception:  # noqa: BLE001 - the host must get a document whatever happened
-        if runner is not None and runner.main_pid:
-            runner.kill_all()
         document = {"schema": SCHEMA, "status": "runner-error", "error": traceback.format_exc()}
     document["nonce"] = nonce
     text = json.dumps(document, ensure_ascii=True) + "\n"

@@ -1,0 +1,52 @@
+"""Variants with the same sandbox share one container, one after another, and each sees it as new
+(tests/fixtures/labs/06-shared-container: `dirty` leaves files, a read-only folder and a sleeping
+orphan; `clean` runs next in the same container; `own` has another pids limit, so its own)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.support import variant
+from tests.support import FIXTURE_LABS
+
+
+@pytest.fixture(scope="module")
+def lab_6(engine, tmp_path_factory):
+    from forklab import commands
+    from forklab.console import Terminal
+    from forklab.settings import Settings
+
+    reports = tmp_path_factory.mktemp("reports")
+    settings = Settings.from_config({"labs_dir": str(FIXTURE_LABS), "reports_dir": str(reports)}, FIXTURE_LABS)
+    code, message = commands.guarded(lambda: commands.run_lab(settings, "6", Terminal()))
+    assert code == 0, message or f"lab 6 did not pass; see {reports}"
+    return json.loads((reports / "lab-06" / "result.json").read_text(encoding="utf-8"))
+
+
+def seen(result: dict, name: str) -> dict[str, str]:
+    return dict(line.split(" ", 1) for line in variant(result, name)["stdout"].splitlines())
+
+
+def test_variants_with_one_sandbox_run_in_one_container_and_others_in_their_own(lab_6):
+    containers = {name: seen(lab_6, name)["container"] for name in ("dirty", "clean", "own")}
+    assert containers["dirty"] == containers["clean"] != containers["own"]
+
+
+def test_the_next_variant_sees_nothing_the_one_before_left(lab_6):
+    # What dirty left: /tmp/mark, /tmp/locked (read-only), /dev/shm/mark, a file in the lab's
+    # folder and an orphan running `sleep 60`.
+    assert seen(lab_6, "clean") == {**seen(lab_6, "clean"), "others": "[]", "tmp": "[]", "shm": "[]",
+                                    "folder": "['lab.py', 'lab.yaml']", "done": "clean"}
+    assert seen(lab_6, "dirty")["done"] == "dirty"
+
+
+def test_each_shared_run_keeps_its_own_document_and_time(lab_6):
+    dirty, clean = variant(lab_6, "dirty"), variant(lab_6, "clean")
+    assert dirty["status"] == clean["status"] == "passed"
+    # Only dirty's run had an orphan to adopt: the documents are not one copied to both.
+    assert "adopt" in {event["event"] for event in dirty["events"]}
+    assert "adopt" not in {event["event"] for event in clean["events"]}
+    for run in (dirty, clean):
+        assert 0 < run["timing"]["lab_ms"] <= run["timing"]["container_ms"]

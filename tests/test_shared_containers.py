@@ -1,0 +1,70 @@
+"""Which runs share a container (commands.containers_of, Run.container_key), and how one
+container's output becomes a record per run (engine._shared_documents, _document_ms)."""
+
+from __future__ import annotations
+
+import pytest
+
+from forklab import catalog, commands, engine
+from tests.support import FIXTURE_LABS, ROOT
+
+
+def names(lab: catalog.Lab) -> list[list[str]]:
+    return [[run.name for run in runs] for runs in commands.containers_of(lab)]
+
+
+def lab(folder, number: int) -> catalog.Lab:
+    return catalog.load_lab(catalog.find_labs(folder)[number])
+
+
+def test_runs_with_one_sandbox_share_a_container_in_lab_yaml_s_order():
+    assert names(lab(ROOT / "labs", 3)) == [["reaper", "pid1-never-waits"]]
+    assert names(lab(ROOT / "labs", 23)) == [["hello-four", "x-plus-minus", "and-or", "wait", "loop-wait",
+                                              "buffered"]]
+    assert names(lab(FIXTURE_LABS, 6)) == [["dirty", "clean"], ["own"]]
+
+
+def test_runs_watched_from_outside_or_measured_as_a_container_have_their_own():
+    # Lab 8: python-pid1 and docker-init make the lab (or tini) PID 1; the host watches them.
+    assert names(lab(ROOT / "labs", 8)) == [["reaper", "pid1-never-waits"], ["python-pid1"], ["docker-init"]]
+    five = lab(ROOT / "labs", 5)
+    assert any(getattr(check, "measure", None) == "container" for run in five.runs() for check in run.expect)
+    assert all(run.container_key is None for run in five.runs())
+
+
+def test_command_line_settings_that_differ_per_run_split_nothing_that_was_shared():
+    three = lab(ROOT / "labs", 3)
+    changed = catalog.Lab(path=three.path, spec=three.spec, archive=three.archive,
+                          overrides=catalog.RunOverrides(pids_limit=40))
+    assert names(changed) == [["reaper", "pid1-never-waits"]]
+    assert {run.container_key for run in changed.runs()} == {(40, 256)}
+
+
+def test_a_shared_container_s_batch_is_one_document_per_run():
+    first, second = {"status": "finished", "duration_ms": 40}, {"status": "timeout", "duration_ms": 60}
+    printed = {"status": "finished", "batch": [first, second], "nonce": "n"}
+    assert engine._shared_documents(printed, 2) == [{**first, "nonce": "n"}, {**second, "nonce": "n"}]
+    # No document, an error before the batch, or a batch of the wrong length: that, for every run.
+    assert engine._shared_documents(None, 2) == [None, None]
+    error = {"status": "runner-error", "error": "boom", "nonce": "n"}
+    assert engine._shared_documents(error, 3) == [error] * 3
+    assert engine._shared_documents({**printed, "batch": [first]}, 2) == [{**printed, "batch": [first]}] * 2
+    assert engine._shared_documents(first, 1) == [first]
+
+
+@pytest.mark.parametrize("document, ms", [
+    ({"duration_ms": 12.5}, 12.5),
+    ({"repeats": [{"duration_ms": 10}, {"duration_ms": 5}, {"oops": 1}]}, 15.0),
+    ({"duration_ms": True}, 0.0),
+    ({"duration_ms": -3}, 0.0),
+    (None, 0.0),
+])
+def test_a_run_s_own_time_in_a_shared_container(document, ms):
+    assert engine._document_ms(document) == ms
+
+
+def test_runs_of_different_sandboxes_are_refused_one_container():
+    eight = lab(ROOT / "labs", 8)
+    runs = eight.runs()
+    with pytest.raises(ValueError, match="one container_key"):
+        engine.Engine.run_shared(object(), "image", eight, [runs[0], runs[2]])  # type: ignore[arg-type]
