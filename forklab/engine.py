@@ -37,6 +37,10 @@ import requests.exceptions
 
 from forklab import catalog, outside
 from forklab.errors import EnvironmentProblem
+from forklab.host.connection import _FACTS as _FACTS
+from forklab.host.connection import _client as _client
+from forklab.host.connection import _endpoint_key as _endpoint_key
+from forklab.host.connection import connect_client
 from forklab.host.containers import CANCELLED as CANCELLED
 from forklab.host.containers import INPUTS_LABEL, LABEL, SESSION_LABEL, Leftover, _short_reason, container_identity
 from forklab.host.containers import KNOWN_FAILURES as KNOWN_FAILURES
@@ -154,24 +158,7 @@ def diagnose() -> list[tuple[str, str, str]]:
     return rows
 
 
-# -- connecting ------------------------------------------------------------------
-
-#: What each engine said of itself (its /version), by where it answers: asked once per
-#: process, so the clients of a call's other threads cost no round trip, and the
-#: report's environment none either (Podman's /version takes about 0.4 s).
-_FACTS: dict = {}
-
-
-def _endpoint_key(endpoint: Endpoint) -> tuple:
-    return (endpoint.url, *(os.environ.get(name) for name in ("DOCKER_HOST", "DOCKER_TLS_VERIFY",
-                                                               "DOCKER_CERT_PATH")))
-
-
-def _client(endpoint: Endpoint, timeout: int, version: str) -> docker.DockerClient:
-    if endpoint.url:
-        return docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls, timeout=timeout, version=version)
-    return docker.from_env(timeout=timeout, version=version)
-
+# -- connecting: forklab/host/connection.py ------------------------------------------
 
 class Engine:
     """A connected engine; all Docker SDK calls of the kit go through here."""
@@ -197,39 +184,7 @@ class Engine:
         answers) and speaks its API version from then on, as the SDK's own
         detection would; later ones reuse that answer and ask nothing.
         """
-        endpoint = resolve_endpoint()
-        key = _endpoint_key(endpoint)
-        known = _FACTS.get(key)
-        if known is not None:
-            return cls(_client(endpoint, timeout, known["ApiVersion"]), endpoint, known)
-        client = None
-        try:
-            # An unversioned request: the same /version the SDK's auto-detection asks.
-            probe = _client(endpoint, timeout, docker.constants.MINIMUM_DOCKER_API_VERSION)
-            try:
-                facts = probe.api.version(api_version=False)
-            finally:
-                probe.close()
-            api_version = facts.get("ApiVersion") if isinstance(facts, dict) else None
-            if not isinstance(api_version, str):
-                raise docker.errors.DockerException('the engine\'s /version has no "ApiVersion"')
-            if docker.utils.version_lt(api_version, docker.constants.MINIMUM_DOCKER_API_VERSION):
-                raise docker.errors.InvalidVersion(f"API version {api_version} is older than "
-                                                   f"{docker.constants.MINIMUM_DOCKER_API_VERSION}")
-            client = _client(endpoint, timeout, api_version)
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            if client is not None:
-                client.close()
-            where = endpoint.url or os.environ.get("DOCKER_HOST") or _default_socket()
-            reason = str(exc).split("\n")[0]
-            if "Permission denied" in reason:
-                raise EnvironmentProblem(
-                    f"no permission to use the container engine at {where}; add your user to the "
-                    "`docker` group (then log in again) or run as a user who may") from None
-            raise EnvironmentProblem(f"no container engine answers at {where} (found via "
-                                     f"{endpoint.source}): {_start_hint(where)}") from None
-        _FACTS[key] = facts
-        return cls(client, endpoint, facts)
+        return cls(*connect_client(timeout))
 
     def close(self) -> None:
         """Wait for the containers still being removed, then let the client go."""

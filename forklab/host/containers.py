@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from forklab import catalog
+if TYPE_CHECKING:  # only for its types: the head start imports this without pydantic
+    from forklab import catalog
 
 #: Every container and image the kit makes carries this label; `invoke clean` sweeps by it.
 LABEL = "org.forklab.managed"

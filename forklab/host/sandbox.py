@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from forklab import catalog
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for its types: the head start imports this without pydantic
+    from forklab import catalog
 
 
 def sandbox(run: catalog.RunSettings) -> dict:
