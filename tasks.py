@@ -33,6 +33,7 @@ from invoke import task as _invoke_task
 from invoke.exceptions import ParseError
 from invoke.parser import Argument
 
+from forklab import interrupts
 from forklab.errors import UsageError
 from forklab.interrupts import install_signal_handlers
 from forklab.settings import DEFAULTS, Settings
@@ -153,9 +154,29 @@ def lab(c, number, timeout="", pids="", memory="", output_cap="", repeat="", cha
 
     Examples: invoke lab 3    invoke lab 6 --repeat 50 --chaos    invoke lab 23 --predict
     """
-    _run(c, lambda s, t: _commands().run_lab(
-        s, number, t, _commands().overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap),
-        repeat=repeat, chaos=chaos, seed=seed, predict=predict, answers=answer), lang, verbose)
+    head = None
+    # From here a Ctrl-C or SIGTERM unwinds (forklab/interrupts.py): what the head start began is removed.
+    interrupts.state.busy = True
+    try:
+        if not any((timeout, pids, memory, output_cap, repeat, chaos, seed, predict, answer)):
+            # The containers of the last plain `invoke lab NUMBER` start now, if nothing they depend on
+            # changed; the run adopts each only if it is what it would create (forklab/host/headstart.py).
+            from forklab.host import headstart
+
+            config = {**DEFAULTS, **dict(c.config.get("forklab", {}))}
+            head = headstart.begin(ROOT / config["labs_dir"], str(number),
+                                   (config["base_image"], config["mirror"]))
+        _run(c, lambda s, t: _commands().run_lab(
+            s, number, t, _commands().overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap),
+            repeat=repeat, chaos=chaos, seed=seed, predict=predict, answers=answer, head=head), lang, verbose)
+    except (KeyboardInterrupt, interrupts.Terminated) as exc:
+        if head is not None:
+            head.finish(save=False)
+        code, message = interrupts.unwound(exc)
+        raise Exit(message, code=code) from None
+    finally:
+        if head is not None:
+            head.finish(save=False)
 
 
 @task(help={"only": "some labs only, e.g. 1,3,6", "jobs": "how many containers at once (default 2)",

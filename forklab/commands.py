@@ -71,9 +71,12 @@ def select_labs(settings: Settings, numbers: list[str], to_run: bool = True) -> 
     return [lab for lab in labs if not lab.missing_solution]
 
 
-def connect():
+def connect(head=None):
+    """The engine module and a connected engine (``head``'s connection, when `invoke lab N` has one)."""
     from forklab import engine
 
+    if head is not None:
+        return engine, engine.Engine(head.client, head.endpoint, head.facts)
     return engine, engine.Engine.connect()
 
 
@@ -152,14 +155,17 @@ def run_pool(engine_module, engine, jobs: int, session: str, items: list,
 def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: int = 1,
              on_done: Callable[[LabOutcome], None] = lambda outcome: None,
              repeat: int = 1, chaos: Optional[dict] = None,
-             langs: Optional[dict] = None) -> list[LabOutcome]:
+             langs: Optional[dict] = None, head=None) -> list[LabOutcome]:
     """Run every variant of every lab, ``jobs`` containers at a time; report each lab as it completes.
 
     Each lab's checks and report are in ``langs[lab number]``, else in the settings' language.
+    ``head``: `invoke lab N`'s head start (forklab/host/headstart.py): its connection, its session,
+    the containers it started (each adopted only if it is what this run would create), and the
+    plan it keeps for next time.
     """
     _ = term._
-    engine_module, engine = connect()
-    session = uuid.uuid4().hex[:12]
+    engine_module, engine = connect(head)
+    session = head.session if head is not None else uuid.uuid4().hex[:12]
     outcomes = {lab.number: LabOutcome(lab) for lab in labs}
     pending = {lab.number: len(lab.runs()) for lab in labs}
     try:
@@ -170,8 +176,9 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
         def run_one(client, item: tuple) -> list[tuple[catalog.Lab, catalog.Run, dict]]:
             lab, variants = item
             if len(variants) == 1:
-                return [(lab, variants[0], client.run_lab(image_id, lab, variants[0], session, repeat, chaos))]
-            records = client.run_shared(image_id, lab, list(variants), session, repeat, chaos)
+                return [(lab, variants[0], client.run_lab(image_id, lab, variants[0], session, repeat, chaos,
+                                                          head))]
+            records = client.run_shared(image_id, lab, list(variants), session, repeat, chaos, head)
             return list(zip([lab] * len(variants), variants, records))
 
         # The longest first, so that the last container is not a slow one started late: runs
@@ -218,7 +225,11 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
                     on_done(outcome)
 
             run_pool(engine_module, engine, jobs, session, work, run_one, ran)
+        if head is not None:
+            head.finish(save=True)
     finally:
+        if head is not None:
+            head.finish(save=False)
         engine.close()
     return [outcomes[lab.number] for lab in labs]
 
@@ -446,8 +457,8 @@ CHAOS_MAX_MS = 20.0
 
 def run_lab(settings: Settings, number_text: str, term: Terminal,
             extra: Optional[catalog.RunOverrides] = None, repeat: str = "", chaos: bool = False,
-            seed: str = "", predict: bool = False, answers: Optional[list] = None) -> int:
-    """`invoke lab N`: build if needed, run every variant, check, report.
+            seed: str = "", predict: bool = False, answers: Optional[list] = None, head=None) -> int:
+    """`invoke lab N`: build if needed, run every variant, check, report (``head``: its head start).
 
     With --repeat K every variant runs K times in one container (a fresh process
     tree each time) and the report, in reports/lab-NN-repeat/, shows the
@@ -476,7 +487,7 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
                                           words=term._)
     # A lab's variants are independent containers: two at a time.
     [outcome] = execute(settings, [with_overrides(lab, extra)], term, jobs=2, repeat=times,
-                         chaos=chaos_settings)
+                         chaos=chaos_settings, head=head)
     if guesses is not None:
         outcome.finished_document["predictions"] = predictions.score(lab.spec.predict, guesses, outcome.runs)
         outcome.files = report.render(outcome.finished_document, outcome.outputs)
@@ -790,9 +801,7 @@ def guarded(action: Callable[[], int]) -> tuple[int, str]:
         return action(), ""
     except (UsageError, EnvironmentProblem) as exc:
         return exc.exit_code, f"forklab: {exc.message}"
-    except KeyboardInterrupt:
-        return 130, "forklab: interrupted; the containers were removed and earlier reports are untouched"
-    except Terminated:
-        return 143, "forklab: terminated; the containers were removed and earlier reports are untouched"
+    except (KeyboardInterrupt, Terminated) as exc:
+        return interrupts.unwound(exc)
     finally:
         interrupts.state.busy, interrupts.state.finished = False, True

@@ -403,7 +403,7 @@ class Engine:
 
     # -- running a lab -------------------------------------------------------------
     def run_lab(self, image_id: str, lab: catalog.Lab, run: catalog.Run, session: str = "",
-                repeat: int = 1, chaos: Optional[dict] = None) -> dict:
+                repeat: int = 1, chaos: Optional[dict] = None, head=None) -> dict:
         """Run one lab (one variant of it) in a fresh sandboxed container; bring back what the runner saw.
 
         ``session`` labels every container of one `invoke` call, so an
@@ -413,15 +413,17 @@ class Engine:
             # lab.yaml's run: {pid1: lab} or {pid1: init}: the runner steps aside and
             # the host observes from outside (forklab/outside.py).
             return outside.run_lab(self, image_id, lab, run, session, repeat, chaos)
-        return self.run_shared(image_id, lab, [run], session, repeat, chaos)[0]
+        return self.run_shared(image_id, lab, [run], session, repeat, chaos, head)[0]
 
     def run_shared(self, image_id: str, lab: catalog.Lab, runs: list[catalog.Run], session: str = "",
-                   repeat: int = 1, chaos: Optional[dict] = None) -> list[dict]:
+                   repeat: int = 1, chaos: Optional[dict] = None, head=None) -> list[dict]:
         """Run ``runs`` of one lab, which have one ``container_key``, in one fresh sandboxed container, one
         after another (the runner gives each a fresh process tree, /tmp and /dev/shm); a record for each.
 
         Each record's ``duration_ms`` is its share of the container's time: its own run's time, and the
         container's start and end split evenly, so the records of a container add up to its time.
+        ``head``: `invoke lab N`'s head start (forklab/host/headstart.py), which may have started this
+        very container already.
         """
         run = runs[0]
         if len(runs) > 1 and any(each.container_key is None or each.container_key != run.container_key
@@ -443,18 +445,30 @@ class Engine:
             entries = json.dumps([each.runner_entry(**extra) for each in runs], separators=(",", ":"))
             command = ["python3", "-m", "forklab.runner", "--settings", entries, script]
         timeout = sum(each.settings.timeout for each in runs) * repeat + HOST_GRACE_S
+        adopted = None
+        if head is not None:
+            plain = {key: value for key, value in labels.items() if key not in (RUN_LABEL, SESSION_LABEL)}
+            adopted = head.take(tuple(each.name for each in runs), {
+                "image": image_id, "command": command, "environment": shipped, "labels": plain,
+                "prefix": name.rsplit("-", 1)[0], "pids_limit": run.settings.pids_limit,
+                "memory_mb": run.settings.memory_mb, "timeout": timeout})
         started = time.monotonic()
+        if adopted is not None:
+            name, nonce, started = adopted.name, adopted.nonce, adopted.started
         timed_out = False
         ended = False
         try:
             if session in CANCELLED:
                 raise KeyboardInterrupt
-            container = self.client.containers.create(image_id, command, name=name, labels=labels,
-                                                      environment=environment, detach=True,
-                                                      **sandbox(run.settings))
-            if session in CANCELLED:  # interrupted while this thread was creating it
-                raise KeyboardInterrupt
-            container.start()
+            if adopted is not None:
+                container = self.client.containers.prepare_model({"Id": name})
+            else:
+                container = self.client.containers.create(image_id, command, name=name, labels=labels,
+                                                          environment=environment, detach=True,
+                                                          **sandbox(run.settings))
+                if session in CANCELLED:  # interrupted while this thread was creating it
+                    raise KeyboardInterrupt
+                container.start()
             _prepare_host()
             try:
                 exit_status = container.wait(timeout=timeout)["StatusCode"]

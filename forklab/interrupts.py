@@ -38,6 +38,13 @@ def _on_signal(signum: int, frame: object) -> None:
     os._exit(130 if signum == signal.SIGINT else 143)
 
 
+def unwound(exc: BaseException) -> tuple[int, str]:
+    """The exit code and one line for a command that a Ctrl-C (KeyboardInterrupt) or SIGTERM unwound."""
+    if isinstance(exc, Terminated):
+        return 143, "forklab: terminated; the containers were removed and earlier reports are untouched"
+    return 130, "forklab: interrupted; the containers were removed and earlier reports are untouched"
+
+
 def install_signal_handlers() -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _on_signal)

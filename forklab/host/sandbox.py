@@ -10,10 +10,16 @@ if TYPE_CHECKING:  # only for its types: the head start imports this without pyd
 
 def sandbox(run: catalog.RunSettings) -> dict:
     """Docker SDK keyword arguments for a lab container (docs/ARCHITECTURE.md, decision 5)."""
-    memory = f"{run.memory_mb}m"
+    return sandbox_for(run.pids_limit, run.memory_mb)
+
+
+def sandbox_for(pids_limit: int, memory_mb: int) -> dict:
+    """The sandbox of a lab container whose run allows ``pids_limit`` processes and ``memory_mb`` MiB:
+    everything else about it is the same for every lab."""
+    memory = f"{memory_mb}m"
     return {
         "network_mode": "none",
-        "pids_limit": run.pids_limit,
+        "pids_limit": pids_limit,
         "mem_limit": memory,
         "memswap_limit": memory,  # equal to mem_limit: no swap to hide in
         "cap_drop": ["ALL"],
