@@ -17,11 +17,12 @@ observes from outside, through the engine API only (no bind mounts, no CLI):
 2. The lab's processes write one line to stderr per checkpoint and per fork,
    starting with this run's secret.  The host follows the container's stderr
    (``logs(follow=True)``) and leaves those lines out of the lab's output.
-3. At a checkpoint the caller waits for SIGUSR1.  The host reads /proc with
-   the runner's own reader (``docker exec python3 -c ...``), takes the raw
-   ``docker exec ps -eo pid,ppid,pgid,stat,comm,args``, then releases the
-   caller with ``docker exec kill -USR1 PID``.  What ``docker exec`` starts has
-   parent 0 and is left out of the rows.
+3. At a checkpoint the caller waits for SIGUSR1.  One ``docker exec python3
+   ...`` (``LOOK``) reads /proc with the runner's own reader, takes the raw
+   ``ps -eo pid,ppid,pgid,stat,comm,args``, then releases the caller with
+   SIGUSR1, and prints all of it as one JSON line, which the host parses.
+   What ``docker exec`` starts has parent 0 and is left out of the rows (so
+   is what it starts in turn); the raw ps shows that python and its ps.
 4. When main's program is over, main holds at its exit (checkpoint "end").
    The host waits inside the container until every other process has ended
    (zombies stay; an init's zombies are first reaped), takes the end snapshot,
@@ -59,48 +60,96 @@ LINUX_SIGNALS = dict(enumerate(
      "SIGPIPE SIGALRM SIGTERM SIGSTKFLT SIGCHLD SIGCONT SIGSTOP SIGTSTP SIGTTIN SIGTTOU SIGURG "
      "SIGXCPU SIGXFSZ SIGVTALRM SIGPROF SIGWINCH SIGIO SIGPWR SIGSYS").split(), start=1))
 
-#: Run inside the container by ``docker exec python3 -c LOOK CALLER SETTLE_S INIT_REAPS DESCRIBE``:
-#: the process table as the runner reads it, once the caller waits (and, for the
-#: end, once every other process has ended), as one JSON line.
+#: The environment variable that carries ``LOOK`` into the exec, so that the
+#: raw ps shows a short command line for it.
+LOOK_ENV = "FORKLAB_LOOK"
+#: The exec's command line.  ``-s`` and dropping "" from sys.path (the exec's
+#: working directory, /tmp) keep out what the lab's processes may have written
+#: to /tmp (a user site-packages with .pth files, a json.py): nothing in
+#: the lab's reach runs in the process whose output the host believes.
+LOOK_COMMAND = ["python3", "-s", "-c",
+                f"import os, sys; sys.path[:] = [p for p in sys.path if p]; exec(os.environ[{LOOK_ENV!r}])"]
+#: The exec's exit status once it has reached its end: the release was tried,
+#: and its output says how it went.  Any other status means it never got that far.
+LOOK_DONE = 0
+
+#: Run inside the container by ``docker exec`` (``LOOK_COMMAND`` with the
+#: arguments CALLER SETTLE_S INIT_REAPS DESCRIBE RELEASE): the process table as
+#: the runner reads it, once the caller waits (and, for the end, once every
+#: other process has ended); then ps; then, unless this is the end, SIGUSR1 to
+#: the caller.  One JSON line on stdout carries all of it, the raw ps as a
+#: JSON string, so nothing a process puts in its command line can pass for
+#: another field.  The release comes last, in ``finally``: the caller is still
+#: waiting while both looks are taken, and a look that fails still releases it.
 LOOK = r"""
-import json, os, sys, time
-from forklab.inside import runner
+import json, os, signal, subprocess, sys, time, traceback
 
 caller, settle_s = int(sys.argv[1]), float(sys.argv[2])
-init_reaps, describe = sys.argv[3] == "1", sys.argv[4] == "1"
+init_reaps, describe, release = sys.argv[3] == "1", sys.argv[4] == "1", sys.argv[5] == "1"
+result = {}
 
 
-def lab_rows():
-    rows = runner.read_process_table()
-    # What docker exec started (this process too) has parent 0: it is not the lab's.
-    outside = {r["pid"] for r in rows if r["ppid"] == 0 and r["pid"] != 1}
+def look():
+    from forklab.inside import runner
+
+    def lab_rows():
+        rows = runner.read_process_table()
+        # What docker exec started (this process too) has parent 0: it is not the lab's.
+        outside = {r["pid"] for r in rows if r["ppid"] == 0 and r["pid"] != 1}
+        while True:
+            more = {r["pid"] for r in rows if r["ppid"] in outside} - outside
+            if not more:
+                return [r for r in rows if r["pid"] not in outside]
+            outside |= more
+
+    runner.Runner.wait_until_asleep(caller)
+    if init_reaps:
+        # The init (tini, catatonit) wakes to reap whenever one of its children
+        # ends, as an orphan's parent just did; the snapshot shows it back asleep.
+        runner.Runner.wait_until_asleep(1)
+    deadline = time.monotonic() + settle_s
     while True:
-        more = {r["pid"] for r in rows if r["ppid"] in outside} - outside
-        if not more:
-            return [r for r in rows if r["pid"] not in outside]
-        outside |= more
+        rows = lab_rows()
+        # The end: only PID 1 and the caller alive.  Zombies stay, but an init reaps its own: wait for that.
+        settled = all(r["state"] == "Z" and not (init_reaps and r["ppid"] == 1)
+                      for r in rows if r["pid"] not in (1, caller))
+        if settled or time.monotonic() >= deadline:
+            break
+        time.sleep(0.001)
+    runner.add_fds(rows)
+    seen = {"processes": rows, "settled": settled, "oom_kills": runner.oom_kills(),
+            "container_memory_bytes": runner.container_memory_bytes()}
+    if describe:
+        seen["environment"] = runner.Runner("lab.py", {}).environment()
+    return seen
 
 
-runner.Runner.wait_until_asleep(caller)
-if init_reaps:
-    # The init (tini, catatonit) wakes to reap whenever one of its children
-    # ends, as an orphan's parent just did; the snapshot shows it back asleep.
-    runner.Runner.wait_until_asleep(1)
-deadline = time.monotonic() + settle_s
-while True:
-    rows = lab_rows()
-    # The end: only PID 1 and the caller alive.  Zombies stay, but an init reaps its own: wait for that.
-    settled = all(r["state"] == "Z" and not (init_reaps and r["ppid"] == 1)
-                  for r in rows if r["pid"] not in (1, caller))
-    if settled or time.monotonic() >= deadline:
-        break
-    time.sleep(0.001)
-runner.add_fds(rows)
-seen = {"processes": rows, "settled": settled, "oom_kills": runner.oom_kills(),
-        "container_memory_bytes": runner.container_memory_bytes()}
-if describe:
-    seen["environment"] = runner.Runner("lab.py", {}).environment()
-print(json.dumps(seen))
+try:
+    try:
+        result["seen"] = look()
+    except Exception as exc:
+        result["look_error"] = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    try:
+        # After the table, as the runner does: the rows show the moment the caller asked about.
+        ps = subprocess.run(["ps", "-eo", sys.argv[6]], stdin=subprocess.DEVNULL, capture_output=True)
+        result["ps"] = ps.stdout.decode("utf-8", "replace")
+    except Exception as exc:
+        result["ps"] = ""
+        result["ps_error"] = traceback.format_exception_only(type(exc), exc)[-1].strip()
+finally:
+    if release:
+        try:
+            os.kill(caller, signal.SIGUSR1)
+            result["released"] = True
+        except OSError as exc:
+            result["released"] = False
+            result["release_error"] = "kill: (%d): %s" % (caller, exc.strerror)
+try:
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+except Exception:
+    pass
+os._exit(0)  # LOOK_DONE: the release was tried, whatever became of the output
 """
 
 
@@ -112,6 +161,15 @@ def run_lab(engine, image_id: str, lab: catalog.Lab, run: catalog.Run, session: 
                          f"{lab.number:02d}'s variant {run.name} runs without it (pid1: {run.settings.pid1}); "
                          "run the lab without them")
     return _Observer(engine, lab, run, session).run(image_id)
+
+
+def read_look(out: Optional[bytes]) -> Optional[dict]:
+    """What ``LOOK`` printed: one JSON object, and nothing else; None for anything else."""
+    try:
+        result = json.loads((out or b"").decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return result if isinstance(result, dict) else None
 
 
 def container_status(code: int) -> dict:
@@ -186,7 +244,9 @@ class _Observer:
             self.watchdog.start()
             self._follow(container)
             self.watchdog.cancel()
-            exit_code = container.wait(timeout=self.settings.stop_grace + 30)["StatusCode"]
+            # After the stop, its own wait has the exit status already.
+            exit_code = (self.stop["exit_code"] if self.stop is not None
+                         else container.wait(timeout=self.settings.stop_grace + 30)["StatusCode"])
             ended_ms = self.ms()
             out = container.logs(stdout=True, stderr=False)
             err = container.logs(stdout=False, stderr=True)
@@ -299,35 +359,49 @@ class _Observer:
         final = message.get("final") is True and caller == self.main_pid
         if final:
             self.lab_ms = self.ms()
-        self._look(container, name, caller, settle=final)
+        # One exec: the look, the raw ps and, unless this is the end, the release.
+        exit_code, result = self._look(container, name, caller, settle=final, release=not final)
         if final:
             if self.watchdog is not None:
                 self.watchdog.cancel()  # what is left is the stop, which has its own time limit
             self._stop(container)
             return True
-        done = container.exec_run(["kill", "-USR1", str(caller)])
-        if done.exit_code != 0:
+        if exit_code != LOOK_DONE:
+            # The exec never reached the release (python could not start, or was killed):
+            # release the caller on its own, or it would wait until time is up.
+            done = container.exec_run(["kill", "-USR1", str(caller)])
+            if done.exit_code != 0:
+                self.warnings.append(f"checkpoint {name!r}: process {caller} could not be released: "
+                                     + done.output.decode("utf-8", "replace").strip())
+        elif result is not None and result.get("released") is not True:
+            reason = result.get("release_error")
             self.warnings.append(f"checkpoint {name!r}: process {caller} could not be released: "
-                                 + done.output.decode("utf-8", "replace").strip())
+                                 + (reason if isinstance(reason, str) else "no reason given"))
         return False
 
     # -- looking from outside ----------------------------------------------------------
-    def _look(self, container, name: str, caller: int, settle: bool) -> None:
+    def _look(self, container, name: str, caller: int, settle: bool,
+              release: bool) -> tuple[Optional[int], Optional[dict]]:
+        """Run ``LOOK`` in the container and record its snapshot: (the exec's exit status, what it printed)."""
         started = time.monotonic()
         settle_s = max(0.0, self.deadline - started) if settle else 0.0
-        look = container.exec_run(["python3", "-c", LOOK, str(caller), f"{settle_s:.3f}",
+        look = container.exec_run([*LOOK_COMMAND, str(caller), f"{settle_s:.3f}",
                                    "1" if self.settings.pid1 == "init" else "0",
-                                   "1" if self.environment is None else "0"], demux=True)
+                                   "1" if self.environment is None else "0",
+                                   "1" if release else "0", PS_FIELDS],
+                                  environment={LOOK_ENV: LOOK}, demux=True)
         out, err = look.output
-        try:
-            seen = json.loads((out or b"").decode("utf-8"))
-        except ValueError:
-            problem = (err or out or b"no output").decode("utf-8", "replace").strip().splitlines()[-1:]
-            self.warnings.append(f"checkpoint {name!r}: the process table could not be read: "
-                                 f"{problem[0] if problem else 'no output'}")
-            return
-        raw = container.exec_run(["ps", "-eo", PS_FIELDS], demux=True).output[0] or b""
-        if settle and not seen["settled"]:
+        result = read_look(out)
+        seen = result.get("seen") if result is not None else None
+        raw = result.get("ps") if result is not None else None
+        if not (isinstance(seen, dict) and isinstance(seen.get("processes"), list) and isinstance(raw, str)):
+            reason = result.get("look_error") if result is not None else None
+            if not isinstance(reason, str):
+                lines = (err or out or b"").decode("utf-8", "replace").strip().splitlines()[-1:]
+                reason = lines[0] if lines else "no output"
+            self.warnings.append(f"checkpoint {name!r}: the process table could not be read: {reason}")
+            return look.exit_code, result
+        if settle and not seen.get("settled"):
             self.warnings.append("time was up before every other process had ended: the end snapshot "
                                  "shows them still running")
         if seen.get("environment"):
@@ -338,7 +412,8 @@ class _Observer:
         self.snapshots.append({"checkpoint": name, "by": caller, "t_ms": self.ms(started),
                                "cost_ms": round((time.monotonic() - started) * 1000, 3),
                                "container_memory_bytes": seen.get("container_memory_bytes"),
-                               "ps": raw.decode("utf-8", "replace"), "processes": seen["processes"]})
+                               "ps": raw, "processes": seen["processes"]})
+        return look.exit_code, result
 
     def _note_adoptions(self, checkpoint: str, rows: list[dict]) -> None:
         """A process whose parent is PID 1, although PID 1 did not fork it, was adopted by PID 1."""
