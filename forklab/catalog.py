@@ -59,7 +59,7 @@ RUNNER_ONLY = {"stdout": "pipe", "reaper": True, "descendants": "wait", "snapsho
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 CLAIM_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -930,6 +930,16 @@ def _explain(error: dict, model: Optional[type] = None) -> str:
 
 def load_lab(path: Path) -> Lab:
     """Read and validate ``path/lab.yaml``; errors name the file and the key."""
+    return _load(path, packed=True)
+
+
+def lab_spec(path: Path) -> "LabSpec":
+    """``load_lab(path).spec``, with every check load_lab makes, but its files not packed
+    (the index lists every lab and runs none)."""
+    return _load(path, packed=False).spec
+
+
+def _load(path: Path, packed: bool) -> Lab:
     yaml_path = path / "lab.yaml"
     folder = Path(os.path.realpath(path))
     if not any((path / name).exists() or (path / name).is_symlink() for name in ("lab.py", STARTER)):
@@ -949,10 +959,10 @@ def load_lab(path: Path) -> Lab:
     # before anything runs (and `invoke labs` checks every lab first).
     files = lab_files(path)
     if spec.kind == "exercise":
-        return _exercise(path, spec, files)
+        return _exercise(path, spec, files, packed)
     if "lab.py" not in dict(files):
         raise UsageError(f"{path / 'lab.py'}: not a regular file; every lab folder needs its program")
-    return Lab(path=path, spec=spec, archive=pack(files, compress=True))
+    return Lab(path=path, spec=spec, archive=pack(files, compress=True) if packed else None)
 
 
 def _validated(raw: bytes, path: Path, yaml_path: Path) -> "LabSpec":
@@ -1103,7 +1113,7 @@ def _prune(folder: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _exercise(path: Path, spec: LabSpec, files: list[tuple[str, bytes]]) -> Lab:
+def _exercise(path: Path, spec: LabSpec, files: list[tuple[str, bytes]], packed: bool = True) -> Lab:
     """An exercise folder: starter.py always; solution.py, the program `invoke lab N` runs,
     unless this is a student's copy (`invoke handout` leaves it out)."""
     names = dict(files)
@@ -1116,7 +1126,8 @@ def _exercise(path: Path, spec: LabSpec, files: list[tuple[str, bytes]]) -> Lab:
     if SOLUTION not in names:
         return Lab(path=path, spec=spec, program_name=SOLUTION)
     shipped = [(name, data) for name, data in files if name != STARTER]
-    return Lab(path=path, spec=spec, archive=pack(shipped, compress=True), program_name=SOLUTION)
+    return Lab(path=path, spec=spec, archive=pack(shipped, compress=True) if packed else None,
+               program_name=SOLUTION)
 
 
 def exercise_data(lab: "Lab") -> list[tuple[str, bytes]]:

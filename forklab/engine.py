@@ -460,7 +460,7 @@ class Engine:
         try:
             if session in CANCELLED:
                 raise KeyboardInterrupt
-            if adopted is not None:
+            if adopted is not None:  # created and started by the head start (take() waited for the start)
                 container = self.client.containers.prepare_model({"Id": name})
             else:
                 container = self.client.containers.create(image_id, command, name=name, labels=labels,

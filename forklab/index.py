@@ -90,7 +90,7 @@ def rows(settings: Settings, notes: Optional[list] = None, times: Optional[list]
     out = []
     for number, path in sorted(catalog.find_labs(settings.labs_dir).items()):
         try:
-            lab = catalog.load_lab(path)
+            spec = catalog.lab_spec(path)
         except UsageError as exc:
             out.append({"number": number, "title": path.name, "status": "invalid", "state": _status("invalid"),
                         "problem": exc.message, "claims": [], "checks": "", "passed": 0, "total": 0,
@@ -101,7 +101,7 @@ def rows(settings: Settings, notes: Optional[list] = None, times: Optional[list]
         try:
             saved, written = read_result(settings.reports_dir / name)
             passed, total = _passed(saved)
-            claims = _claims(saved["lab"].get("claims", [claim.model_dump() for claim in lab.spec.claims]))
+            claims = _claims(saved["lab"].get("claims", [claim.model_dump() for claim in spec.claims]))
             variants = [str(v["variant"]["name"]) for v in saved.get("variants") or []]
             environment = saved.get("environment") if isinstance(saved.get("environment"), dict) else None
         except Unreadable as exc:
@@ -112,14 +112,14 @@ def rows(settings: Settings, notes: Optional[list] = None, times: Optional[list]
             notes.append({"path": f"{name}/result.json", "reason": "not a result", "detail": ""})
             saved = None
         if saved is None:
-            out.append({"number": number, "title": lab.spec.title, "problem": None, "status": "not run",
+            out.append({"number": number, "title": spec.title, "problem": None, "status": "not run",
                         "state": _status("not run"), "checks": "", "passed": 0, "total": 0, "variants": [],
-                        "claims": _claims([claim.model_dump() for claim in lab.spec.claims]), "link": None,
+                        "claims": _claims([claim.model_dump() for claim in spec.claims]), "link": None,
                         "environment": None})
             continue
         times.append(written)
         out.append({
-            "number": number, "title": lab.spec.title, "problem": None,
+            "number": number, "title": spec.title, "problem": None,
             "status": saved["status"], "state": _status(saved["status"]),
             "checks": f"{passed} of {total}", "passed": passed, "total": total, "variants": variants,
             "claims": claims, "link": f"{name}/report", "environment": environment,

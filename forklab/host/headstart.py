@@ -145,12 +145,22 @@ def comparable(args: dict) -> dict:
 
 @dataclass
 class Started:
-    """A container the head start created and started: its name, nonce and when it started."""
+    """A container the head start created and is starting: its name, nonce and when it started."""
 
     name: str
     nonce: str
     args: dict
     started: float
+    #: The start request, made on a thread of its own while the host imports the rest (the engine
+    #: takes about 0.2 s to answer it); ``ready()`` waits for it.
+    starting: Optional[threading.Thread] = None
+    failed: bool = False
+
+    def ready(self) -> bool:
+        """Wait until the engine has started the container; whether it did."""
+        if self.starting is not None:
+            self.starting.join()
+        return not self.failed
 
 
 @dataclass
@@ -176,7 +186,7 @@ class HeadStart:
             started = self.started.pop(runs, None)
         if started is None:
             return None
-        if started.args == self.seen[runs]:
+        if started.args == self.seen[runs] and started.ready():
             return started
         self._remove([started])
         return None
@@ -193,6 +203,7 @@ class HeadStart:
 
     def _remove(self, containers: list[Started]) -> None:
         for each in containers:
+            each.ready()  # a start still under way would otherwise start a container just removed
             try:
                 self.client.api.remove_container(each.name, force=True, v=True)
             except Exception:  # noqa: BLE001 - not there (never created), or `invoke clean` finds it by its labels
@@ -232,10 +243,27 @@ def begin(labs_dir: Path, number: str, image_settings: tuple) -> Optional[HeadSt
                 labels={**args["labels"], RUN_LABEL: run_id, SESSION_LABEL: head.session},
                 environment={NONCE_ENV: nonce, **args["environment"]},
                 **sandbox_for(args["pids_limit"], args["memory_mb"]))
-            container.start()
+            started = head.started[tuple(entry["runs"])]
+            started.starting = threading.Thread(target=_start, args=(endpoint, facts, container.id, started),
+                                                name="forklab-head-start", daemon=True)
+            started.starting.start()
     except Exception:  # noqa: BLE001 - what did start is removed; the run goes on as usual
         head.finish(save=False)
     except BaseException:  # Ctrl-C, SIGTERM: removed, and the caller says so
         head.finish(save=False)
         raise
     return head
+
+
+def _start(endpoint, facts: dict, container_id: str, started: Started) -> None:
+    """Start the container, with a client of this thread's own (the SDK's is not known to be thread-safe)."""
+    from forklab.host.connection import _client
+
+    try:
+        client = _client(endpoint, 120, facts["ApiVersion"])
+        try:
+            client.api.start(container_id)
+        finally:
+            client.close()
+    except Exception:  # noqa: BLE001 - not adopted then: removed, and the run makes its own
+        started.failed = True
