@@ -9,7 +9,7 @@ typing ``python3 lab.py`` in a terminal) there is no runner: the call prints the
 When the runner steps aside (lab.yaml ``run: {pid1: lab}`` or ``{pid1: init}``),
 the lab itself is the container's main process and the host watches from
 outside: the call writes one line to stderr and waits for SIGUSR1, which the
-host sends (``docker exec ... kill -USR1 PID``) once it has taken the snapshot.
+host sends (from the same ``docker exec`` that takes the snapshot) once it has taken it.
 ``python3 -m forklab.checkpoint lab.py`` starts such a lab (see the end of this file).
 
 Only the standard library is used: this file runs inside the lab image.
