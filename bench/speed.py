@@ -127,15 +127,16 @@ def lab_image() -> str:
     return tag
 
 
-def labs_run() -> tuple[int, int]:
-    """How many labs `invoke labs` runs (an exercise without its solution is left out), and their containers
-    (one per variant, or one for a lab without variants)."""
+def labs_run() -> tuple[int, int, int]:
+    """How many labs `invoke labs` runs (an exercise without its solution is left out), their runs (one per
+    variant, or one for a lab without variants) and their containers (runs with one sandbox share one)."""
     sys.path.insert(0, str(ROOT))
-    from forklab import catalog
+    from forklab import catalog, commands
 
     found = catalog.find_labs(ROOT / "labs")
     labs = [lab for lab in (catalog.load_lab(path) for path in found.values()) if not lab.missing_solution]
-    return len(labs), sum(len(lab.runs()) for lab in labs)
+    return (len(labs), sum(len(lab.runs()) for lab in labs),
+            sum(len(commands.containers_of(lab)) for lab in labs))
 
 
 def machine() -> str:
@@ -293,7 +294,7 @@ def main() -> int:
     if "list" in wanted:
         listing = alternate([invoke("--list")], options.rounds)[0]
         rows.append(("invoke --list", listing, None, None, 0.150))
-    count, containers = labs_run()
+    count, runs, containers = labs_run()
     every = None
     if "labs" in wanted:
         every, lab3_again = alternate([invoke("labs"), lab3_command], options.labs_rounds)
@@ -342,7 +343,8 @@ def main() -> int:
     if every is not None:
         lines.append(f"`invoke labs` ran {count} labs; its target is 4 × {count}/12 = {4 * count / 12:.2f}× "
                      "`invoke lab 3` (the twelve-lab budget per lab).")
-    lines.append(f"`invoke labs` runs {count} labs in {containers} containers (one per variant).")
+    lines.append(f"`invoke labs` runs {count} labs, {runs} runs, in {containers} containers (runs with one sandbox "
+                 "share one).")
     print("\n".join(lines))
 
     if options.profile:
