@@ -137,6 +137,8 @@ def _jobs(jobs: str) -> int:
     return int(jobs)
 
 
+JOBS_HELP = ("how many containers at once (default 2); runs watched from outside (pid1: lab or init), "
+             "which mostly wait, run beside them")
 VERBOSE_HELP = "list every check, passed or not (default: the failed ones and a count)"
 
 
@@ -179,7 +181,7 @@ def lab(c, number, timeout="", pids="", memory="", output_cap="", repeat="", cha
             head.finish(save=False)
 
 
-@task(help={"only": "some labs only, e.g. 1,3,6", "jobs": "how many containers at once (default 2)",
+@task(help={"only": "some labs only, e.g. 1,3,6", "jobs": JOBS_HELP,
             "lang": LANG_HELP})
 def labs(c, only="", jobs="2", lang=""):
     """Run every lab (or --only some), several at a time, and write their reports.
@@ -189,7 +191,7 @@ def labs(c, only="", jobs="2", lang=""):
     _run(c, lambda s, t: _commands().run_labs(s, _numbers(only), _jobs(jobs), t), lang)
 
 
-@task(help={"jobs": "how many containers at once (default 2)", "lang": LANG_HELP})
+@task(help={"jobs": JOBS_HELP, "lang": LANG_HELP})
 def report(c, jobs="2", lang=""):
     """Run every lab again and rewrite all reports and reports/index.md, index.html.
 
@@ -198,7 +200,7 @@ def report(c, jobs="2", lang=""):
     _run(c, lambda s, t: _commands().regenerate(s, _jobs(jobs), t), lang)
 
 
-@task(help={"only": "some labs only, e.g. 3", "jobs": "how many containers at once (default 2)",
+@task(help={"only": "some labs only, e.g. 3", "jobs": JOBS_HELP,
             "lang": "en or zh: the language of the terminal; each report is compared in the language "
                     "it was made in"})
 def verify(c, only="", jobs="2", lang=""):

@@ -224,7 +224,8 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
                     finish(outcome, chaos)
                     on_done(outcome)
 
-            run_pool(engine_module, engine, jobs, session, work, run_one, ran)
+            workers, in_turn = in_turns(jobs, [shared[0].settings.stepped_aside for _lab, shared in work], run_one)
+            run_pool(engine_module, engine, workers, session, list(enumerate(work)), in_turn, ran)
         if head is not None:
             head.finish(save=True)
     finally:
@@ -232,6 +233,25 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
             head.finish(save=False)
         engine.close()
     return [outcomes[lab.number] for lab in labs]
+
+
+def in_turns(jobs: int, watched: list[bool], work: Callable[[Any, Any], Any]) -> tuple[int, Callable]:
+    """A pool's size and ``work`` made to take turns, for items given as (index, item): ``jobs``
+    containers at a time, and those that ``watched[index]`` says are watched from outside beside them:
+    such a run mostly waits (its checkpoints' docker exec, then docker stop's grace), so it does not
+    take a container's turn.  With one job everything runs one after another."""
+    if jobs <= 1:
+        return 1, lambda client, numbered: work(client, numbered[1])
+    slots = threading.BoundedSemaphore(jobs)
+
+    def in_turn(client, numbered: tuple) -> Any:
+        index, item = numbered
+        if watched[index]:
+            return work(client, item)
+        with slots:
+            return work(client, item)
+
+    return jobs + sum(watched), in_turn
 
 
 def containers_of(lab: catalog.Lab) -> list[tuple[catalog.Run, ...]]:

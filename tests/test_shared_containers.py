@@ -3,6 +3,8 @@ container's output becomes a record per run (engine._shared_documents, _document
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from forklab import catalog, commands, engine
@@ -68,3 +70,46 @@ def test_runs_of_different_sandboxes_are_refused_one_container():
     runs = eight.runs()
     with pytest.raises(ValueError, match="one container_key"):
         engine.Engine.run_shared(object(), "image", eight, [runs[0], runs[2]])  # type: ignore[arg-type]
+
+
+def test_runs_watched_from_outside_do_not_take_a_container_s_turn():
+    from concurrent.futures import ThreadPoolExecutor
+
+    # A thread per item.  A run that gets in stays until every thread has come to in_turn, so
+    # without turns three or four of the others would be in at once.  The watched runs end only
+    # after the others (the waits' timeouts are there only to fail, never to pace).
+    watched = [True, True, False, False, False, False]
+    items = ["watched", "watched", "a", "b", "c", "d"]
+    state = threading.Condition()
+    arrived, inside, most, finished = [0], [0], [0], []
+
+    def work(client, item):
+        with state:
+            if item == "watched":
+                assert state.wait_for(lambda: len(finished) == 4, timeout=30), "a watched run held a turn"
+                return item
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+            assert state.wait_for(lambda: arrived[0] == len(items), timeout=30)
+            inside[0] -= 1
+            finished.append(item)
+            state.notify_all()
+        return item
+
+    workers, in_turn = commands.in_turns(2, watched, work)
+    assert workers == 4
+
+    def arrive(numbered):
+        with state:
+            arrived[0] += 1
+            state.notify_all()
+        return in_turn(None, numbered)
+
+    with ThreadPoolExecutor(max_workers=len(items)) as pool:
+        results = list(pool.map(arrive, enumerate(items)))
+    assert results == items and most[0] == 2
+
+
+def test_one_job_runs_everything_in_turn():
+    workers, in_turn = commands.in_turns(1, [True, False], lambda client, item: (client, item))
+    assert workers == 1 and in_turn("client", (1, "x")) == ("client", "x")
