@@ -155,13 +155,14 @@ def run_pool(engine_module, engine, jobs: int, session: str, items: list,
 def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: int = 1,
              on_done: Callable[[LabOutcome], None] = lambda outcome: None,
              repeat: int = 1, chaos: Optional[dict] = None,
-             langs: Optional[dict] = None, head=None) -> list[LabOutcome]:
+             langs: Optional[dict] = None, head=None, spread: int = 1) -> list[LabOutcome]:
     """Run every variant of every lab, ``jobs`` containers at a time; report each lab as it completes.
 
     Each lab's checks and report are in ``langs[lab number]``, else in the settings' language.
     ``head``: `invoke lab N`'s head start (forklab/host/headstart.py): its connection, its session,
     the containers it started (each adopted only if it is what this run would create), and the
-    plan it keeps for next time.
+    plan it keeps for next time.  ``spread``: a sandbox's runs go to up to that many containers, side
+    by side (`invoke lab N`: sooner), instead of one (several labs: fewer containers, less work).
     """
     _ = term._
     engine_module, engine = connect(head)
@@ -184,7 +185,7 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
         # The longest first, so that the last container is not a slow one started late: runs
         # watched from outside (pid1 lab or init) end with a timed `docker stop`, then the
         # containers that several variants share.
-        work = sorted(((lab, variants) for lab in labs for variants in containers_of(lab)),
+        work = sorted(((lab, variants) for lab in labs for variants in containers_of(lab, spread)),
                       key=lambda item: (not item[1][0].settings.stepped_aside, -len(item[1])))
         if len(labs) > 1:
             what = _("labs")
@@ -254,9 +255,10 @@ def in_turns(jobs: int, watched: list[bool], work: Callable[[Any, Any], Any]) ->
     return jobs + sum(watched), in_turn
 
 
-def containers_of(lab: catalog.Lab) -> list[tuple[catalog.Run, ...]]:
+def containers_of(lab: catalog.Lab, spread: int = 1) -> list[tuple[catalog.Run, ...]]:
     """The lab's runs as its containers run them: runs with one ``container_key`` share one, in
-    lab.yaml's order; a run without a key has its own."""
+    lab.yaml's order, or with ``spread`` > 1 up to that many (runs in turn: the first, the third, ...
+    in one, the second, the fourth, ... in the next); a run without a key has its own."""
     shared: dict[tuple, list[catalog.Run]] = {}
     containers: list[list[catalog.Run]] = []
     for run in lab.runs():
@@ -268,7 +270,11 @@ def containers_of(lab: catalog.Lab) -> list[tuple[catalog.Run, ...]]:
         else:
             shared[key] = [run]
             containers.append(shared[key])
-    return [tuple(runs) for runs in containers]
+    out: list[tuple[catalog.Run, ...]] = []
+    for runs in containers:
+        parts = min(max(1, spread), len(runs))
+        out += [tuple(runs[start::parts]) for start in range(parts)]
+    return out
 
 
 def _describe(lab: catalog.Lab, _: Callable[..., str]) -> str:
@@ -505,9 +511,9 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
             guesses = predictions.collect(lab.spec.predict, [], _ask if sys.stdin.isatty() else None,
                                           tell=lambda text: term.err.print(f"[yellow]{escape(text)}[/yellow]"),
                                           words=term._)
-    # A lab's variants are independent containers: two at a time.
+    # A lab's runs in two containers side by side.
     [outcome] = execute(settings, [with_overrides(lab, extra)], term, jobs=2, repeat=times,
-                         chaos=chaos_settings, head=head)
+                         chaos=chaos_settings, head=head, spread=2)
     if guesses is not None:
         outcome.finished_document["predictions"] = predictions.score(lab.spec.predict, guesses, outcome.runs)
         outcome.files = report.render(outcome.finished_document, outcome.outputs)

@@ -26,6 +26,20 @@ def test_runs_with_one_sandbox_share_a_container_in_lab_yaml_s_order():
     assert names(lab(FIXTURE_LABS, 6)) == [["dirty", "clean"], ["own"]]
 
 
+def test_spread_deals_a_sandbox_s_runs_over_that_many_containers():
+    assert names_spread(lab(ROOT / "labs", 23), 2) == [["hello-four", "and-or", "loop-wait"],
+                                                      ["x-plus-minus", "wait", "buffered"]]
+    assert names_spread(lab(ROOT / "labs", 3), 2) == [["reaper"], ["pid1-never-waits"]]
+    assert names_spread(lab(ROOT / "labs", 3), 5) == [["reaper"], ["pid1-never-waits"]]
+    assert names_spread(lab(ROOT / "labs", 8), 2) == [["reaper"], ["pid1-never-waits"], ["python-pid1"],
+                                                     ["docker-init"]]
+    assert names_spread(lab(ROOT / "labs", 1), 2) == [["default"]]
+
+
+def names_spread(lab: catalog.Lab, spread: int) -> list[list[str]]:
+    return [[run.name for run in runs] for runs in commands.containers_of(lab, spread)]
+
+
 def test_runs_watched_from_outside_or_measured_as_a_container_have_their_own():
     # Lab 8: python-pid1 and docker-init make the lab (or tini) PID 1; the host watches them.
     assert names(lab(ROOT / "labs", 8)) == [["reaper", "pid1-never-waits"], ["python-pid1"], ["docker-init"]]

@@ -14,15 +14,17 @@ from tests.support import FIXTURE_LABS
 
 @pytest.fixture(scope="module")
 def lab_6(engine, tmp_path_factory):
+    """Lab 6 as `invoke labs` runs it (one container per sandbox; `invoke lab 6` spreads its runs)."""
     from forklab import commands
     from forklab.console import Terminal
     from forklab.settings import Settings
 
     reports = tmp_path_factory.mktemp("reports")
     settings = Settings.from_config({"labs_dir": str(FIXTURE_LABS), "reports_dir": str(reports)}, FIXTURE_LABS)
-    code, message = commands.guarded(lambda: commands.run_lab(settings, "6", Terminal()))
-    assert code == 0, message or f"lab 6 did not pass; see {reports}"
-    return json.loads((reports / "lab-06" / "result.json").read_text(encoding="utf-8"))
+    [lab] = commands.select_labs(settings, ["6"])
+    [outcome] = commands.execute(settings, [lab], Terminal(), jobs=2)
+    assert outcome.finished_document["status"] == "passed", f"lab 6 did not pass: {outcome.finished_document}"
+    return json.loads(json.dumps(outcome.finished_document))
 
 
 def seen(result: dict, name: str) -> dict[str, str]:
@@ -32,6 +34,20 @@ def seen(result: dict, name: str) -> dict[str, str]:
 def test_variants_with_one_sandbox_run_in_one_container_and_others_in_their_own(lab_6):
     containers = {name: seen(lab_6, name)["container"] for name in ("dirty", "clean", "own")}
     assert containers["dirty"] == containers["clean"] != containers["own"]
+
+
+def test_invoke_lab_spreads_a_lab_s_runs_over_two_containers(engine, no_leftovers, tmp_path):
+    from forklab import commands
+    from forklab.console import Terminal
+    from forklab.settings import Settings
+
+    settings = Settings.from_config({"labs_dir": str(FIXTURE_LABS), "reports_dir": str(tmp_path)}, FIXTURE_LABS)
+    code, message = commands.guarded(lambda: commands.run_lab(settings, "6", Terminal()))
+    assert code == 0, message
+    result = json.loads((tmp_path / "lab-06" / "result.json").read_text(encoding="utf-8"))
+    containers = {name: seen(result, name)["container"] for name in ("dirty", "clean", "own")}
+    assert len(set(containers.values())) == 3
+    assert seen(result, "clean")["tmp"] == "[]"
 
 
 def test_the_next_variant_sees_nothing_the_one_before_left(lab_6):
