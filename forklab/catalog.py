@@ -653,11 +653,12 @@ class Lab:
             return self.script_name or self.program_name, self.archive
         return "lab.py", pack(lab_files(self.path), compress=True)
 
-    def shipped(self) -> tuple[str, dict[str, str]]:
+    def shipped(self, number: int = 0) -> tuple[str, dict[str, str]]:
         """The lab as its container receives it: the file to run, and the environment that
-        carries the archive (forklab/inside/runner.py unpacks it to /tmp/lab)."""
+        carries the archive (forklab/inside/runner.py unpacks it to /tmp/lab); ``number``: which
+        archive of a container that runs several labs."""
         script, archive = self.program()
-        return script, archive_environment(archive)
+        return script, archive_environment(archive, number)
 
     @property
     def container_name(self) -> str:
@@ -1361,12 +1362,14 @@ def pack(files: list[tuple[str, bytes]], compress: bool = False) -> bytes:
     return gzip.compress(buffer.getvalue(), compresslevel=6, mtime=0)
 
 
-def archive_environment(archive: bytes) -> dict[str, str]:
+def archive_environment(archive: bytes, number: int = 0) -> dict[str, str]:
     """The environment that carries an archive into a container: FORKLAB_ARCHIVE holds the number
-    of parts, FORKLAB_ARCHIVE_0, _1, ... the base64 text (forklab/inside/runner.py ``take_archive``)."""
+    of parts, FORKLAB_ARCHIVE_0, _1, ... the base64 text (forklab/inside/runner.py ``take_archive``);
+    the archive ``number`` N > 0 of a container that runs several labs is FORKLAB_ARCHIVEN, ..."""
+    name = ARCHIVE_ENV if number == 0 else f"{ARCHIVE_ENV}{number}"
     text = base64.b64encode(archive).decode("ascii")
     parts = [text[at:at + ARCHIVE_PART_CHARS] for at in range(0, len(text), ARCHIVE_PART_CHARS)] or [""]
-    return {ARCHIVE_ENV: str(len(parts)), **{f"{ARCHIVE_ENV}_{index}": part for index, part in enumerate(parts)}}
+    return {name: str(len(parts)), **{f"{name}_{index}": part for index, part in enumerate(parts)}}
 
 
 def run_report_name(path: Path) -> str:

@@ -174,19 +174,14 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
         environment = {"host": engine_module.host_description(), "engine": engine.describe(),
                        "image": {"tag": tag, "id": image_id, "base": base_image}}
 
-        def run_one(client, item: tuple) -> list[tuple[catalog.Lab, catalog.Run, dict]]:
-            lab, variants = item
-            if len(variants) == 1:
-                return [(lab, variants[0], client.run_lab(image_id, lab, variants[0], session, repeat, chaos,
-                                                          head))]
-            records = client.run_shared(image_id, lab, list(variants), session, repeat, chaos, head)
-            return list(zip([lab] * len(variants), variants, records))
+        def run_one(client, pairs: tuple) -> list[tuple[catalog.Lab, catalog.Run, dict]]:
+            return run_container(client, image_id, pairs, session, repeat, chaos, head)
 
         # The longest first, so that the last container is not a slow one started late: runs
         # watched from outside (pid1 lab or init) end with a timed `docker stop`, then the
-        # containers that several variants share.
-        work = sorted(((lab, variants) for lab in labs for variants in containers_of(lab, spread)),
-                      key=lambda item: (not item[1][0].settings.stepped_aside, -len(item[1])))
+        # containers that several runs share.
+        work = sorted(containers_for(labs, jobs, spread),
+                      key=lambda pairs: (not pairs[0][1].settings.stepped_aside, -len(pairs)))
         if len(labs) > 1:
             what = _("labs")
         elif repeat > 1:
@@ -194,7 +189,7 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
         else:
             what = _describe(labs[0], _)
         # Several labs: the bar counts labs done; one lab: its variants (no bar for a single quick run).
-        count = sum(len(shared) for _lab, shared in work)
+        count = len(labs[0].runs())
         total = len(labs) if len(labs) > 1 else count if count > 1 or repeat > 1 else 0
         with term.working(total, what) as advance:
             def ran(done: list[tuple[catalog.Lab, catalog.Run, dict]]) -> None:
@@ -225,7 +220,7 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
                     finish(outcome, chaos)
                     on_done(outcome)
 
-            workers, in_turn = in_turns(jobs, [shared[0].settings.stepped_aside for _lab, shared in work], run_one)
+            workers, in_turn = in_turns(jobs, [pairs[0][1].settings.stepped_aside for pairs in work], run_one)
             run_pool(engine_module, engine, workers, session, list(enumerate(work)), in_turn, ran)
         if head is not None:
             head.finish(save=True)
@@ -253,6 +248,69 @@ def in_turns(jobs: int, watched: list[bool], work: Callable[[Any, Any], Any]) ->
             return work(client, item)
 
     return jobs + sum(watched), in_turn
+
+
+#: Runs of several labs in one container: at most this many (a report is written only when its
+#: container ends, so fewer and longer containers would keep the progress still), and archives of
+#: at most this many bytes together (each run's lab travels in the container's environment).
+SHARED_RUNS = 6
+SHARED_ARCHIVE_BYTES = 512 * 1024
+
+
+def lost(record: dict) -> bool:
+    """Whether a run in a shared container came back without a document of its own: the container
+    timed out or died, or the runner could not give the run a fresh start."""
+    document = record.get("document")
+    return bool(record.get("timed_out")) or not isinstance(document, dict) or document.get("status") == "runner-error"
+
+
+def run_container(client, image_id: str, pairs: tuple, session: str, repeat: int = 1,
+                  chaos: Optional[dict] = None, head=None) -> list[tuple[catalog.Lab, catalog.Run, dict]]:
+    """One container of ``containers_for``: each (lab, run) with its record.  A run that a shared
+    container lost (``lost``) runs again in a container of its own, so that no run's result is
+    what another run did to their container."""
+    if len(pairs) == 1:
+        [(lab, run)] = pairs
+        return [(lab, run, client.run_lab(image_id, lab, run, session, repeat, chaos, head))]
+    records = client.run_together(image_id, list(pairs), session, repeat, chaos, head)
+    done = []
+    for (lab, run), record in zip(pairs, records):
+        if lost(record):
+            record = client.run_lab(image_id, lab, run, session, repeat, chaos)
+        done.append((lab, run, record))
+    return done
+
+
+def containers_for(labs: list[catalog.Lab], jobs: int, spread: int = 1
+                   ) -> list[tuple[tuple[catalog.Lab, catalog.Run], ...]]:
+    """The containers that run ``labs``, as (lab, run) pairs.  One lab: ``containers_of(lab, spread)``.
+    Several: runs of any lab with one ``container_key`` share containers, at least ``jobs`` of them
+    (side by side), at most SHARED_RUNS runs and SHARED_ARCHIVE_BYTES of archives each, runs dealt in
+    turn in the labs' order; a run without a key has its own."""
+    if len(labs) == 1:
+        return [tuple((labs[0], run) for run in runs) for runs in containers_of(labs[0], spread)]
+    alone: list[tuple[tuple[catalog.Lab, catalog.Run], ...]] = []
+    shared: dict[tuple, list[tuple[catalog.Lab, catalog.Run]]] = {}
+    for lab in labs:
+        for run in lab.runs():
+            if run.container_key is None:
+                alone.append(((lab, run),))
+            else:
+                shared.setdefault(run.container_key, []).append((lab, run))
+    def archives(pairs: list) -> int:
+        return sum(len(lab.archive or b"") for lab in {id(lab): lab for lab, _ in pairs}.values())
+
+    def within(pairs: list) -> list[tuple[tuple[catalog.Lab, catalog.Run], ...]]:
+        if len(pairs) > 1 and archives(pairs) > SHARED_ARCHIVE_BYTES:
+            return within(pairs[:len(pairs) // 2]) + within(pairs[len(pairs) // 2:])
+        return [tuple(pairs)]
+
+    out = list(alone)
+    for pairs in shared.values():
+        parts = min(len(pairs), max(jobs, -(-len(pairs) // SHARED_RUNS)))
+        for start in range(parts):
+            out += within(pairs[start::parts])
+    return out
 
 
 def containers_of(lab: catalog.Lab, spread: int = 1) -> list[tuple[catalog.Run, ...]]:

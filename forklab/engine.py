@@ -417,32 +417,58 @@ class Engine:
 
     def run_shared(self, image_id: str, lab: catalog.Lab, runs: list[catalog.Run], session: str = "",
                    repeat: int = 1, chaos: Optional[dict] = None, head=None) -> list[dict]:
-        """Run ``runs`` of one lab, which have one ``container_key``, in one fresh sandboxed container, one
-        after another (the runner gives each a fresh process tree, /tmp and /dev/shm); a record for each.
+        """Run ``runs`` of one lab, which have one ``container_key``, in one fresh sandboxed container
+        (``run_together``); a record for each."""
+        return self.run_together(image_id, [(lab, run) for run in runs], session, repeat, chaos, head)
+
+    def run_together(self, image_id: str, pairs: list[tuple[catalog.Lab, catalog.Run]], session: str = "",
+                     repeat: int = 1, chaos: Optional[dict] = None, head=None) -> list[dict]:
+        """Run each (lab, run) of ``pairs``, which have one ``container_key``, in one fresh sandboxed
+        container, one after another (the runner gives each a fresh process tree, /tmp and /dev/shm,
+        and its own lab's files); a record for each.
 
         Each record's ``duration_ms`` is its share of the container's time: its own run's time, and the
         container's start and end split evenly, so the records of a container add up to its time.
         ``head``: `invoke lab N`'s head start (forklab/host/headstart.py), which may have started this
         very container already.
         """
-        run = runs[0]
+        lab, run = pairs[0]
+        runs = [each for _, each in pairs]
         if len(runs) > 1 and any(each.container_key is None or each.container_key != run.container_key
                                  for each in runs):
             raise ValueError("only runs with one container_key share a container")
+        labs: list[catalog.Lab] = []
+        for each_lab, _ in pairs:
+            if not any(each_lab is known for known in labs):
+                labs.append(each_lab)
         name, labels = container_identity(lab, run, session, tuple(runs) if len(runs) > 1 else ())
+        if len(labs) > 1:
+            labels[LAB_LABEL] = ",".join(each.report_name for each in labs)
+            name = f"forklab-{len(labs)}-labs-{labels[RUN_LABEL]}"
         extra: dict[str, object] = {"repeat": repeat} if repeat > 1 else {}
         if chaos:
             extra["chaos"] = chaos
         nonce = uuid.uuid4().hex
         # The lab travels in the container's environment: nothing is mounted, so
         # this works with any engine, local or remote, and an edited lab needs no
-        # new image.
-        script, shipped = lab.shipped()
+        # new image.  Several labs: an archive each (FORKLAB_ARCHIVE, FORKLAB_ARCHIVE1, ...).
+        shipped: dict[str, str] = {}
+        scripts: list[str] = []
+        for number, each_lab in enumerate(labs):
+            script, archive = each_lab.shipped(number)
+            scripts.append(script)
+            shipped.update(archive)
+        script = scripts[0]
         environment = {NONCE_ENV: nonce, **shipped}
         if len(runs) == 1:
             command = ["python3", *run.runner_command(script, **extra)]
         else:
-            entries = json.dumps([each.runner_entry(**extra) for each in runs], separators=(",", ":"))
+            def entry(each_lab: catalog.Lab, each: catalog.Run) -> dict:
+                number = next(index for index, known in enumerate(labs) if known is each_lab)
+                where = {"archive": number, "script": scripts[number]} if number else {}
+                return each.runner_entry(**extra, **where)
+
+            entries = json.dumps([entry(each_lab, each) for each_lab, each in pairs], separators=(",", ":"))
             command = ["python3", "-m", "forklab.runner", "--settings", entries, script]
         timeout = sum(each.settings.timeout for each in runs) * repeat + HOST_GRACE_S
         adopted = None
@@ -483,7 +509,8 @@ class Engine:
         except docker.errors.APIError as exc:
             if session in CANCELLED:
                 raise KeyboardInterrupt from None  # its container was removed under it
-            raise EnvironmentProblem(f"the engine failed to run lab {lab.number:02d}: "
+            which = ", ".join(f"{each.number:02d}" for each in labs)
+            raise EnvironmentProblem(f"the engine failed to run lab {which}: "
                                      f"{_short_reason(exc)}") from None
         finally:
             # By name, so a Ctrl-C that lands inside create() still finds it.  A container

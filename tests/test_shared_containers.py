@@ -83,7 +83,7 @@ def test_runs_of_different_sandboxes_are_refused_one_container():
     eight = lab(ROOT / "labs", 8)
     runs = eight.runs()
     with pytest.raises(ValueError, match="one container_key"):
-        engine.Engine.run_shared(object(), "image", eight, [runs[0], runs[2]])  # type: ignore[arg-type]
+        engine.Engine.run_together(object(), "image", [(eight, runs[0]), (eight, runs[2])])  # type: ignore[arg-type]
 
 
 def test_runs_watched_from_outside_do_not_take_a_container_s_turn():
@@ -127,3 +127,70 @@ def test_runs_watched_from_outside_do_not_take_a_container_s_turn():
 def test_one_job_runs_everything_in_turn():
     workers, in_turn = commands.in_turns(1, [True, False], lambda client, item: (client, item))
     assert workers == 1 and in_turn("client", (1, "x")) == ("client", "x")
+
+
+def every_lab() -> list[catalog.Lab]:
+    found = catalog.find_labs(ROOT / "labs")
+    return [lab for lab in (catalog.load_lab(path) for path in found.values()) if not lab.missing_solution]
+
+
+def test_several_labs_share_containers_by_sandbox_and_run_each_run_once():
+    labs = every_lab()
+    containers = commands.containers_for(labs, 2)
+    pairs = [(lab.number, run.name) for container in containers for lab, run in container]
+    assert sorted(pairs) == sorted((lab.number, run.name) for lab in labs for run in lab.runs())
+    alone = {pairs[0][0].number for pairs in containers if len(pairs) == 1}
+    assert {5, 8, 12} <= alone, "measured as a whole container, or watched from outside: a container each"
+    for container in containers:
+        assert len({run.container_key for _, run in container}) == 1
+        assert len(container) <= commands.SHARED_RUNS
+        if len(container) > 1:
+            assert all(run.container_key is not None for _, run in container)
+    assert len(containers) < sum(len(lab.runs()) for lab in labs) / 3
+    # The runs of a container follow the labs' order.
+    for container in containers:
+        numbers = [lab.number for lab, _ in container]
+        assert numbers == sorted(numbers)
+
+
+def test_a_container_s_archives_stay_small_and_one_lab_keeps_its_spread():
+    three = lab(ROOT / "labs", 3)
+    big = [catalog.Lab(path=three.path, spec=three.spec, archive=bytes(300 * 1024)) for _ in range(4)]
+    containers = commands.containers_for(big, 1)
+    assert all(sum(len(each.archive or b"") for each in {id(each): each for each, _ in container}.values())
+               <= commands.SHARED_ARCHIVE_BYTES for container in containers)
+    assert sum(len(container) for container in containers) == 8
+    assert [[run.name for _, run in container] for container in commands.containers_for([three], 2, spread=2)] \
+        == [["reaper"], ["pid1-never-waits"]]
+
+
+@pytest.mark.parametrize("record, lost", [
+    ({"document": {"status": "finished"}, "timed_out": False}, False),
+    ({"document": {"status": "timeout"}, "timed_out": False}, False),  # the lab's own time ran out
+    ({"document": {"status": "runner-error", "error": "not run"}, "timed_out": False}, True),
+    ({"document": None, "timed_out": False}, True),
+    ({"document": {"status": "finished"}, "timed_out": True}, True),
+])
+def test_what_a_shared_container_lost(record, lost):
+    assert commands.lost(record) is lost
+
+
+def test_a_run_a_shared_container_lost_runs_again_alone():
+    three, one = lab(ROOT / "labs", 3), lab(ROOT / "labs", 1)
+    pairs = ((three, three.runs()[0]), (one, one.runs()[0]), (three, three.runs()[1]))
+    calls = []
+
+    class Client:
+        def run_together(self, image_id, together, *args):
+            calls.append(("together", [run.name for _, run in together]))
+            return [{"document": {"status": "finished", "n": 1}, "timed_out": False},
+                    {"document": None, "timed_out": False},
+                    {"document": {"status": "finished", "n": 3}, "timed_out": False}]
+
+        def run_lab(self, image_id, lab, run, *args):
+            calls.append(("alone", lab.number, run.name))
+            return {"document": {"status": "finished", "n": "again"}, "timed_out": False}
+
+    done = commands.run_container(Client(), "image", pairs, "session")
+    assert calls == [("together", ["reaper", "default", "pid1-never-waits"]), ("alone", 1, "default")]
+    assert [record["document"]["n"] for _, _, record in done] == [1, "again", 3]

@@ -32,6 +32,9 @@ NONCE_ENV = "FORKLAB_NONCE"
 #: variable holds the number of parts, FORKLAB_ARCHIVE_0, _1, ... the text
 #: (no one environment string may exceed 128 KiB).
 ARCHIVE_ENV = "FORKLAB_ARCHIVE"
+#: Runs of several labs in one container: the second lab's archive is in
+#: FORKLAB_ARCHIVE1 (and FORKLAB_ARCHIVE1_0, ...), the third's in FORKLAB_ARCHIVE2, ...
+#: and each run says which it unpacks ("archive": N) and runs ("script").
 #: --chaos: "SEED:REPETITION:MAX_MS", read by the fork hooks.
 CHAOS_ENV = "FORKLAB_CHAOS"
 #: The folder where each of the lab's Python processes notes its writes to

@@ -353,12 +353,20 @@ def _prctl(option: int, value: int) -> bool:
         return False
 
 
-def take_archive(environ=os.environ) -> str | None:
+def take_archive(environ=os.environ, name: str = ARCHIVE_ENV) -> str | None:
     """The archive's base64 text, its parts removed from ``environ`` (nothing the lab starts should carry them)."""
-    count = environ.pop(ARCHIVE_ENV, None)
+    count = environ.pop(name, None)
     if count is None:
         return None
-    return "".join(environ.pop(f"{ARCHIVE_ENV}_{index}", "") for index in range(int(count)))
+    return "".join(environ.pop(f"{name}_{index}", "") for index in range(int(count)))
+
+
+def take_archives(environ=os.environ) -> list[str | None]:
+    """Every archive the container carries (FORKLAB_ARCHIVE, then FORKLAB_ARCHIVE1, 2, ...), all removed."""
+    archives = [take_archive(environ)]
+    while f"{ARCHIVE_ENV}{len(archives)}" in environ:
+        archives.append(take_archive(environ, f"{ARCHIVE_ENV}{len(archives)}"))
+    return archives
 
 
 def _unpack_archive(encoded: str) -> str:
@@ -1355,12 +1363,17 @@ def _difference(after: int | None, before: int | None) -> int | None:
     return None if after is None else after - (before or 0)
 
 
-def _run_entry(archive: str | None, script_name: str, settings: dict) -> dict:
-    """One variant's document: its run, or every repetition of it (--repeat) in a fresh process tree."""
+def _run_entry(archives: list[str | None], script_name: str, settings: dict) -> dict:
+    """One run's document: its run, or every repetition of it (--repeat) in a fresh process tree.
+
+    A run of a shared container may name its lab's archive (``archive``: N) and program (``script``).
+    """
     runner = None
     try:
         repeat = int(settings.pop("repeat", 1))
         chaos = settings.pop("chaos", None)
+        archive = archives[int(settings.pop("archive", 0))]
+        script_name = str(settings.pop("script", script_name))
         script = os.path.join(_unpack_archive(archive), script_name) if archive else script_name
         runs = []
         for repetition in range(repeat):
@@ -1453,7 +1466,8 @@ def main(argv: list[str] | None = None) -> int:
     # process, the runner's /proc files (environ, fd/1) are closed to the lab's
     # processes although they share its uid.
     nonce = os.environ.pop(NONCE_ENV, None)
-    archive = take_archive()
+    archives = take_archives()
+    archive = archives[0]
     _prctl(PR_SET_DUMPABLE, 0)
     no_core_files()
     if args.shell:
@@ -1473,10 +1487,10 @@ def main(argv: list[str] | None = None) -> int:
                                                "as its PID 1, and only once what the variant before left "
                                                "(processes, files in /tmp and /dev/shm) is gone"})
                     continue
-                documents.append(_run_entry(archive, args.script, entry))
+                documents.append(_run_entry(archives, args.script, entry))
             document = {"schema": SCHEMA, "status": "finished", "batch": documents}
         else:
-            document = _run_entry(archive, args.script, settings)
+            document = _run_entry(archives, args.script, settings)
     except Exception:  # noqa: BLE001 - the host must get a document whatever happened
         document = {"schema": SCHEMA, "status": "runner-error", "error": traceback.format_exc()}
     document["nonce"] = nonce

@@ -13,18 +13,33 @@ from tests.support import FIXTURE_LABS
 
 
 @pytest.fixture(scope="module")
-def lab_6(engine, tmp_path_factory):
-    """Lab 6 as `invoke labs` runs it (one container per sandbox; `invoke lab 6` spreads its runs)."""
+def labs_5_and_6(engine, tmp_path_factory):
+    """Labs 5 and 6 as `invoke labs --jobs 1` runs them: their runs of one sandbox in one container
+    (lab 5's closed and leaky, then lab 6's dirty and clean), each run with its own lab's files."""
     from forklab import commands
     from forklab.console import Terminal
     from forklab.settings import Settings
 
     reports = tmp_path_factory.mktemp("reports")
     settings = Settings.from_config({"labs_dir": str(FIXTURE_LABS), "reports_dir": str(reports)}, FIXTURE_LABS)
-    [lab] = commands.select_labs(settings, ["6"])
-    [outcome] = commands.execute(settings, [lab], Terminal(), jobs=2)
-    assert outcome.finished_document["status"] == "passed", f"lab 6 did not pass: {outcome.finished_document}"
-    return json.loads(json.dumps(outcome.finished_document))
+    five, six = commands.select_labs(settings, ["5", "6"])
+    shared = [[(lab.number, run.name) for lab, run in pairs] for pairs in commands.containers_for([five, six], 1)]
+    assert [(5, "closed"), (5, "leaky"), (6, "dirty"), (6, "clean")] in shared
+    outcomes = commands.execute(settings, [five, six], Terminal(), jobs=1)
+    for outcome in outcomes:
+        assert outcome.finished_document["status"] == "passed", outcome.finished_document
+    return [json.loads(json.dumps(outcome.finished_document)) for outcome in outcomes]
+
+
+@pytest.fixture(scope="module")
+def lab_6(labs_5_and_6):
+    return labs_5_and_6[1]
+
+
+def test_runs_of_two_labs_in_one_container_each_run_their_own_lab(labs_5_and_6):
+    five, six = labs_5_and_6
+    assert variant(five, "closed")["stdout"].splitlines()[0] == "variant=closed mode=careful args=--close-write-end"
+    assert variant(six, "dirty")["stdout"].splitlines()[-1] == "done dirty"
 
 
 def seen(result: dict, name: str) -> dict[str, str]:
