@@ -36,7 +36,10 @@ import sys
 import time
 import zipfile
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from forklab.result import RunRecord
 
 #: The unprivileged user setup.sh makes; submissions run as this user.
 GRADER_USER = "forklab-grader"
@@ -440,7 +443,7 @@ def _reap_children() -> None:
             return
 
 
-def run_variant(lab, variant, sandbox: Sandbox, runtime: str) -> dict:
+def run_variant(lab, variant, sandbox: Sandbox, runtime: str) -> RunRecord:
     """Run ``lab``'s program (a submission) once under the runner, as the engine would: the record
     commands.checked takes ({document, timed_out, container_exit, runner_stderr, duration_ms, container})."""
     import signal

@@ -17,7 +17,7 @@ import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from rich.markup import escape
 
@@ -26,6 +26,9 @@ from forklab.console import Terminal
 from forklab.errors import EnvironmentProblem, UsageError
 from forklab.interrupts import Terminated, install_signal_handlers
 from forklab.settings import Settings
+
+if TYPE_CHECKING:
+    from forklab.result import RunRecord
 
 
 @dataclass
@@ -174,7 +177,7 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
         environment = {"host": engine_module.host_description(), "engine": engine.describe(),
                        "image": {"tag": tag, "id": image_id, "base": base_image}}
 
-        def run_one(client, pairs: tuple) -> list[tuple[catalog.Lab, catalog.Run, dict]]:
+        def run_one(client, pairs: tuple) -> list[tuple[catalog.Lab, catalog.Run, RunRecord]]:
             return run_container(client, image_id, pairs, session, repeat, chaos, head)
 
         # The longest first, so that the last container is not a slow one started late: runs
@@ -192,11 +195,11 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
         count = len(labs[0].runs())
         total = len(labs) if len(labs) > 1 else count if count > 1 or repeat > 1 else 0
         with term.working(total, what) as advance:
-            def ran(done: list[tuple[catalog.Lab, catalog.Run, dict]]) -> None:
+            def ran(done: list[tuple[catalog.Lab, catalog.Run, RunRecord]]) -> None:
                 for each in done:
                     ran_one(each)
 
-            def ran_one(done: tuple[catalog.Lab, catalog.Run, dict]) -> None:
+            def ran_one(done: tuple[catalog.Lab, catalog.Run, RunRecord]) -> None:
                 lab, variant, record = done
                 outcome = outcomes[lab.number]
                 # --repeat brings back one document per repetition.
@@ -257,7 +260,7 @@ SHARED_RUNS = 6
 SHARED_ARCHIVE_BYTES = 512 * 1024
 
 
-def lost(record: dict) -> bool:
+def lost(record: RunRecord) -> bool:
     """Whether a run in a shared container came back without a document of its own: the container
     timed out or died, or the runner could not give the run a fresh start."""
     document = record.get("document")
@@ -265,7 +268,7 @@ def lost(record: dict) -> bool:
 
 
 def run_container(client, image_id: str, pairs: tuple, session: str, repeat: int = 1,
-                  chaos: Optional[dict] = None, head=None) -> list[tuple[catalog.Lab, catalog.Run, dict]]:
+                  chaos: Optional[dict] = None, head=None) -> list[tuple[catalog.Lab, catalog.Run, RunRecord]]:
     """One container of ``containers_for``: each (lab, run) with its record.  A run that a shared
     container lost (``lost``) runs again in a container of its own, so that no run's result is
     what another run did to their container."""
@@ -341,7 +344,7 @@ def _describe(lab: catalog.Lab, _: Callable[..., str]) -> str:
             else _("run of {folder}", folder=lab.folder))
 
 
-def checked(lab: catalog.Lab, variant: catalog.Run, record: dict, environment: dict) -> dict:
+def checked(lab: catalog.Lab, variant: catalog.Run, record: RunRecord, environment: dict) -> dict:
     """One run's result document, with its checks evaluated and its status decided.
 
     The checks speak the language ``environment["lang"]`` names (English when it names none).

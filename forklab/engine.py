@@ -78,6 +78,7 @@ from forklab.host.images import RUNNER_FILES as RUNNER_FILES
 from forklab.host.sandbox import docker_run_flags as docker_run_flags
 from forklab.host.sandbox import sandbox
 from forklab.inside.protocol import NONCE_ENV
+from forklab.result import RunRecord
 from forklab.settings import debian_arch
 
 #: Seconds the host waits beyond a lab's own timeout before it kills the container.
@@ -403,7 +404,7 @@ class Engine:
 
     # -- running a lab -------------------------------------------------------------
     def run_lab(self, image_id: str, lab: catalog.Lab, run: catalog.Run, session: str = "",
-                repeat: int = 1, chaos: Optional[dict] = None, head=None) -> dict:
+                repeat: int = 1, chaos: Optional[dict] = None, head=None) -> RunRecord:
         """Run one lab (one variant of it) in a fresh sandboxed container; bring back what the runner saw.
 
         ``session`` labels every container of one `invoke` call, so an
@@ -416,13 +417,13 @@ class Engine:
         return self.run_shared(image_id, lab, [run], session, repeat, chaos, head)[0]
 
     def run_shared(self, image_id: str, lab: catalog.Lab, runs: list[catalog.Run], session: str = "",
-                   repeat: int = 1, chaos: Optional[dict] = None, head=None) -> list[dict]:
+                   repeat: int = 1, chaos: Optional[dict] = None, head=None) -> list[RunRecord]:
         """Run ``runs`` of one lab, which have one ``container_key``, in one fresh sandboxed container
         (``run_together``); a record for each."""
         return self.run_together(image_id, [(lab, run) for run in runs], session, repeat, chaos, head)
 
     def run_together(self, image_id: str, pairs: list[tuple[catalog.Lab, catalog.Run]], session: str = "",
-                     repeat: int = 1, chaos: Optional[dict] = None, head=None) -> list[dict]:
+                     repeat: int = 1, chaos: Optional[dict] = None, head=None) -> list[RunRecord]:
         """Run each (lab, run) of ``pairs``, which have one ``container_key``, in one fresh sandboxed
         container, one after another (the runner gives each a fresh process tree, /tmp and /dev/shm,
         and its own lab's files); a record for each.
@@ -524,9 +525,9 @@ class Engine:
         documents = _shared_documents(document, len(runs))
         own = [_document_ms(each) for each in documents]
         overhead = max(0.0, container_ms - sum(own)) / len(runs)
-        return [{"document": each, "timed_out": timed_out, "container_exit": exit_status,
-                 "runner_stderr": err.decode("utf-8", "replace"),
-                 "duration_ms": round(ms + overhead, 1), "container": name} for each, ms in zip(documents, own)]
+        return [RunRecord(document=each, timed_out=timed_out, container_exit=exit_status,
+                          runner_stderr=err.decode("utf-8", "replace"), duration_ms=round(ms + overhead, 1),
+                          container=name) for each, ms in zip(documents, own)]
 
     def remove_container(self, name: str) -> None:
         """Remove a container whatever its state; one already gone is fine."""

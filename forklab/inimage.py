@@ -22,6 +22,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 #: The report renderer's dependencies, installed beside the image's Python (not
 #: in it), so the labs' own processes never see them.
@@ -34,6 +35,9 @@ from forklab.console import Terminal  # noqa: E402
 from forklab.errors import ForklabError, UsageError  # noqa: E402
 from forklab.inside.protocol import NONCE_ENV  # noqa: E402
 from forklab.settings import Settings, debian_arch  # noqa: E402
+
+if TYPE_CHECKING:
+    from forklab.result import RunRecord
 
 LABS_DIR = Path(os.environ.get("FORKLAB_LABS_DIR", "/opt/forklab/labs"))
 REPORTS_DIR = Path(os.environ.get("FORKLAB_REPORTS_DIR", "/reports"))
@@ -186,7 +190,7 @@ def finish(plan: dict, term: Terminal) -> int:
     return commands.exit_code(outcomes) if outcomes else 0
 
 
-def _record(position: int, plan: dict, seconds: float) -> dict:
+def _record(position: int, plan: dict, seconds: float) -> RunRecord:
     """One run as the engine would have brought it back to `invoke lab`."""
     return {"document": _document(position, plan), "timed_out": False, "container_exit": 0,
             "runner_stderr": "", "duration_ms": round(seconds * 1000, 1),

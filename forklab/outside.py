@@ -40,7 +40,7 @@ import re
 import threading
 import time
 import uuid
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import docker.errors
 import requests.exceptions
@@ -50,6 +50,9 @@ from forklab.errors import EnvironmentProblem, UsageError
 from forklab.host.containers import CANCELLED, _short_reason, container_identity
 from forklab.host.sandbox import sandbox
 from forklab.inside.protocol import HOST_ENV, HOST_MARK, PS_FIELDS, SCHEMA
+
+if TYPE_CHECKING:
+    from forklab.result import RunRecord
 
 ROLE_PATTERN = re.compile(catalog.ROLE)
 #: What the report says could not be observed from outside.
@@ -154,7 +157,7 @@ os._exit(0)  # LOOK_DONE: the release was tried, whatever became of the output
 
 
 def run_lab(engine, image_id: str, lab: catalog.Lab, run: catalog.Run, session: str = "",
-            repeat: int = 1, chaos: Optional[dict] = None) -> dict:
+            repeat: int = 1, chaos: Optional[dict] = None) -> RunRecord:
     """Run one variant with the runner stepped aside; the same record as ``Engine.run_lab``."""
     if repeat > 1 or chaos:
         raise UsageError(f"--repeat and --chaos need the kit's runner inside the container, and lab "
@@ -210,7 +213,7 @@ class _Observer:
         return round(((time.monotonic() if t is None else t) - self.t0) * 1000, 3)
 
     # -- the container -------------------------------------------------------------
-    def run(self, image_id: str) -> dict:
+    def run(self, image_id: str) -> RunRecord:
         name, labels = container_identity(self.lab, self.run_, self.session)
         script, shipped = self.lab.shipped()
         self.script = script

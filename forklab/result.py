@@ -11,14 +11,30 @@ from __future__ import annotations
 
 import itertools
 from enum import Enum
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, TypedDict
 
 from forklab import orders
+
+
+class RunRecord(TypedDict):
+    """What one run brought back from its container, as every path makes it: the engine
+    (``Engine.run_lab``, ``run_together``), ``outside.py``, the Compose driver (``inimage.py``)
+    and the Gradescope grader (``autograder.py``); ``assemble`` makes the result of it."""
+
+    #: The runner's document for this run (None: it printed none that carried the run's secret).
+    document: Optional[dict]
+    #: The host's own time limit ended the container (not the runner's timeout).
+    timed_out: bool
+    container_exit: Optional[int]
+    runner_stderr: str
+    #: The run's share of its container's time, in ms.
+    duration_ms: float
+    container: str
 
 SCHEMA = "forklab.result/1"
 
 
-def output_bytes(run: dict) -> dict[str, bytes]:
+def output_bytes(run: RunRecord) -> dict[str, bytes]:
     """The lab's stdout and stderr exactly as written (the runner keeps odd bytes recoverable)."""
     doc = run.get("document") or {}
     return {name: doc.get(name, "").encode("utf-8", "surrogateescape") for name in ("stdout", "stderr")}
@@ -182,7 +198,7 @@ def _with_roles(doc: dict, roles: dict[int, str],
     return snapshots, events
 
 
-def assemble(lab: Any, variant: Any, run: dict, environment: dict) -> dict:
+def assemble(lab: Any, variant: Any, run: RunRecord, environment: dict) -> dict:
     """The result document of one run, before checks: everything the report needs.
 
     ``variant`` is the catalog's Run (name, title, settings); ``run`` is what the
