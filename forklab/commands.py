@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class LabOutcome:
-    """One lab, all its variants run: the result document and the report files."""
+class Collected:
+    """A lab's runs as they come back from their containers; ``finish`` makes its LabOutcome."""
 
     lab: catalog.Lab
     runs: list = field(default_factory=list)
@@ -41,20 +41,19 @@ class LabOutcome:
     repetitions: dict = field(default_factory=dict)
     outputs: list = field(default_factory=list)
     seconds: float = 0.0
-    document: Optional[dict] = None
-    files: Optional[dict[str, bytes]] = None
 
-    @property
-    def finished_document(self) -> dict:
-        """``document``, which every outcome has once its lab is finished (``finish``)."""
-        assert self.document is not None, f"lab {self.lab.number:02d} is not finished"
-        return self.document
 
-    @property
-    def finished_files(self) -> dict[str, bytes]:
-        """``files``, which every outcome has once its lab is finished (``finish``)."""
-        assert self.files is not None, f"lab {self.lab.number:02d} is not finished"
-        return self.files
+@dataclass
+class LabOutcome:
+    """One lab, all its runs done (``finish``): its runs in lab.yaml's order, their outputs, the
+    result document and the report files, all there from the moment it is made."""
+
+    lab: catalog.Lab
+    runs: list
+    outputs: list
+    seconds: float
+    document: dict
+    files: dict[str, bytes]
 
 
 def select_labs(settings: Settings, numbers: list[str], to_run: bool = True) -> list[catalog.Lab]:
@@ -170,7 +169,8 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
     _ = term._
     engine_module, engine = connect(head)
     session = head.session if head is not None else uuid.uuid4().hex[:12]
-    outcomes = {lab.number: LabOutcome(lab) for lab in labs}
+    collecting = {lab.number: Collected(lab) for lab in labs}
+    outcomes: dict[int, LabOutcome] = {}
     pending = {lab.number: len(lab.runs()) for lab in labs}
     try:
         tag, image_id, base_image = lab_image(engine, settings, term)
@@ -201,7 +201,7 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
 
             def ran_one(done: tuple[catalog.Lab, catalog.Run, RunRecord]) -> None:
                 lab, variant, record = done
-                outcome = outcomes[lab.number]
+                outcome = collecting[lab.number]
                 # --repeat brings back one document per repetition.
                 documents = (record["document"] or {}).get("repeats") or [record["document"]]
                 where = {**environment, "lang": (langs or {}).get(lab.number, settings.lang)}
@@ -220,8 +220,8 @@ def execute(settings: Settings, labs: list[catalog.Lab], term: Terminal, jobs: i
                 if len(labs) == 1 or pending[lab.number] == 0:
                     advance()
                 if pending[lab.number] == 0:
-                    finish(outcome, chaos)
-                    on_done(outcome)
+                    outcomes[lab.number] = finish(outcome, chaos)
+                    on_done(outcomes[lab.number])
 
             workers, in_turn = in_turns(jobs, [pairs[0][1].settings.stepped_aside for pairs in work], run_one)
             run_pool(engine_module, engine, workers, session, list(enumerate(work)), in_turn, ran)
@@ -358,25 +358,27 @@ def checked(lab: catalog.Lab, variant: catalog.Run, record: RunRecord, environme
     return run
 
 
-def finish(outcome: LabOutcome, chaos: Optional[dict] = None) -> None:
-    order = {variant.name: index for index, variant in enumerate(outcome.lab.runs())}
-    pairs = sorted(zip(outcome.runs, outcome.outputs), key=lambda pair: order[pair[0]["variant"]["name"]])
-    outcome.runs = [run for run, _ in pairs]
-    outcome.outputs = [output for _, output in pairs]
-    outcome.document = result.combine(outcome.runs)
-    if outcome.repetitions:
+def finish(collected: Collected, chaos: Optional[dict] = None) -> LabOutcome:
+    """The lab's outcome once every run is back: runs in lab.yaml's order, the document, the reports."""
+    order = {variant.name: index for index, variant in enumerate(collected.lab.runs())}
+    pairs = sorted(zip(collected.runs, collected.outputs), key=lambda pair: order[pair[0]["variant"]["name"]])
+    runs = [run for run, _ in pairs]
+    outputs = [output for _, output in pairs]
+    document = result.combine(runs)
+    if collected.repetitions:
         from forklab import repeat
 
-        every = [run for variant in outcome.lab.runs() for run in outcome.repetitions[variant.name]]
-        outcome.document["repeat"] = {
-            "count": len(outcome.repetitions[outcome.lab.runs()[0].name]),
+        variants = collected.lab.runs()
+        every = [run for variant in variants for run in collected.repetitions[variant.name]]
+        document["repeat"] = {
+            "count": len(collected.repetitions[variants[0].name]),
             "chaos": chaos,
-            "variants": [repeat.summarize(variant.name, variant.title, outcome.repetitions[variant.name])
-                         for variant in outcome.lab.runs()]}
-        outcome.document["status"] = result.Status.worst(run["status"] for run in every)
+            "variants": [repeat.summarize(variant.name, variant.title, collected.repetitions[variant.name])
+                         for variant in variants]}
+        document["status"] = result.Status.worst(run["status"] for run in every)
     if chaos:
-        outcome.document["chaos"] = chaos
-    outcome.files = report.render(outcome.document, outcome.outputs)
+        document["chaos"] = chaos
+    return LabOutcome(collected.lab, runs, outputs, collected.seconds, document, report.render(document, outputs))
 
 
 def _report_folder(settings: Settings, lab: catalog.Lab):
@@ -385,7 +387,7 @@ def _report_folder(settings: Settings, lab: catalog.Lab):
 
 def write_outcome(settings: Settings, outcome: LabOutcome, folder=None):
     return writing(lambda: report.write_report(folder or _report_folder(settings, outcome.lab),
-                                                outcome.finished_files), settings)
+                                                outcome.files), settings)
 
 
 def _write_index(settings: Settings):
@@ -473,7 +475,7 @@ def with_overrides(lab: catalog.Lab, extra: Optional[catalog.RunOverrides]) -> c
 
 
 def exit_code(outcomes: list[LabOutcome]) -> int:
-    return 0 if all(o.finished_document["status"] == "passed" for o in outcomes) else 1
+    return 0 if all(o.document["status"] == "passed" for o in outcomes) else 1
 
 
 def list_labs(settings: Settings, term: Terminal) -> int:
@@ -576,14 +578,14 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
     [outcome] = execute(settings, [with_overrides(lab, extra)], term, jobs=2, repeat=times,
                          chaos=chaos_settings, head=head, spread=2)
     if guesses is not None:
-        outcome.finished_document["predictions"] = predictions.score(lab.spec.predict, guesses, outcome.runs)
-        outcome.files = report.render(outcome.finished_document, outcome.outputs)
+        outcome.document["predictions"] = predictions.score(lab.spec.predict, guesses, outcome.runs)
+        outcome.files = report.render(outcome.document, outcome.outputs)
     if times > 1 or chaos_settings:
         folder = write_outcome(settings, outcome, settings.reports_dir / f"{lab.report_name}-repeat")
     else:
         folder = write_outcome(settings, outcome)
         _write_index(settings)
-    term.lab_summary(outcome.finished_document, folder)
+    term.lab_summary(outcome.document, folder)
     return exit_code([outcome])
 
 
@@ -626,7 +628,7 @@ def run_script(settings: Settings, path_text: str, extra: catalog.RunOverrides,
     lab = _own_report_folder(settings, lab)
     [outcome] = execute(settings, [lab], term)
     folder = write_outcome(settings, outcome)
-    term.lab_summary(outcome.finished_document, folder)
+    term.lab_summary(outcome.document, folder)
     return exit_code([outcome])
 
 
@@ -651,7 +653,7 @@ def check_submission(settings: Settings, lab: catalog.Lab, path, term: Terminal)
         raise UsageError(f"lab {lab.number:02d} is not an exercise; {exercise_list(settings)}")
     submission = catalog.load_submission(lab, Path(path).expanduser())
     [outcome] = execute(settings, [submission], term)
-    document = outcome.finished_document
+    document = outcome.document
     exercises.grade(document, Path(path).name, i18n.of(document))
     outcome.files = report.render(document, outcome.outputs)
     return outcome
@@ -700,7 +702,7 @@ def check(settings: Settings, number_text: str, path_text: str, term: Terminal, 
     reports_ready(settings)
     outcome = check_submission(settings, lab, path, term)
     folder = write_outcome(settings, outcome)
-    document = outcome.finished_document
+    document = outcome.document
     term.check_summary(document, folder)
     if summary is not None:
         classroom.publish(document, summary)
@@ -817,7 +819,7 @@ def verify(settings: Settings, numbers: list[str], jobs: int, term: Terminal) ->
     for outcome in outcomes:
         path = _report_folder(settings, outcome.lab) / "normalized.md"
         on_disk = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        fresh = outcome.finished_files["normalized.md"].decode("utf-8").splitlines(keepends=True)
+        fresh = outcome.files["normalized.md"].decode("utf-8").splitlines(keepends=True)
         if on_disk != fresh:
             drifted.append(outcome.lab)
             term.out.print("".join(difflib.unified_diff(on_disk, fresh, f"{path} (on disk)",

@@ -167,21 +167,21 @@ def finish(plan: dict, term: Terminal) -> int:
     outcomes = []
     for number in plan["labs"]:
         lab = catalog.load_lab(found[number])
-        outcome = commands.LabOutcome(lab)
+        collected = commands.Collected(lab)
         for position, (run_number, variant_name) in enumerate(plan["runs"]):
             if run_number != number:
                 continue
             variant = next(v for v in lab.runs() if v.name == variant_name)
             seconds = plan.get("seconds", {}).get(str(position), 0.0)
             record = _record(position, plan, seconds)
-            outcome.runs.append(commands.checked(lab, variant, record, environment))
-            outcome.outputs.append(result.output_bytes(record))
-            outcome.seconds += seconds
-        commands.finish(outcome)
-        folder = report.write_report(chosen.reports_dir / lab.report_name, outcome.finished_files)
+            collected.runs.append(commands.checked(lab, variant, record, environment))
+            collected.outputs.append(result.output_bytes(record))
+            collected.seconds += seconds
+        outcome = commands.finish(collected)
+        folder = report.write_report(chosen.reports_dir / lab.report_name, outcome.files)
         outcomes.append(outcome)
         if len(plan["labs"]) == 1:
-            term.lab_summary(outcome.finished_document, Path(HOST_REPORTS) / folder.name)
+            term.lab_summary(outcome.document, Path(HOST_REPORTS) / folder.name)
     index.write(chosen)
     if len(plan["labs"]) > 1:
         term.labs_summary([(o.lab, o.document, o.seconds) for o in outcomes], time.time() - plan["started"])

@@ -356,8 +356,8 @@ def test_a_full_disk_while_writing_is_exit_3_and_keeps_the_previous_report(tmp_p
         return real_open(path, mode, *args, **kwargs)
 
     monkeypatch.setattr("builtins.open", full_disk)
-    outcome = commands.LabOutcome(catalog.load_lab(ROOT / "labs" / "03-zombies-and-orphans"),
-                                  files={"report.md": b"new\n"})
+    outcome = commands.LabOutcome(catalog.load_lab(ROOT / "labs" / "03-zombies-and-orphans"), runs=[], outputs=[],
+                                  seconds=0.0, document={}, files={"report.md": b"new\n"})
     with pytest.raises(EnvironmentProblem) as caught:
         commands.write_outcome(settings, outcome)
     monkeypatch.setattr("builtins.open", real_open)

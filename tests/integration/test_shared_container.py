@@ -27,8 +27,8 @@ def labs_5_and_6(engine, tmp_path_factory):
     assert [(5, "closed"), (5, "leaky"), (6, "dirty"), (6, "clean")] in shared
     outcomes = commands.execute(settings, [five, six], Terminal(), jobs=1)
     for outcome in outcomes:
-        assert outcome.finished_document["status"] == "passed", outcome.finished_document
-    return [json.loads(json.dumps(outcome.finished_document)) for outcome in outcomes]
+        assert outcome.document["status"] == "passed", outcome.document
+    return [json.loads(json.dumps(outcome.document)) for outcome in outcomes]
 
 
 @pytest.fixture(scope="module")
