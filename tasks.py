@@ -114,8 +114,27 @@ def _run(c, action, lang: str = "", verbose: bool = False) -> None:
         return action(settings, Terminal(settings.lang, verbose=verbose))
 
     code, message = commands.guarded(act)
+    if code in (130, 143):
+        _exit_unwound(code, message)
     if code:
         raise Exit(message or None, code=code)
+
+
+def _exit_unwound(code: int, message: str) -> None:
+    """Exit 130 or 143 once a Ctrl-C or SIGTERM has been handled; the work is undone and the reports
+    are whole by now.  Not through Python's own exit: after a KeyboardInterrupt that landed while a
+    module was being imported (the head start's Ctrl-C can), CPython 3.11 sometimes ended the process
+    by SIGINT although the interrupt was caught (exit -2 with the kit's message, about 1 Ctrl-C in 25)."""
+    import os
+    import sys
+
+    sys.stderr.write(message + "\n")
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def _commands():
@@ -174,8 +193,7 @@ def lab(c, number, timeout="", pids="", memory="", output_cap="", repeat="", cha
     except (KeyboardInterrupt, interrupts.Terminated) as exc:
         if head is not None:
             head.finish(save=False)
-        code, message = interrupts.unwound(exc)
-        raise Exit(message, code=code) from None
+        _exit_unwound(*interrupts.unwound(exc))
     finally:
         if head is not None:
             head.finish(save=False)

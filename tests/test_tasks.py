@@ -6,6 +6,8 @@ import base64
 import io
 import os
 import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -388,3 +390,15 @@ def test_two_scripts_of_one_name_keep_a_report_each(tmp_path):
     assert claim(first) == "run-test"
     assert claim(second) == "run-test-2"
     assert claim(first) == "run-test" and claim(second) == "run-test-2"
+
+
+def test_after_a_handled_ctrl_c_the_exit_code_is_the_kit_s_and_nothing_printed_is_lost():
+    # tasks.py leaves through os._exit once an interrupt is handled (a Python that saw the
+    # KeyboardInterrupt may otherwise end itself by SIGINT: -2, not 130); what was printed still shows.
+    program = ("import sys, tasks\n"
+               "try:\n    raise KeyboardInterrupt\nexcept KeyboardInterrupt:\n    pass\n"
+               "print('the summary so far', end='')\n"
+               "tasks._exit_unwound(143, 'forklab: terminated')\n")
+    done = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONUNBUFFERED": ""})
+    assert (done.returncode, done.stdout, done.stderr) == (143, "the summary so far", "forklab: terminated\n")

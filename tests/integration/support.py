@@ -7,8 +7,9 @@ from __future__ import annotations
 
 
 def containers_of(engine, report_name: str) -> list:
-    """The kit's containers that are running (or left) for reports/REPORT_NAME."""
-    return [c for c in engine.leftovers() if c.labels.get("org.forklab.lab") == report_name]
+    """The kit's containers that are running (or left) for reports/REPORT_NAME (a container that
+    runs several labs names them all, comma-separated)."""
+    return [c for c in engine.leftovers() if report_name in c.labels.get("org.forklab.lab", "").split(",")]
 
 
 def signal_once_running(engine, proc, report_name: str, signum: int, timeout: float = 120) -> tuple[str, str]:
