@@ -129,14 +129,13 @@ def lab_image() -> str:
 
 def labs_run() -> tuple[int, int, int]:
     """How many labs `invoke labs` runs (an exercise without its solution is left out), their runs (one per
-    variant, or one for a lab without variants) and their containers (runs with one sandbox share one)."""
+    variant, or one for a lab without variants) and their containers (runs with one sandbox share them)."""
     sys.path.insert(0, str(ROOT))
     from forklab import catalog, commands
 
     found = catalog.find_labs(ROOT / "labs")
     labs = [lab for lab in (catalog.load_lab(path) for path in found.values()) if not lab.missing_solution]
-    return (len(labs), sum(len(lab.runs()) for lab in labs),
-            sum(len(commands.containers_of(lab)) for lab in labs))
+    return len(labs), sum(len(lab.runs()) for lab in labs), len(commands.containers_for(labs, 2))
 
 
 def machine() -> str:
@@ -344,7 +343,7 @@ def main() -> int:
         lines.append(f"`invoke labs` ran {count} labs; its target is 4 × {count}/12 = {4 * count / 12:.2f}× "
                      "`invoke lab 3` (the twelve-lab budget per lab).")
     lines.append(f"`invoke labs` runs {count} labs, {runs} runs, in {containers} containers (runs with one sandbox "
-                 "share one).")
+                 "share them).")
     print("\n".join(lines))
 
     if options.profile:
