@@ -34,7 +34,7 @@ from tests.integration.private_engine import (
     stop,
 )
 from tests.integration.support import lab_3_here_then
-from tests.support import invoke_cli
+from tests.support import FIXTURE_LABS, invoke_cli
 
 pytestmark = pytest.mark.docker
 
@@ -221,3 +221,20 @@ def test_doctor_describes_podman(podman, capsys, monkeypatch):
     assert re.search(rf"✓ engine: Podman {re.escape(version['Version'])} \(API {version['ApiVersion']}\), "
                      r"linux/\w+, rootful, cgroup v[12]\n", out), out
     assert podman.base in out and "✓ leftovers: 0 forklab container(s)" in out
+
+
+def test_runs_that_share_a_container_on_podman_each_start_fresh(engine, podman, cli, monkeypatch):
+    # Fixture labs 1 (it raises) and 6 with one job: lab 1's run, then lab 6's dirty and clean, in one
+    # Podman container (lab 6's third run has another pids limit: a container of its own).
+    monkeypatch.setenv("DOCKER_HOST", podman.url)
+    code, out, err = cli("labs", "--only", "1,6", "--jobs", "1", labs=FIXTURE_LABS)
+    assert code == 1, out + err  # lab 1 raises, so not every lab passed
+    document = json.loads((cli.reports / "lab-06" / "result.json").read_text(encoding="utf-8"))
+    assert document["status"] == "passed"
+    seen = {run["variant"]["name"]: dict(line.split(" ", 1) for line in run["stdout"].splitlines())
+            for run in document["variants"]}
+    assert seen["dirty"]["container"] == seen["clean"]["container"] != seen["own"]["container"]
+    assert (seen["clean"]["others"], seen["clean"]["tmp"], seen["clean"]["shm"]) == ("[]", "[]", "[]")
+    one = json.loads((cli.reports / "lab-01" / "result.json").read_text(encoding="utf-8"))
+    assert one["status"] == "error"
+    assert podman.client.api.containers(all=True) == []
