@@ -390,8 +390,8 @@ def write_outcome(settings: Settings, outcome: LabOutcome, folder=None):
                                                 outcome.files), settings)
 
 
-def _write_index(settings: Settings):
-    return writing(lambda: index.write(settings), settings)
+def _write_index(settings: Settings, prepared: Optional[index.Prepared] = None):
+    return writing(lambda: index.write(settings, prepared), settings)
 
 
 #: errno values that mean the disk (or the user's quota) is full: the environment's fault.
@@ -574,6 +574,8 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
             guesses = predictions.collect(lab.spec.predict, [], _ask if sys.stdin.isatty() else None,
                                           tell=lambda text: term.err.print(f"[yellow]{escape(text)}[/yellow]"),
                                           words=term._)
+    # The other labs' rows of the index, read while this one runs.
+    prepared = index.prepare(settings, {lab.number}) if times == 1 and not chaos_settings else None
     # A lab's runs in two containers side by side.
     [outcome] = execute(settings, [with_overrides(lab, extra)], term, jobs=2, repeat=times,
                          chaos=chaos_settings, head=head, spread=2)
@@ -584,7 +586,7 @@ def run_lab(settings: Settings, number_text: str, term: Terminal,
         folder = write_outcome(settings, outcome, settings.reports_dir / f"{lab.report_name}-repeat")
     else:
         folder = write_outcome(settings, outcome)
-        _write_index(settings)
+        _write_index(settings, prepared)
     term.lab_summary(outcome.document, folder)
     return exit_code([outcome])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Optional
@@ -83,48 +84,84 @@ def _link(folder: str, name: str) -> str:
     return quote(f"{folder}/{name}")
 
 
-def rows(settings: Settings, notes: Optional[list] = None, times: Optional[list] = None) -> list[dict]:
-    """Every lab in the catalog with what its report on disk says (or that there is none)."""
+def rows(settings: Settings, notes: Optional[list] = None, times: Optional[list] = None,
+         known: Optional[dict] = None) -> list[dict]:
+    """Every lab in the catalog with what its report on disk says (or that there is none).
+
+    ``known``: rows already read (``prepare``), by lab number, with their notes and times.
+    """
     notes = [] if notes is None else notes
     times = [] if times is None else times
     out = []
     for number, path in sorted(catalog.find_labs(settings.labs_dir).items()):
-        try:
-            spec = catalog.lab_spec(path)
-        except UsageError as exc:
-            out.append({"number": number, "title": path.name, "status": "invalid", "state": _status("invalid"),
-                        "problem": exc.message, "claims": [], "checks": "", "passed": 0, "total": 0,
-                        "variants": [], "link": None, "environment": None})
-            continue
-        name = f"lab-{number:02d}"
-        saved = None
-        try:
-            saved, written = read_result(settings.reports_dir / name)
-            passed, total = _passed(saved)
-            claims = _claims(saved["lab"].get("claims", [claim.model_dump() for claim in spec.claims]))
-            variants = [str(v["variant"]["name"]) for v in saved.get("variants") or []]
-            environment = saved.get("environment") if isinstance(saved.get("environment"), dict) else None
-        except Unreadable as exc:
-            if exc.reason != "missing":
-                notes.append({"path": f"{name}/result.json", "reason": exc.reason, "detail": exc.detail})
-            saved = None
-        except (KeyError, TypeError, AttributeError):
-            notes.append({"path": f"{name}/result.json", "reason": "not a result", "detail": ""})
-            saved = None
-        if saved is None:
-            out.append({"number": number, "title": spec.title, "problem": None, "status": "not run",
-                        "state": _status("not run"), "checks": "", "passed": 0, "total": 0, "variants": [],
-                        "claims": _claims([claim.model_dump() for claim in spec.claims]), "link": None,
-                        "environment": None})
-            continue
-        times.append(written)
-        out.append({
-            "number": number, "title": spec.title, "problem": None,
-            "status": saved["status"], "state": _status(saved["status"]),
-            "checks": f"{passed} of {total}", "passed": passed, "total": total, "variants": variants,
-            "claims": claims, "link": f"{name}/report", "environment": environment,
-        })
+        row, its_notes, its_times = (known or {}).get((number, path)) or _row(settings, number, path)
+        out.append(row)
+        notes += its_notes
+        times += its_times
     return out
+
+
+def _row(settings: Settings, number: int, path: Path) -> tuple[dict, list, list]:
+    """One lab's row, and the notes and report times it adds."""
+    notes: list[dict] = []
+    try:
+        spec = catalog.lab_spec(path)
+    except UsageError as exc:
+        return ({"number": number, "title": path.name, "status": "invalid", "state": _status("invalid"),
+                 "problem": exc.message, "claims": [], "checks": "", "passed": 0, "total": 0,
+                 "variants": [], "link": None, "environment": None}, notes, [])
+    name = f"lab-{number:02d}"
+    saved = None
+    try:
+        saved, written = read_result(settings.reports_dir / name)
+        passed, total = _passed(saved)
+        claims = _claims(saved["lab"].get("claims", [claim.model_dump() for claim in spec.claims]))
+        variants = [str(v["variant"]["name"]) for v in saved.get("variants") or []]
+        environment = saved.get("environment") if isinstance(saved.get("environment"), dict) else None
+    except Unreadable as exc:
+        if exc.reason != "missing":
+            notes.append({"path": f"{name}/result.json", "reason": exc.reason, "detail": exc.detail})
+        saved = None
+    except (KeyError, TypeError, AttributeError):
+        notes.append({"path": f"{name}/result.json", "reason": "not a result", "detail": ""})
+        saved = None
+    if saved is None:
+        return ({"number": number, "title": spec.title, "problem": None, "status": "not run",
+                 "state": _status("not run"), "checks": "", "passed": 0, "total": 0, "variants": [],
+                 "claims": _claims([claim.model_dump() for claim in spec.claims]), "link": None,
+                 "environment": None}, notes, [])
+    return ({"number": number, "title": spec.title, "problem": None,
+             "status": saved["status"], "state": _status(saved["status"]),
+             "checks": f"{passed} of {total}", "passed": passed, "total": total, "variants": variants,
+             "claims": claims, "link": f"{name}/report", "environment": environment}, notes, [written])
+
+
+class Prepared:
+    """The rows of every lab but the running ones, read on a thread while those run (``prepare``)."""
+
+    def __init__(self, settings: Settings, running: set[int]) -> None:
+        self.found: dict = {}
+        self.thread = threading.Thread(target=self._read, args=(settings, running), name="forklab-index",
+                                       daemon=True)
+        self.thread.start()
+
+    def _read(self, settings: Settings, running: set[int]) -> None:
+        try:
+            for number, path in sorted(catalog.find_labs(settings.labs_dir).items()):
+                if number not in running:
+                    self.found[(number, path)] = _row(settings, number, path)
+        except Exception:  # noqa: BLE001 - write() reads what is missing, and says what is wrong
+            pass
+
+    def rows(self) -> dict:
+        self.thread.join()
+        return self.found
+
+
+def prepare(settings: Settings, running: set[int]) -> Prepared:
+    """Start reading the rows of every lab but ``running``; give the result to ``write``, which
+    then reads only the running labs' rows (and any that this could not read) itself."""
+    return Prepared(settings, running)
 
 
 def _other(kind: str, folder: Path, saved: dict) -> dict:
@@ -228,21 +265,21 @@ def environments(table: list[dict]) -> list[dict]:
     return list(seen.values())
 
 
-def context(settings: Settings) -> dict:
-    """Everything the index templates show."""
+def context(settings: Settings, prepared: Optional[Prepared] = None) -> dict:
+    """Everything the index templates show (``prepared``: rows read ahead)."""
     notes: list[dict] = []
     times: list[float] = []
-    table = rows(settings, notes, times)
+    table = rows(settings, notes, times, prepared.rows() if prepared is not None else None)
     sections = others(settings, notes, times)
     return {"rows": table, "totals": totals(table), "when": when(times), "sections": sections,
             "notes": notes, "environments": environments(table)}
 
 
-def write(settings: Settings) -> Path:
+def write(settings: Settings, prepared: Optional[Prepared] = None) -> Path:
     """Write index.md and index.html, each replaced whole, in the settings' language."""
     from forklab.report import template_environment, write_file
 
-    values = context(settings)
+    values = context(settings, prepared)
     env = template_environment(settings.lang)
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     for name in ("index.md", "index.html"):

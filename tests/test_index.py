@@ -229,3 +229,15 @@ def test_the_markdown_tables_render_as_tables(course):
     for table in re.findall(r"<table>(.*?)</table>", html, re.S):
         widths = {len(re.findall(r"<t[hd][ >]", row)) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)}
         assert len(widths) == 1, widths
+
+
+def test_rows_read_ahead_give_the_same_index_and_the_running_lab_is_read_at_the_end(course):
+    # `invoke lab 3` reads the other labs' rows while lab 3 runs; lab 3's own is read when its report is in.
+    prepared = index.prepare(course, {3})
+    save(course.reports_dir, "lab-03", result(3, "failed", 1, 2), "2026-01-03 00:00:00")
+    index.write(course, prepared)
+    ahead = {name: (course.reports_dir / name).read_bytes() for name in ("index.md", "index.html")}
+    index.write(course)
+    assert ahead == {name: (course.reports_dir / name).read_bytes() for name in ("index.md", "index.html")}
+    assert "| 03 | [" in ahead["index.md"].decode("utf-8") and "**failed**" in ahead["index.md"].decode("utf-8")
+    assert set(number for number, _ in prepared.rows()) == {1, 2}
