@@ -94,3 +94,12 @@ def test_the_head_start_imports_neither_pydantic_nor_the_kit_s_reports():
 
 def test_a_plan_keeps_json_s_types():
     assert headstart.comparable({"a": (1, 2), "b": 1.5}) == json.loads('{"a": [1, 2], "b": 1.5}')
+
+
+def test_a_plan_is_the_user_s_alone_and_of_a_plain_run_s_size(labs):
+    folder = labs / "01-fork-returns"
+    key = headstart.plan_key(labs, folder, SETTINGS)
+    headstart.write_plan(folder, key, [entry()])
+    assert headstart._plan_file(folder).stat().st_mode & 0o777 == 0o600
+    headstart.write_plan(folder, key, [entry()] * (headstart.MAX_CONTAINERS + 1))
+    assert headstart.read_plan(folder, key) == []

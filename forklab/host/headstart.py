@@ -31,6 +31,8 @@ from typing import Any, Optional
 
 #: A plan of another shape is not read.
 PLAN_VERSION = 1
+#: A plan of more containers than this is not a plain `invoke lab N`'s, and is not read.
+MAX_CONTAINERS = 16
 #: What a lab's folder must be called (catalog.LAB_FOLDER, which imports pydantic).
 _FOLDER = re.compile(r"^(\d{2})-[a-z0-9]+(?:-[a-z0-9]+)*$")
 _RUNNER = ["python3", "-m", "forklab.runner"]
@@ -119,7 +121,9 @@ def read_plan(folder: Path, key: str) -> list[dict]:
     if not isinstance(plan, dict) or plan.get("key") != key or not isinstance(plan.get("containers"), list):
         return []
     containers = plan["containers"]
-    return containers if all(_valid_entry(entry) for entry in containers) else []
+    if len(containers) > MAX_CONTAINERS or not all(_valid_entry(entry) for entry in containers):
+        return []
+    return containers
 
 
 def write_plan(folder: Path, key: str, containers: list[dict]) -> None:
@@ -127,8 +131,10 @@ def write_plan(folder: Path, key: str, containers: list[dict]) -> None:
     path = _plan_file(folder)
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(partial, "w", encoding="utf-8") as handle:
+        # The user's alone: a plan holds the lab's files (an exercise's solution too).
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "w", encoding="utf-8") as handle:
             json.dump({"key": key, "containers": containers}, handle, separators=(",", ":"))
         os.replace(partial, path)
     except OSError:
