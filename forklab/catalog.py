@@ -576,10 +576,11 @@ class Run:
 
     @property
     def container_key(self) -> Optional[tuple]:
-        """Runs of one lab with equal keys run in one container, one after another (the runner gives
-        each a fresh process tree, /tmp and /dev/shm): their sandbox is the same, and nothing they are
+        """Runs with equal keys may run in one container, one after another (the runner gives each a
+        fresh process tree, /tmp and /dev/shm): their sandbox is the same, and nothing they are
         checked on depends on the container.  None: this run has a container of its own (watched from
-        outside, or checked on the whole container's memory)."""
+        outside, or checked on the whole container's memory).  Only the course's own labs share
+        (``Lab.shares_containers``)."""
         if self.settings.stepped_aside or any(getattr(check, "measure", None) == "container"
                                               for check in self.expect):
             return None
@@ -659,6 +660,14 @@ class Lab:
         archive of a container that runs several labs."""
         script, archive = self.program()
         return script, archive_environment(archive, number)
+
+    @property
+    def shares_containers(self) -> bool:
+        """Whether this lab's runs may share containers (with each other, and with other labs'). A
+        course's lab, yes; a student's program (`invoke check`) or a script (`invoke run`), no: what a
+        run can leave in a container goes beyond what the runner clears between runs (System V IPC, a
+        POSIX message queue, a keyring), and a submission's runs must not be able to reach each other."""
+        return self.kind == "lab"
 
     @property
     def container_name(self) -> str:

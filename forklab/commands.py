@@ -296,7 +296,7 @@ def containers_for(labs: list[catalog.Lab], jobs: int, spread: int = 1
     shared: dict[tuple, list[tuple[catalog.Lab, catalog.Run]]] = {}
     for lab in labs:
         for run in lab.runs():
-            if run.container_key is None:
+            if run.container_key is None or not lab.shares_containers:
                 alone.append(((lab, run),))
             else:
                 shared.setdefault(run.container_key, []).append((lab, run))
@@ -319,11 +319,12 @@ def containers_for(labs: list[catalog.Lab], jobs: int, spread: int = 1
 def containers_of(lab: catalog.Lab, spread: int = 1) -> list[tuple[catalog.Run, ...]]:
     """The lab's runs as its containers run them: runs with one ``container_key`` share one, in
     lab.yaml's order, or with ``spread`` > 1 up to that many (runs in turn: the first, the third, ...
-    in one, the second, the fourth, ... in the next); a run without a key has its own."""
+    in one, the second, the fourth, ... in the next); a run without a key, or of a lab that does not
+    share (``Lab.shares_containers``), has its own."""
     shared: dict[tuple, list[catalog.Run]] = {}
     containers: list[list[catalog.Run]] = []
     for run in lab.runs():
-        key = run.container_key
+        key = run.container_key if lab.shares_containers else None
         if key is None:
             containers.append([run])
         elif key in shared:

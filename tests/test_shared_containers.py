@@ -194,3 +194,16 @@ def test_a_run_a_shared_container_lost_runs_again_alone():
     done = commands.run_container(Client(), "image", pairs, "session")
     assert calls == [("together", ["reaper", "default", "pid1-never-waits"]), ("alone", 1, "default")]
     assert [record["document"]["n"] for _, _, record in done] == [1, "again", 3]
+
+
+def test_a_student_s_program_and_a_script_never_share_a_container():
+    import dataclasses
+
+    three = lab(ROOT / "labs", 3)
+    submission = dataclasses.replace(three, submission=ROOT / "work" / "03.py")
+    script = dataclasses.replace(three, script_name="lab.py")
+    assert (three.kind, submission.kind, script.kind) == ("lab", "check", "run")
+    for other in (submission, script):
+        assert not other.shares_containers
+        assert names(other) == [["reaper"], ["pid1-never-waits"]]
+        assert [len(pairs) for pairs in commands.containers_for([other, lab(ROOT / "labs", 1)], 1)] == [1, 1, 1]

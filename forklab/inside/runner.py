@@ -1391,10 +1391,12 @@ def _run_entry(archives: list[str | None], script_name: str, settings: dict) -> 
 
 
 def fresh_start(places: tuple[str, ...] = ("/tmp", "/dev/shm")) -> bool:
-    """Before the next variant in a shared container: no process left but the runner, and ``places``
-    as empty as a new container's (the runner's own files there included), so nothing the variant
+    """Before the next run in a shared container: no process left but the runner, and ``places``
+    as empty as a new container's (the runner's own files there included), so nothing the run
     before did is seen by the next.  Only a container's PID 1 does this (anywhere else ``places`` are
-    not its own); False there, or if a process outlived SIGKILL, or a file could not be removed."""
+    not its own); False there, or if a process outlived SIGKILL, or a file could not be removed.
+    Not cleared: System V IPC, POSIX message queues, keyrings; the course's labs use none, and a
+    student's program never shares a container (the host's ``Lab.shares_containers``)."""
     if os.getpid() != 1:
         return False
     end = time.monotonic() + KILL_GRACE
