@@ -104,7 +104,8 @@ LIMITS_HELP = {
 LANG_HELP = "en or zh: the language of the terminal and the reports (default: FORKLAB_LANG, else en)"
 
 
-def _run(c, action, lang: str = "", verbose: bool = False) -> None:
+def _run(c, action, lang: str = "", verbose: bool = False, cleanup=None) -> None:
+    """Run ``action`` guarded; ``cleanup`` runs before an interrupted command exits."""
     from forklab import commands
     from forklab.console import Terminal
 
@@ -115,6 +116,8 @@ def _run(c, action, lang: str = "", verbose: bool = False) -> None:
 
     code, message = commands.guarded(act)
     if code in (130, 143):
+        if cleanup is not None:
+            cleanup()
         _exit_unwound(code, message)
     if code:
         raise Exit(message or None, code=code)
@@ -127,7 +130,12 @@ def _exit_unwound(code: int, message: str) -> None:
     by SIGINT although the interrupt was caught (exit -2 with the kit's message, about 1 Ctrl-C in 25)."""
     import os
     import sys
+    import threading
 
+    # What Python's own exit would wait for: the threads that remove finished containers.
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
     sys.stderr.write(message + "\n")
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -189,7 +197,8 @@ def lab(c, number, timeout="", pids="", memory="", output_cap="", repeat="", cha
                                    (config["base_image"], config["mirror"]))
         _run(c, lambda s, t: _commands().run_lab(
             s, number, t, _commands().overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap),
-            repeat=repeat, chaos=chaos, seed=seed, predict=predict, answers=answer, head=head), lang, verbose)
+            repeat=repeat, chaos=chaos, seed=seed, predict=predict, answers=answer, head=head), lang, verbose,
+            cleanup=lambda: head.finish(save=False) if head is not None else None)
     except (KeyboardInterrupt, interrupts.Terminated) as exc:
         if head is not None:
             head.finish(save=False)

@@ -402,3 +402,24 @@ def test_after_a_handled_ctrl_c_the_exit_code_is_the_kit_s_and_nothing_printed_i
     done = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONUNBUFFERED": ""})
     assert (done.returncode, done.stdout, done.stderr) == (143, "the summary so far", "forklab: terminated\n")
+
+
+def test_a_signal_in_a_deferred_block_is_raised_when_the_block_ends(monkeypatch):
+    import signal
+
+    from forklab import interrupts
+
+    monkeypatch.setattr(interrupts.state, "busy", True)
+    monkeypatch.setattr(interrupts.state, "finished", False)
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts.deferred():
+            interrupts._on_signal(signal.SIGINT, None)  # held: the block goes on
+            done.append("the rest of the block")
+    assert done == ["the rest of the block"]
+    assert interrupts.state.pending is None and interrupts.state.deferring == 0
+    with pytest.raises(KeyboardInterrupt):
+        interrupts._on_signal(signal.SIGINT, None)  # outside the block: at once
+    with pytest.raises(interrupts.Terminated):
+        with interrupts.deferred():
+            interrupts._on_signal(signal.SIGTERM, None)

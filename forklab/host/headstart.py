@@ -164,9 +164,9 @@ class Started:
 
     def ready(self) -> bool:
         """Wait until the engine has started the container; whether it did."""
-        if self.starting is not None:
+        if self.starting is not None and self.starting.ident is not None:
             self.starting.join()
-        return not self.failed
+        return not self.failed and self.starting is not None
 
 
 @dataclass
@@ -198,12 +198,21 @@ class HeadStart:
         return None
 
     def finish(self, save: bool) -> None:
-        """Remove what no run adopted; with ``save``, keep what this run made as the next plan."""
+        """Remove what no run adopted; with ``save``, keep what this run made as the next plan.
+
+        Each container is forgotten only once it is removed, so a Ctrl-C in the middle leaves the
+        rest for the next call (tasks.py makes one before it exits).
+        """
+        while True:
+            with self._lock:
+                if not self.started:
+                    break
+                runs, left = next(iter(self.started.items()))
+            self._remove([left])
+            with self._lock:
+                self.started.pop(runs, None)
         with self._lock:
-            left = list(self.started.values())
-            self.started.clear()
             seen = [{"runs": list(runs), "args": args} for runs, args in self.seen.items()]
-        self._remove(left)
         if save and seen:
             write_plan(self.folder, self.key, seen)
 
@@ -222,6 +231,7 @@ def begin(labs_dir: Path, number: str, image_settings: tuple) -> Optional[HeadSt
     None where anything is not as planned (no such lab, no engine, ...): the run
     then finds out and says so in its own words.
     """
+    from forklab import interrupts
     from forklab.host.connection import connect_client
     from forklab.host.containers import RUN_LABEL, SESSION_LABEL
     from forklab.host.sandbox import sandbox_for
@@ -242,17 +252,19 @@ def begin(labs_dir: Path, number: str, image_settings: tuple) -> Optional[HeadSt
             run_id = uuid.uuid4().hex[:12]
             nonce = uuid.uuid4().hex
             name = f"{args['prefix']}-{run_id}"
-            # Kept before it is created, so that whatever stops this removes it by its name.
-            head.started[tuple(entry["runs"])] = Started(name, nonce, args, time.monotonic())
-            container = client.containers.create(
-                args["image"], args["command"], name=name, detach=True,
-                labels={**args["labels"], RUN_LABEL: run_id, SESSION_LABEL: head.session},
-                environment={NONCE_ENV: nonce, **args["environment"]},
-                **sandbox_for(args["pids_limit"], args["memory_mb"]))
-            started = head.started[tuple(entry["runs"])]
-            started.starting = threading.Thread(target=_start, args=(endpoint, facts, container.id, started),
-                                                name="forklab-head-start", daemon=True)
-            started.starting.start()
+            # Kept before it is created, so that whatever stops this removes it by its name; a Ctrl-C
+            # waits until the engine has made it and its start is under way.
+            started = Started(name, nonce, args, time.monotonic())
+            with interrupts.deferred():
+                head.started[tuple(entry["runs"])] = started
+                container = client.containers.create(
+                    args["image"], args["command"], name=name, detach=True,
+                    labels={**args["labels"], RUN_LABEL: run_id, SESSION_LABEL: head.session},
+                    environment={NONCE_ENV: nonce, **args["environment"]},
+                    **sandbox_for(args["pids_limit"], args["memory_mb"]))
+                started.starting = threading.Thread(target=_start, args=(endpoint, facts, container.id, started),
+                                                    name="forklab-head-start", daemon=True)
+                started.starting.start()
     except Exception:  # noqa: BLE001 - what did start is removed; the run goes on as usual
         head.finish(save=False)
     except BaseException:  # Ctrl-C, SIGTERM: removed, and the caller says so
