@@ -31,6 +31,7 @@ from forklab.errors import UsageError
 
 # The container's variables: the lab's archive (the runner unpacks it), the variant's name (the lab reads it).
 from forklab.inside.protocol import ARCHIVE_ENV, VARIANT_ENV
+from forklab.settings import cache_dir
 
 #: An exercise's files: what its students get, and the reference that passes every check.
 STARTER = "starter.py"
@@ -1061,9 +1062,8 @@ def _spec_cache_file(yaml_path: Path) -> Path:
     """One file per lab.yaml (by its absolute path): it holds the spec of that file's last content."""
     import hashlib
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.environ.get("LOCALAPPDATA") or str(Path.home() / ".cache")
     name = hashlib.sha256(os.path.abspath(yaml_path).encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    return Path(base) / "forklab" / "labs" / f"{name}.spec"
+    return cache_dir("labs") / f"{name}.spec"
 
 
 def _cached_spec(yaml_path: Path, key: str) -> Optional["LabSpec"]:

@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 
 from forklab import i18n, normalize, orders, pictures
 from forklab.repeat import bar, normalized_output, svg_bars
+from forklab.settings import cache_dir
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -218,8 +219,7 @@ def _bytecode_cache():
     """Compiled templates kept in the user's cache folder: compiling them costs more than a lab run's rendering."""
     from jinja2 import FileSystemBytecodeCache
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.environ.get("LOCALAPPDATA") or str(Path.home() / ".cache")
-    folder = Path(base) / "forklab" / "templates"
+    folder = cache_dir("templates")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

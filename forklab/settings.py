@@ -24,6 +24,13 @@ DEFAULTS = {
 }
 
 
+def cache_dir(what: str) -> Path:
+    """The kit's cache folder for ``what`` (labs, templates, plans): under $XDG_CACHE_HOME, else
+    %LOCALAPPDATA% on Windows, else ~/.cache.  Deleting it only costs time."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.environ.get("LOCALAPPDATA") or str(Path.home() / ".cache")
+    return Path(base) / "forklab" / what
+
+
 def debian_arch(machine: Optional[str]) -> str:
     """amd64 or arm64 from a machine or engine's name for it (x86_64, aarch64, amd64, ...)."""
     name = (machine or "").lower()

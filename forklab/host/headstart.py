@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from forklab.settings import cache_dir
+
 #: A plan of another shape is not read.
 PLAN_VERSION = 1
 #: A plan of more containers than this is not a plain `invoke lab N`'s, and is not read.
@@ -37,11 +39,6 @@ MAX_CONTAINERS = 16
 _FOLDER = re.compile(r"^(\d{2})-[a-z0-9]+(?:-[a-z0-9]+)*$")
 _RUNNER = ["python3", "-m", "forklab.runner"]
 _KIT = Path(__file__).resolve().parents[1]
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.environ.get("LOCALAPPDATA") or str(Path.home() / ".cache")
-    return Path(base) / "forklab" / "plans"
 
 
 def _stats(root: Path, into: list) -> None:
@@ -85,7 +82,7 @@ def plan_key(labs_dir: Path, folder: Path, image_settings: tuple) -> str:
 
 def _plan_file(folder: Path) -> Path:
     name = hashlib.sha256(os.path.realpath(folder).encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    return _cache_dir() / f"{name}.json"
+    return cache_dir("plans") / f"{name}.json"
 
 
 def _valid_entry(entry: Any) -> bool:
