@@ -169,8 +169,7 @@ class RunSettings(_Strict):
 
     def runner_command(self, script: str, **extra) -> list[str]:
         """`python3 -m forklab.runner ...` for this run (``extra``: repeat, chaos), less the interpreter."""
-        settings = json.dumps({**self.runner_settings(), **extra}, separators=(",", ":"))
-        return ["-m", "forklab.runner", "--settings", settings, script]
+        return runner_argv(script, {**self.runner_settings(), **extra})
 
     def runner_settings(self) -> dict:
         """The part the in-container runner needs."""
@@ -567,11 +566,11 @@ class Run:
     def runner_command(self, script: str, **extra) -> list[str]:
         """`python3 -m forklab.runner ...` for this run (``extra``: repeat, chaos), less the interpreter:
         the settings, and the variant's name, env and args for the lab."""
-        return self.settings.runner_command(script, variant=self.name, env=dict(self.env), args=list(self.args),
-                                            **extra)
+        return runner_argv(script, self.runner_entry(**extra))
 
     def runner_entry(self, **extra) -> dict:
-        """What the runner is told of this run when several share a container (``container_key``)."""
+        """What the runner is told of this run: its settings, and the variant's name, env and args
+        (``extra``: repeat, chaos; in a shared container, which archive and script)."""
         return {**self.settings.runner_settings(), "variant": self.name, "env": dict(self.env),
                 "args": list(self.args), **extra}
 
@@ -1369,6 +1368,12 @@ def pack(files: list[tuple[str, bytes]], compress: bool = False) -> bytes:
     if not compress:
         return buffer.getvalue()
     return gzip.compress(buffer.getvalue(), compresslevel=6, mtime=0)
+
+
+def runner_argv(script: str, settings: Union[dict, list]) -> list[str]:
+    """`python3 -m forklab.runner --settings JSON SCRIPT`, less the interpreter: one run's settings,
+    or a list of them for runs that share a container."""
+    return ["-m", "forklab.runner", "--settings", json.dumps(settings, separators=(",", ":")), script]
 
 
 def archive_environment(archive: bytes, number: int = 0) -> dict[str, str]:

@@ -469,8 +469,7 @@ class Engine:
                 where = {"archive": number, "script": scripts[number]} if number else {}
                 return each.runner_entry(**extra, **where)
 
-            entries = json.dumps([entry(each_lab, each) for each_lab, each in pairs], separators=(",", ":"))
-            command = ["python3", "-m", "forklab.runner", "--settings", entries, script]
+            command = ["python3", *catalog.runner_argv(script, [entry(each_lab, each) for each_lab, each in pairs])]
         timeout = sum(each.settings.timeout for each in runs) * repeat + HOST_GRACE_S
         adopted = None
         if head is not None:
