@@ -438,10 +438,9 @@ class Engine:
         if len(runs) > 1 and any(each.container_key is None or each.container_key != run.container_key
                                  for each in runs):
             raise ValueError("only runs with one container_key share a container")
-        labs: list[catalog.Lab] = []
-        for each_lab, _ in pairs:
-            if not any(each_lab is known for known in labs):
-                labs.append(each_lab)
+        # Each lab once, in the order of its first run; its archive's number is its place here.
+        labs = list({id(each_lab): each_lab for each_lab, _ in pairs}.values())
+        number_of = {id(each_lab): number for number, each_lab in enumerate(labs)}
         name, labels = container_identity(lab, run, session, tuple(runs) if len(runs) > 1 else ())
         if len(labs) > 1:
             labels[LAB_LABEL] = ",".join(each.report_name for each in labs)
@@ -465,7 +464,7 @@ class Engine:
             command = ["python3", *run.runner_command(script, **extra)]
         else:
             def entry(each_lab: catalog.Lab, each: catalog.Run) -> dict:
-                number = next(index for index, known in enumerate(labs) if known is each_lab)
+                number = number_of[id(each_lab)]
                 where = {"archive": number, "script": scripts[number]} if number else {}
                 return each.runner_entry(**extra, **where)
 
@@ -612,8 +611,9 @@ def _shared_documents(document: Optional[dict], count: int) -> list[Optional[dic
     if count == 1:
         return [document]
     batch = document.get("batch") if isinstance(document, dict) else None
-    if isinstance(batch, list) and len(batch) == count and all(isinstance(each, dict) for each in batch):
-        return [{**each, "nonce": document["nonce"]} if isinstance(document, dict) else each for each in batch]
+    if isinstance(document, dict) and isinstance(batch, list) and len(batch) == count \
+            and all(isinstance(each, dict) for each in batch):
+        return [{**each, "nonce": document["nonce"]} for each in batch]
     return [document] * count
 
 
