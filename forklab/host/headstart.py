@@ -41,18 +41,22 @@ _RUNNER = ["python3", "-m", "forklab.runner"]
 _KIT = Path(__file__).resolve().parents[1]
 
 
+def _stat(path: str) -> Optional[tuple]:
+    """Type, size, change times and inode of ``path`` (not followed, if a link); None if it is not there."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
+
+
 def _stats(root: Path, into: list) -> None:
-    """Name, type, size, change time and inode of everything below ``root``, links not followed."""
+    """``_stat`` of everything below ``root``, by name, links not followed."""
     for folder, folders, files in os.walk(root, followlinks=False):
         folders[:] = sorted(name for name in folders if name != "__pycache__")
         for name in sorted(files) + folders:
             path = os.path.join(folder, name)
-            try:
-                info = os.lstat(path)
-            except OSError:
-                info = None
-            into.append((os.path.relpath(path, root), None if info is None else
-                         (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)))
+            into.append((os.path.relpath(path, root), _stat(path)))
 
 
 def lab_folder(labs_dir: Path, number: str) -> Optional[Path]:
@@ -70,11 +74,7 @@ def plan_key(labs_dir: Path, folder: Path, image_settings: tuple) -> str:
 
     parts: list = [PLAN_VERSION, sys.version, docker.__version__, image_settings, os.path.realpath(folder)]
     _stats(folder, parts)
-    try:
-        claims = os.lstat(labs_dir / "claims.yaml")
-        parts.append((claims.st_mode, claims.st_size, claims.st_mtime_ns, claims.st_ctime_ns, claims.st_ino))
-    except OSError:
-        parts.append(None)
+    parts.append(_stat(str(labs_dir / "claims.yaml")))
     _stats(_KIT, parts)
     _stats(_KIT.parent / "containers", parts)
     return hashlib.sha256(repr(parts).encode("utf-8", "surrogateescape")).hexdigest()

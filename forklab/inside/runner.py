@@ -1479,14 +1479,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = json.loads(args.settings)
         if isinstance(settings, list):
-            # Several variants of one lab that share a sandbox: one after another in
-            # this container, each in a fresh process tree, /tmp and /dev/shm.
+            # Several runs (of one lab or of several) that share a sandbox: one after
+            # another in this container, each in a fresh process tree, /tmp and /dev/shm.
             documents: list[dict] = []
             for number, entry in enumerate(settings):
                 if number and not fresh_start():
                     documents.append({"schema": SCHEMA, "status": "runner-error",
-                                      "error": "not run: variants share a container only with the runner "
-                                               "as its PID 1, and only once what the variant before left "
+                                      "error": "not run: runs share a container only with the runner "
+                                               "as its PID 1, and only once what the run before left "
                                                "(processes, files in /tmp and /dev/shm) is gone"})
                     continue
                 documents.append(_run_entry(archives, args.script, entry))
