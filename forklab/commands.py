@@ -292,51 +292,58 @@ def containers_for(labs: list[catalog.Lab], jobs: int, spread: int = 1
     turn in the labs' order; a run without a key has its own."""
     if len(labs) == 1:
         return [tuple((labs[0], run) for run in runs) for runs in containers_of(labs[0], spread)]
-    alone: list[tuple[tuple[catalog.Lab, catalog.Run], ...]] = []
-    shared: dict[tuple, list[tuple[catalog.Lab, catalog.Run]]] = {}
-    for lab in labs:
-        for run in lab.runs():
-            if run.container_key is None or not lab.shares_containers:
-                alone.append(((lab, run),))
-            else:
-                shared.setdefault(run.container_key, []).append((lab, run))
-    def archives(pairs: list) -> int:
+
+    def key(pair: tuple[catalog.Lab, catalog.Run]) -> Optional[tuple]:
+        lab, run = pair
+        return run.container_key if lab.shares_containers else None
+
+    def archives(pairs: tuple) -> int:
         return sum(len(lab.archive or b"") for lab in {id(lab): lab for lab, _ in pairs}.values())
 
-    def within(pairs: list) -> list[tuple[tuple[catalog.Lab, catalog.Run], ...]]:
+    def within(pairs: tuple) -> list[tuple[tuple[catalog.Lab, catalog.Run], ...]]:
         if len(pairs) > 1 and archives(pairs) > SHARED_ARCHIVE_BYTES:
             return within(pairs[:len(pairs) // 2]) + within(pairs[len(pairs) // 2:])
-        return [tuple(pairs)]
+        return [pairs]
 
-    out = list(alone)
-    for pairs in shared.values():
-        parts = min(len(pairs), max(jobs, -(-len(pairs) // SHARED_RUNS)))
-        for start in range(parts):
-            out += within(pairs[start::parts])
+    groups = _grouped([(lab, run) for lab in labs for run in lab.runs()], key)
+    out = [tuple(pairs) for pairs in groups if key(pairs[0]) is None]
+    for pairs in groups:
+        if key(pairs[0]) is not None:
+            out += [piece for part in _dealt(pairs, max(jobs, -(-len(pairs) // SHARED_RUNS)))
+                    for piece in within(part)]
     return out
 
 
 def containers_of(lab: catalog.Lab, spread: int = 1) -> list[tuple[catalog.Run, ...]]:
     """The lab's runs as its containers run them: runs with one ``container_key`` share one, in
-    lab.yaml's order, or with ``spread`` > 1 up to that many (runs in turn: the first, the third, ...
-    in one, the second, the fourth, ... in the next); a run without a key, or of a lab that does not
-    share (``Lab.shares_containers``), has its own."""
-    shared: dict[tuple, list[catalog.Run]] = {}
-    containers: list[list[catalog.Run]] = []
-    for run in lab.runs():
-        key = run.container_key if lab.shares_containers else None
-        if key is None:
-            containers.append([run])
-        elif key in shared:
-            shared[key].append(run)
+    lab.yaml's order, or with ``spread`` > 1 up to that many (``_dealt``); a run without a key, or of a
+    lab that does not share (``Lab.shares_containers``), has its own."""
+    groups = _grouped(lab.runs(), lambda run: run.container_key if lab.shares_containers else None)
+    return [part for runs in groups for part in _dealt(runs, spread)]
+
+
+def _grouped(items: list, key: Callable[[Any], Optional[tuple]]) -> list[list]:
+    """``items`` in their order, those of one key together where the first of them stands; an item
+    whose key is None on its own."""
+    groups: dict[tuple, list] = {}
+    out: list[list] = []
+    for item in items:
+        which = key(item)
+        if which is None:
+            out.append([item])
+        elif which in groups:
+            groups[which].append(item)
         else:
-            shared[key] = [run]
-            containers.append(shared[key])
-    out: list[tuple[catalog.Run, ...]] = []
-    for runs in containers:
-        parts = min(max(1, spread), len(runs))
-        out += [tuple(runs[start::parts]) for start in range(parts)]
+            groups[which] = [item]
+            out.append(groups[which])
     return out
+
+
+def _dealt(items: list, parts: int) -> list[tuple]:
+    """``items`` dealt in turn into up to ``parts`` containers: the first, the third, ... in one, the
+    second, the fourth, ... in the next."""
+    parts = min(max(1, parts), len(items))
+    return [tuple(items[start::parts]) for start in range(parts)]
 
 
 def _describe(lab: catalog.Lab, _: Callable[..., str]) -> str:
