@@ -31,7 +31,7 @@ from forklab.errors import UsageError
 
 # The container's variables: the lab's archive (the runner unpacks it), the variant's name (the lab reads it).
 from forklab.inside.protocol import ARCHIVE_ENV, VARIANT_ENV
-from forklab.settings import cache_dir
+from forklab.settings import LAB_FOLDER, cache_dir
 
 #: An exercise's files: what its students get, and the reference that passes every check.
 STARTER = "starter.py"
@@ -39,7 +39,6 @@ SOLUTION = "solution.py"
 
 #: In a `lines` pattern, {pid:child} stands for the pid of the process named child.
 PID_PLACEHOLDER = re.compile(r"\{pid:([A-Za-z][A-Za-z0-9_.-]{0,31})\}")
-LAB_FOLDER = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 #: A role a check names: one a checkpoint gave, or a name from the fork tree (main.2, main.2.1).
 ROLE = r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$"
 #: Process states as ps prints them in the first letter of STAT.

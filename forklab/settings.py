@@ -5,6 +5,7 @@ language also comes from ``--lang`` and ``FORKLAB_LANG``."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
@@ -14,6 +15,9 @@ ARCHITECTURES = ("amd64", "arm64")
 
 #: The official image the lab image builds on by default, pinned.
 DEFAULT_BASE_IMAGE = "python:3.11.13-slim-bookworm"
+
+#: A lab's folder: its two-digit number and a slug (labs/03-zombies-and-orphans).
+LAB_FOLDER = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 
 DEFAULTS = {
     "labs_dir": "labs",

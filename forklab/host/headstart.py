@@ -29,14 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from forklab.settings import cache_dir
+from forklab.settings import LAB_FOLDER, cache_dir
 
 #: A plan of another shape is not read.
 PLAN_VERSION = 1
 #: A plan of more containers than this is not a plain `invoke lab N`'s, and is not read.
 MAX_CONTAINERS = 16
-#: What a lab's folder must be called (catalog.LAB_FOLDER, which imports pydantic).
-_FOLDER = re.compile(r"^(\d{2})-[a-z0-9]+(?:-[a-z0-9]+)*$")
 _RUNNER = ["python3", "-m", "forklab.runner"]
 _KIT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +62,7 @@ def lab_folder(labs_dir: Path, number: str) -> Optional[Path]:
     if not re.fullmatch(r"\d{1,2}", number.strip()):
         return None
     found = [path for path in sorted(labs_dir.iterdir())
-             if (match := _FOLDER.match(path.name)) and int(match.group(1)) == int(number) and path.is_dir()]
+             if (match := LAB_FOLDER.match(path.name)) and int(match.group(1)) == int(number) and path.is_dir()]
     return found[0] if len(found) == 1 else None
 
 
