@@ -198,14 +198,14 @@ def lab(c, number, timeout="", pids="", memory="", output_cap="", repeat="", cha
         _run(c, lambda s, t: _commands().run_lab(
             s, number, t, _commands().overrides(timeout=timeout, pids=pids, memory=memory, output_cap=output_cap),
             repeat=repeat, chaos=chaos, seed=seed, predict=predict, answers=answer, head=head), lang, verbose,
-            cleanup=lambda: head.finish(save=False) if head is not None else None)
+            cleanup=lambda: head.close() if head is not None else None)
     except (KeyboardInterrupt, interrupts.Terminated) as exc:
         if head is not None:
-            head.finish(save=False)
+            head.close()
         _exit_unwound(*interrupts.unwound(exc))
     finally:
         if head is not None:
-            head.finish(save=False)
+            head.close()
 
 
 @task(help={"only": "some labs only, e.g. 1,3,6", "jobs": JOBS_HELP,

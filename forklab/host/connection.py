@@ -46,6 +46,11 @@ def connect_client(timeout: int = 120) -> tuple[docker.DockerClient, Endpoint, d
     known = _FACTS.get(key)
     if known is not None:
         return _client(endpoint, timeout, known["ApiVersion"]), endpoint, known
+    where = endpoint.url or os.environ.get("DOCKER_HOST") or _default_socket()
+    if where.startswith("unix://") and not os.path.exists(where[len("unix://"):]):
+        # Nothing listens there: said without the SDK, whose failed connection leaves its socket open.
+        raise EnvironmentProblem(f"no container engine answers at {where} (found via "
+                                 f"{endpoint.source}): {_start_hint(where)}")
     client = None
     try:
         # An unversioned request: the same /version the SDK's auto-detection asks.
@@ -64,7 +69,6 @@ def connect_client(timeout: int = 120) -> tuple[docker.DockerClient, Endpoint, d
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         if client is not None:
             client.close()
-        where = endpoint.url or os.environ.get("DOCKER_HOST") or _default_socket()
         reason = str(exc).split("\n")[0]
         if "Permission denied" in reason:
             raise EnvironmentProblem(

@@ -211,6 +211,11 @@ class HeadStart:
         if save and seen:
             write_plan(self.folder, self.key, seen)
 
+    def close(self) -> None:
+        """Remove what no run adopted, and let the connection go (the run may never have taken it)."""
+        self.finish(save=False)
+        self.client.close()
+
     def _remove(self, containers: list[Started]) -> None:
         for each in containers:
             each.ready()  # a start still under way would otherwise start a container just removed
