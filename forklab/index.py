@@ -88,7 +88,7 @@ def rows(settings: Settings, notes: Optional[list] = None, times: Optional[list]
          known: Optional[dict] = None) -> list[dict]:
     """Every lab in the catalog with what its report on disk says (or that there is none).
 
-    ``known``: rows already read (``prepare``), by lab number, with their notes and times.
+    ``known``: rows already read (``prepare``), by (lab number, folder), with their notes and times.
     """
     notes = [] if notes is None else notes
     times = [] if times is None else times
