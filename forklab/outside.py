@@ -78,8 +78,9 @@ LOOK_DONE = 0
 
 #: Run inside the container by ``docker exec`` (``LOOK_COMMAND`` with the
 #: arguments CALLER SETTLE_S INIT_REAPS DESCRIBE RELEASE): the process table as
-#: the runner reads it, once the caller waits (and, for the end, once every
-#: other process has ended); then ps; then, unless this is the end, SIGUSR1 to
+#: the runner reads it, once the caller waits (and, for a checkpoint, once the
+#: others that ran have reached a wait, for the end once every other process
+#: has ended); then ps; then, unless this is the end, SIGUSR1 to
 #: the caller.  One JSON line on stdout carries all of it, the raw ps as a
 #: JSON string, so nothing a process puts in its command line can pass for
 #: another field.  The release comes last, in ``finally``: the caller is still
@@ -110,6 +111,9 @@ def look():
         # The init (tini, catatonit) wakes to reap whenever one of its children
         # ends, as an orphan's parent just did; the snapshot shows it back asleep.
         runner.Runner.wait_until_asleep(1)
+    if release:
+        # A checkpoint, not the end: the lab's other running processes get a moment to reach their next wait.
+        runner.wait_until_settled([r["pid"] for r in lab_rows() if r["pid"] != caller], runner.SETTLE_LIMIT)
     deadline = time.monotonic() + settle_s
     while True:
         rows = lab_rows()

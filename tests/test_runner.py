@@ -212,6 +212,57 @@ def test_without_a_reaper_the_adopted_orphan_stays_a_zombie(tmp_path):
     assert events[2]["ppid"] == runner
 
 
+def test_a_process_on_its_way_to_a_wait_is_shown_waiting(tmp_path):
+    # Once its parent is asleep in the checkpoint, the child works for 20 ms of
+    # its own CPU time before it reads: a snapshot taken at once would catch it
+    # running (R).  The runner lets it reach the read, where it stays for the
+    # rest of the checkpoint.
+    doc = run_runner(tmp_path, """\
+        import os, time
+        from forklab.checkpoint import checkpoint
+
+        def state(pid):
+            with open("/proc/%d/stat" % pid) as f:
+                return f.read().rsplit(")", 1)[1].split()[0]
+
+        parent = os.getpid()
+        go_r, go_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            while state(parent) != "S":
+                pass
+            start = time.thread_time()
+            while time.thread_time() - start < 0.02:
+                pass
+            os.read(go_r, 1)
+            os._exit(0)
+        checkpoint("on-its-way", parent=parent, child=pid)
+        os.write(go_w, b".")
+        os.waitpid(pid, 0)
+    """)
+    assert doc["status"] == "finished"
+    assert rows_at(doc, "on-its-way")["child"]["state"] == "S"
+
+
+def test_a_busy_loop_is_shown_running_and_does_not_hold_up_the_checkpoint(tmp_path):
+    doc = run_runner(tmp_path, """\
+        import os
+        from forklab.checkpoint import checkpoint
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            while os.getppid() == parent:
+                pass
+            os._exit(0)
+        checkpoint("spinning", parent=parent, child=pid)
+        checkpoint("still-spinning", parent=parent, child=pid)
+    """, timeout=10)
+    assert doc["status"] == "finished"
+    assert [s["checkpoint"] for s in doc["snapshots"]] == ["spinning", "still-spinning", "end"]
+    assert rows_at(doc, "spinning")["child"]["state"] == "R"
+    assert rows_at(doc, "still-spinning")["child"]["state"] == "R"
+
+
 def test_a_bad_role_name_is_refused_to_the_lab(tmp_path):
     doc = run_runner(tmp_path, """\
         import os

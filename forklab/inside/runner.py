@@ -83,6 +83,13 @@ MAX_CONNECTIONS = 128
 #: gets END_PS_LIMIT.
 PS_LIMIT = 10.0
 END_PS_LIMIT = 2.0
+#: Before a checkpoint's snapshot, the lab's other processes that are running
+#: (R) get up to this long to reach their next wait: one that has just written
+#: to a pipe and is on its way to read another is shown waiting, as it is for
+#: the rest of the checkpoint, not caught between two system calls, which on a
+#: busy machine can last milliseconds and would make two runs' reports differ.
+#: One that is still running after it (a busy loop) is shown running.
+SETTLE_LIMIT = 0.1
 DEFAULTS = {"timeout": 20.0, "stdout": "pipe", "reaper": True, "unbuffered": False,
             "descendants": "wait", "output_cap": 4 * 1024 * 1024,
             "snapshot_start": False, "interval": 0.0,
@@ -214,6 +221,35 @@ def _state_and_parent(pid: int) -> tuple[str, int] | None:
         return fields[0].decode("ascii", "replace"), int(fields[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _descendant_states(ancestor: int) -> dict[int, tuple[str, int]]:
+    """The state and parent of every process below ``ancestor``, read from /proc's stat files only."""
+    known: dict[int, tuple[str, int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            found = _state_and_parent(int(entry))
+            if found is not None:
+                known[int(entry)] = found
+    below: dict[int, tuple[str, int]] = {}
+    todo = [ancestor]
+    children: dict[int, list[int]] = {}
+    for pid, (_, ppid) in known.items():
+        children.setdefault(ppid, []).append(pid)
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            below[pid] = known[pid]
+            todo.append(pid)
+    return below
+
+
+def wait_until_settled(pids: list[int], limit: float) -> None:
+    """Give those of ``pids`` that are running (R) up to ``limit`` seconds to reach a wait (see SETTLE_LIMIT)."""
+    deadline = time.monotonic() + limit
+    running = [pid for pid in pids if (_state_and_parent(pid) or ("gone",))[0] == "R"]
+    while running and time.monotonic() < deadline:
+        time.sleep(0.0002)
+        running = [pid for pid in running if (_state_and_parent(pid) or ("gone",))[0] == "R"]
 
 
 def _take_controlling_terminal() -> None:
@@ -1112,6 +1148,8 @@ class Runner:
                 self.name_role(pid, role)
             if self.room_for_snapshot():
                 self.wait_until_asleep(request.caller, min(1.0, max(self.deadline - time.monotonic(), 0)))
+                wait_until_settled([pid for pid in _descendant_states(self.pid) if pid != request.caller],
+                                   min(SETTLE_LIMIT, max(self.deadline - time.monotonic(), 0)))
                 self.snapshot(name, by=request.caller, roles={})
             else:
                 reply["skipped"] = True
