@@ -106,11 +106,11 @@ def look():
                 return [r for r in rows if r["pid"] not in outside]
             outside |= more
 
-    runner.Runner.wait_until_asleep(caller)
+    runner.wait_until_settled([caller])
     if init_reaps:
         # The init (tini, catatonit) wakes to reap whenever one of its children
         # ends, as an orphan's parent just did; the snapshot shows it back asleep.
-        runner.Runner.wait_until_asleep(1)
+        runner.wait_until_settled([1])
     if release:
         # A checkpoint, not the end: the lab's other running processes get a moment to reach their next wait.
         runner.wait_until_settled([r["pid"] for r in lab_rows() if r["pid"] != caller], runner.SETTLE_LIMIT)

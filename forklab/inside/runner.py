@@ -223,27 +223,18 @@ def _state_and_parent(pid: int) -> tuple[str, int] | None:
         return None
 
 
-def _descendant_states(ancestor: int) -> dict[int, tuple[str, int]]:
-    """The state and parent of every process below ``ancestor``, read from /proc's stat files only."""
-    known: dict[int, tuple[str, int]] = {}
+def _states_and_parents() -> list[dict]:
+    """Every process's pid, state and parent, read from /proc's stat files only (quicker than the full table)."""
+    rows = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             found = _state_and_parent(int(entry))
             if found is not None:
-                known[int(entry)] = found
-    below: dict[int, tuple[str, int]] = {}
-    todo = [ancestor]
-    children: dict[int, list[int]] = {}
-    for pid, (_, ppid) in known.items():
-        children.setdefault(ppid, []).append(pid)
-    while todo:
-        for pid in children.get(todo.pop(), []):
-            below[pid] = known[pid]
-            todo.append(pid)
-    return below
+                rows.append({"pid": int(entry), "state": found[0], "ppid": found[1]})
+    return rows
 
 
-def wait_until_settled(pids: list[int], limit: float) -> None:
+def wait_until_settled(pids: list[int], limit: float = 1.0) -> None:
     """Give those of ``pids`` that are running (R) up to ``limit`` seconds to reach a wait (see SETTLE_LIMIT)."""
     deadline = time.monotonic() + limit
     running = [pid for pid in pids if (_state_and_parent(pid) or ("gone",))[0] == "R"]
@@ -1147,8 +1138,12 @@ class Runner:
             for role, pid in roles.items():
                 self.name_role(pid, role)
             if self.room_for_snapshot():
-                self.wait_until_asleep(request.caller, min(1.0, max(self.deadline - time.monotonic(), 0)))
-                wait_until_settled([pid for pid in _descendant_states(self.pid) if pid != request.caller],
+                # The caller has sent its request but may not yet be blocked (a busy
+                # machine leaves it runnable, R, for a moment): the snapshot shows it
+                # waiting, as it is for the whole checkpoint.  Then the others.
+                wait_until_settled([request.caller], min(1.0, max(self.deadline - time.monotonic(), 0)))
+                wait_until_settled([row["pid"] for row in self.descendants(_states_and_parents())
+                                    if row["pid"] != request.caller],
                                    min(SETTLE_LIMIT, max(self.deadline - time.monotonic(), 0)))
                 self.snapshot(name, by=request.caller, roles={})
             else:
@@ -1221,25 +1216,6 @@ class Runner:
         """Remember the first parent seen for every process of the lab (fork reports are checked against them)."""
         for row in self.descendants(rows):
             self.parent_of.setdefault(row["pid"], row["ppid"])
-
-    @staticmethod
-    def wait_until_asleep(pid: int, limit: float = 1.0) -> None:
-        """Let the caller reach its wait for the reply before the snapshot.
-
-        It has sent its request but may not yet be blocked (a busy machine
-        leaves it runnable, R, for a moment); the snapshot should show it
-        waiting, as it is for the whole checkpoint.
-        """
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            try:
-                with open(f"/proc/{pid}/stat", "rb") as f:
-                    stat = f.read()
-            except OSError:
-                return
-            if stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"R":
-                return
-            time.sleep(0.0002)
 
     def name_role(self, pid: int, role: str) -> None:
         # The role's last holder, looked up rather than searched for: a lab may
