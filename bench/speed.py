@@ -3,7 +3,7 @@
     .venv/bin/python bench/speed.py                 # every target, 7 rounds; prints the table
     .venv/bin/python bench/speed.py --rounds 3      # quicker, noisier
     .venv/bin/python bench/speed.py --skip-labs     # without `invoke labs` (the slow one)
-    .venv/bin/python bench/speed.py --only lab1,floor   # some rows only (lab1, lab3, list, labs, floor)
+    .venv/bin/python bench/speed.py --only lab1,floor   # some rows only (lab1, lab3, list, labs, floor, standby)
     .venv/bin/python bench/speed.py --profile       # also: where the host spends its time
 
 Each command is a whole process (`.venv/bin/invoke lab 1`, what a person types),
@@ -27,7 +27,9 @@ Besides the targets, the floor of the kit's own stack (bench/floor.py, no target
 program that starts, imports Invoke's program and the Docker SDK, connects as the kit does and
 creates, starts, waits for, reads and removes one `python3 -c pass` container, with nothing of
 forklab's.  Its ratio to the bare `docker run` is what Invoke and the Docker SDK cost on this machine;
-`invoke lab 1`'s ratio to it is the kit's own part.
+`invoke lab 1`'s ratio to it is the kit's own part.  The standby row is the same floor for a
+design the kit does not have, one that keeps a container running between commands: the
+command execs into it instead of creating one (bench/floor.py --standby).
 
 Nothing here asserts: it measures, and says PASS or MISS.
 """
@@ -35,6 +37,7 @@ Nothing here asserts: it measures, and says PASS or MISS.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import platform
 import shutil
@@ -53,7 +56,7 @@ INVOKE = str(VENV_BIN / "invoke") if (VENV_BIN / "invoke").exists() else shutil.
 PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
 FLOOR = Path(__file__).resolve().parent / "floor.py"
 #: What --only can name: the rows' commands.
-MEASURES = ("lab1", "lab3", "list", "labs", "floor")
+MEASURES = ("lab1", "lab3", "list", "labs", "floor", "standby")
 REPORTS = Path(tempfile.mkdtemp(prefix="forklab-speed-"))
 ENV = {**os.environ, "INVOKE_FORKLAB_REPORTS_DIR": str(REPORTS)}
 #: Set in some CI and sandboxed shells; a user's Python keeps the kit's compiled bytecode, which saves
@@ -169,6 +172,10 @@ def floor(image: str) -> list[str]:
     return [PYTHON, str(FLOOR), image]
 
 
+def standby_floor(container: str) -> list[str]:
+    return [PYTHON, str(FLOOR), "--standby", container]
+
+
 def shown(command: list[str]) -> str:
     """The command as a person types it from the checkout."""
     head = {INVOKE: ".venv/bin/invoke", PYTHON: ".venv/bin/python"}.get(command[0], command[0])
@@ -260,12 +267,19 @@ def main() -> int:
     bare = ["docker", "run", "--rm", image, "python3", "-c", "pass"]
     print(f"lab image {image}; reports in {REPORTS}; load {load()}", file=sys.stderr)
     lab1_command, lab3_command, floor_command = invoke("lab", "1"), invoke("lab", "3"), floor(image)
+    standby_command: list[str] = []
+    if "standby" in wanted:
+        name = f"forklab-bench-standby-{os.getpid()}"
+        subprocess.run(["docker", "run", "-d", "--rm", "--name", name, image, "sleep", "infinity"],
+                       capture_output=True, check=True)
+        atexit.register(subprocess.run, ["docker", "rm", "-f", name], capture_output=True)
+        standby_command = standby_floor(name)
     # Warm: the image exists, bytecode is compiled, the page cache holds the SDK.
     for name, command in (("lab1", lab1_command), ("lab3", lab3_command), ("floor", floor_command),
-                          ("list", invoke("--list"))):
+                          ("standby", standby_command), ("list", invoke("--list"))):
         if name in wanted:
             run(command)
-    if wanted & {"lab1", "lab3", "floor"}:
+    if wanted & {"lab1", "lab3", "floor", "standby"}:
         run(bare)
 
     rows: list[tuple[str, Series, Optional[Series], Optional[float], Optional[float]]] = []
@@ -275,7 +289,8 @@ def main() -> int:
 
     # The bare `docker run` and every command measured against it (or the floor), in turn.
     group = [(name, command) for name, command in (("lab1", lab1_command), ("lab3", lab3_command),
-                                                   ("floor", floor_command)) if name in wanted]
+                                                   ("floor", floor_command), ("standby", standby_command))
+             if name in wanted]
     measured: dict[str, Series] = {}
     if group:
         docker_run, *others = alternate([bare, *(command for _, command in group)], options.rounds)
@@ -290,6 +305,9 @@ def main() -> int:
                   None)
     if the_floor is not None and lab1 is not None:
         ratio_row("warm lab 1 vs the floor (the kit's own part)", lab1, the_floor, None)
+    if measured.get("standby") is not None:
+        ratio_row("floor with a container left running (Python, Invoke, Docker SDK, one docker exec) "
+                  "vs bare docker run", measured["standby"], docker_run, None)
     if "list" in wanted:
         listing = alternate([invoke("--list")], options.rounds)[0]
         rows.append(("invoke --list", listing, None, None, 0.150))
