@@ -298,13 +298,35 @@ def _who_reaped(run: dict, reaper: Optional[int], found: dict[int, Life],
     shows as a zombie of P, and the next one shows gone while P still lives,
     was reaped by P.  One the checkpoints saw alive and then gone exited and
     was reaped in between, by its parent or, when its parent ignores SIGCHLD,
-    by the kernel: the kit does not know which.  The runner's own looks
-    between checkpoints see more, but not the same in every run, so they set
-    the timeline's times and never the tree's words.
+    by the kernel.  Which of them it was, the parent's own wait() says: the
+    fork hook notes each child a wait function returned ended (the notes
+    behind every possible output, ``orders``).  Such a note is taken only
+    from the process's last parent (the one that forked it, or the last that
+    adopted it), which is the only process that can reap it, and only when
+    no other process noted the same child; otherwise who reaped it is said
+    to be not seen.  The runner's own looks between checkpoints see more,
+    but not the same in every run, so they set the timeline's times and
+    never the tree's words.
     """
     snapshots = run["snapshots"]
     if not snapshots:
         return
+    waiters: dict[str, set[str]] = {}
+    for process in (run.get("orders") or {}).get("processes") or []:
+        for event in process.get("events") or []:
+            if isinstance(event, list) and len(event) == 2 and event[0] == "reap" and isinstance(event[1], str):
+                waiters.setdefault(event[1], set()).add(process.get("name"))
+
+    def unseen(one: Life) -> None:
+        """Who reaped ``one`` by its last parent's own note, if that is all the notes say; else not seen."""
+        if one.adoptions:
+            last_parent: Optional[str] = one.adoptions[-1].by
+        else:
+            last_parent = found[one.parent].role if one.parent in found else None
+        if last_parent is not None and waiters.get(one.role) == {last_parent}:
+            one.reaped_by = last_parent
+        else:
+            one.reaped_unseen = True
     tables: dict[int, dict[int, dict]] = {}
 
     def table(index: int) -> dict[int, dict]:
@@ -321,7 +343,7 @@ def _who_reaped(run: dict, reaper: Optional[int], found: dict[int, Life],
         if seen is None:
             # Forked and gone between two checkpoints; the last snapshot came after its fork.
             if one.born_ms is not None and one.born_ms < last_start:
-                one.reaped_unseen = True
+                unseen(one)
             continue
         index, row = seen
         if index == last_index:
@@ -331,7 +353,7 @@ def _who_reaped(run: dict, reaper: Optional[int], found: dict[int, Life],
         if row["state"] == "Z" and parent is not None and parent["state"] != "Z" and row["ppid"] in found:
             one.reaped_by = found[row["ppid"]].role
         else:
-            one.reaped_unseen = True
+            unseen(one)
 
 
 def _children(reaper: Optional[int], found: dict[int, Life]) -> dict[int, list[Life]]:

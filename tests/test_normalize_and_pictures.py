@@ -254,6 +254,43 @@ def test_with_sigchld_ignored_who_reaped_is_not_seen(tmp_path):
                             "it exited and was reaped in between")
 
 
+def sigchld_run(tmp_path, waits: dict[int, list[int]]) -> dict:
+    """Lab 08 part 3's looks, with the fork hook's notes: ``waits`` is whose wait() returned which children."""
+    events = [fork(MAIN, RUNNER, 0.1), fork(KID, MAIN, 1.0), fork(SUB, MAIN, 1.5, nth=2),
+              {"event": "gone", "t_ms": 8.0, "pid": KID, "seen_ms": 5.2, "state": "S", "ppid": MAIN,
+               "alive_ms": 5.2, "ppid_alive": True}] + main_reaped(20.0)
+    snapshots = [snap("ignoring-sigchld", 5.0, [row(RUNNER, 0, "R"), row(MAIN, RUNNER), row(KID, MAIN),
+                                                row(SUB, MAIN)], by=KID),
+                 snap("after-child-exit", 10.0, [row(RUNNER, 0, "R"), row(MAIN, RUNNER), row(SUB, MAIN)]),
+                 snap("end", 30.0, [row(RUNNER, 0, "R")], by=RUNNER)]
+    doc = runner_document()
+    doc["snapshots"], doc["events"] = snapshots, events
+    doc["roles"] = {str(pid): role for pid, role in {RUNNER: "reaper", MAIN: "main", KID: "child",
+                                                      SUB: "sibling"}.items()}
+    doc["stdout"] = ""
+    doc["writers"] = {"processes": [
+        {"pid": MAIN, "start": "exec", "ppid": RUNNER, "events": [["r", pid] for pid in waits.get(MAIN, [])]},
+        {"pid": KID, "start": "fork", "ppid": MAIN, "nth": 1, "at": 0, "events": []},
+        {"pid": SUB, "start": "fork", "ppid": MAIN, "nth": 2, "at": 0,
+         "events": [["r", pid] for pid in waits.get(SUB, [])]}], "unreadable": 0}
+    return evaluated(tmp_path, "  - {check: no-zombies-at-end}\n", doc)
+
+
+@pytest.mark.parametrize(("waits", "words"), [
+    ({MAIN: [KID]}, "reaped by main"),
+    ({}, "reaped (by whom not seen)"),
+    # Only its parent can reap it: another process's note is not believed...
+    ({SUB: [KID]}, "reaped (by whom not seen)"),
+    # ...and two notes of one child say nothing for sure.
+    ({MAIN: [KID], SUB: [KID]}, "reaped (by whom not seen)"),
+], ids=["its parent's wait returned it", "no note", "a note from another process", "two notes"])
+def test_who_reaped_a_process_seen_alive_then_gone_is_its_parent_s_own_note(tmp_path, waits, words):
+    document = sigchld_run(tmp_path, waits)
+    [line] = [line for line in pictures.text_tree(document) if " child  " in line]
+    assert line.endswith(f"child  python3 lab.py · {words}")
+    assert f'["child<br/>{words}"]' in pictures.mermaid_tree(document)
+
+
 def subreaper_run(tmp_path, adopt_event: bool = True) -> dict:
     """Lab 08 part 2: subreaper forks middle2, which forks orphan2 and dies; the subreaper adopts it."""
     events = [fork(MAIN, RUNNER, 0.1), fork(SUB, MAIN, 1.0), fork(MID2, SUB, 2.0), fork(ORPHAN2, MID2, 3.0)]

@@ -141,8 +141,8 @@ def test_controls_in_argv_comm_names_and_output_are_written_out(hostile, cli):
     for text in (report, normalized, html):
         assert "bidi: \\u202etxt.exe\\u202c, isolated \\u2067x\\u2069, \\u200bhidden, C1 \\x9b31m" in text
     assert len(tree) == 4  # reaper, main, execs, dies: the newline in argv added no branch
-    # main reaped it between two looks
-    assert "`tick two\\nlines " in tree[2] and tree[2].endswith(" · reaped (by whom not seen)")
+    # main reaped it between two looks: its wait() returned it
+    assert "`tick two\\nlines " in tree[2] and tree[2].endswith(" · reaped by main")
     # GitHub shows a Markdown cell's \\ as one backslash, and &lt; as <.
     assert "| **dies** | main | **Z** (zombie) | [\\\\x1b[2J\\\\u202e\\\\x07] &lt;defunct&gt; |" in normalized
     assert "### 2. ``we`ird | <b>\\x1b[2J\\u202e\\nname`` (asked by main)\n" in normalized
