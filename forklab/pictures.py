@@ -317,7 +317,7 @@ def _who_reaped(run: dict, reaper: Optional[int], found: dict[int, Life],
             if isinstance(event, list) and len(event) == 2 and event[0] == "reap" and isinstance(event[1], str):
                 waiters.setdefault(event[1], set()).add(process.get("name"))
 
-    def unseen(one: Life) -> None:
+    def reaped_by_note(one: Life) -> None:
         """Who reaped ``one`` by its last parent's own note, if that is all the notes say; else not seen."""
         if one.adoptions:
             last_parent: Optional[str] = one.adoptions[-1].by
@@ -343,7 +343,7 @@ def _who_reaped(run: dict, reaper: Optional[int], found: dict[int, Life],
         if seen is None:
             # Forked and gone between two checkpoints; the last snapshot came after its fork.
             if one.born_ms is not None and one.born_ms < last_start:
-                unseen(one)
+                reaped_by_note(one)
             continue
         index, row = seen
         if index == last_index:
@@ -353,7 +353,7 @@ def _who_reaped(run: dict, reaper: Optional[int], found: dict[int, Life],
         if row["state"] == "Z" and parent is not None and parent["state"] != "Z" and row["ppid"] in found:
             one.reaped_by = found[row["ppid"]].role
         else:
-            unseen(one)
+            reaped_by_note(one)
 
 
 def _children(reaper: Optional[int], found: dict[int, Life]) -> dict[int, list[Life]]:
