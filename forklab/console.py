@@ -222,7 +222,7 @@ class Terminal:
             self.table(table)
         else:
             # No snapshot to show: the tree of who forked whom is the key moment.
-            lines = text_tree(result)
+            lines = text_tree(result, _.lang)
             for line in lines[:TREE_LINES]:
                 self.line(f"  {escape(line)}", crop=True)  # text_tree writes every line out visibly
             if len(lines) > TREE_LINES:

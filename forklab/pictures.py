@@ -75,6 +75,19 @@ ZH = {
         "已从进程表中消失;最后一次看到它是在 {ms} ms,那时是 {parent} 的僵尸进程,而 {parent} 也已结束",
     "gone from the table; last seen alive ({state}) at {ms} ms (parent {parent}): it exited and was reaped in between":
         "已从进程表中消失;最后一次看到它活着({state})是在 {ms} ms(父进程 {parent}):它在这之后退出并被回收",
+    # The trees' notes on each process's life.
+    "adopted by {roles}": "被 {roles} 收养",
+    ", then by ": " 收养,然后被 ",
+    "killed by {signal}": "被 {signal} 杀死",
+    "exit {code}": "退出码 {code}",
+    "zombie at checkpoint {names}": "在检查点 {names} 时是僵尸进程",
+    "zombie at checkpoints {names}": "在检查点 {names} 时是僵尸进程",
+    "reaped by {role}": "由 {role} 回收",
+    "never reaped (still a zombie at the end)": "从未被回收(结束时仍是僵尸进程)",
+    "reaped (by whom not seen)": "已被回收(没有看到由谁回收)",
+    "PID 1, the reaper": "PID 1,回收者",
+    "(command not seen)": "(没有看到命令)",
+    "{adopter} adopted {role}": "{adopter} 收养了 {role}",
 }
 
 
@@ -156,22 +169,28 @@ class Life:
     @property
     def fate(self) -> list[str]:
         """Its life in a few notes, the same in every run (no times)."""
+        return self.notes()
+
+    def notes(self, lang: Optional[str] = None) -> list[str]:
+        """``fate`` in ``lang`` (English unless zh)."""
+        _ = words(lang)
         notes = []
         adopters = self.adopters
         if adopters:
-            notes.append("adopted by " + ", then by ".join(adopters))
+            notes.append(_("adopted by {roles}", roles=_(", then by ").join(adopters)))
         if self.exit:
-            notes.append(f"killed by {self.exit['signal_name']}" if self.exit.get("signal")
-                         else f"exit {self.exit['code']}")
+            notes.append(_("killed by {signal}", signal=self.exit["signal_name"]) if self.exit.get("signal")
+                         else _("exit {code}", code=self.exit["code"]))
         if self.zombie_at:
             names = ", ".join(f"`{name}`" for name in self.zombie_at)
-            notes.append(f"zombie at checkpoint{'s' if len(self.zombie_at) > 1 else ''} {names}")
+            notes.append(_("zombie at checkpoints {names}" if len(self.zombie_at) > 1
+                           else "zombie at checkpoint {names}", names=names))
         if self.reaped_by:
-            notes.append(f"reaped by {self.reaped_by}")
+            notes.append(_("reaped by {role}", role=self.reaped_by))
         elif self.never_reaped:
-            notes.append("never reaped (still a zombie at the end)")
+            notes.append(_("never reaped (still a zombie at the end)"))
         elif self.reaped_unseen:
-            notes.append("reaped (by whom not seen)")
+            notes.append(_("reaped (by whom not seen)"))
         return notes
 
 
@@ -391,7 +410,9 @@ def tree_order(run: dict) -> dict[int, int]:
 
 # -- text ---------------------------------------------------------------------------
 
-def text_tree(run: dict) -> list[str]:
+def text_tree(run: dict, lang: Optional[str] = None) -> list[str]:
+    """The tree as text, one line per process, its notes in ``lang`` (English unless zh)."""
+    _ = words(lang)
     reaper, found = lives(run)
     children = _children(reaper, found)
     if reaper not in found:
@@ -401,8 +422,9 @@ def text_tree(run: dict) -> list[str]:
     lines = [one_line(f"{found[reaper].role}  {reaper_command(run) or found[reaper].command}".rstrip())]
 
     def label(one: Life) -> str:
-        text = f"{one.role}  {one.command or NO_COMMAND}"
-        return one_line(text + (" · " + " · ".join(one.fate) if one.fate else ""))
+        text = f"{one.role}  {one.command or _(NO_COMMAND)}"
+        notes = one.notes(lang)
+        return one_line(text + (" · " + " · ".join(notes) if notes else ""))
 
     def walk(pid: int, prefix: str) -> None:
         kids = children.get(pid, [])
@@ -425,7 +447,7 @@ def _mermaid_text(text: str) -> str:
                   one_line(text))
 
 
-def mermaid_tree(run: dict) -> str:
+def mermaid_tree(run: dict, lang: Optional[str] = None) -> str:
     """A flowchart: solid arrows for fork, dotted ones from each adopter; zombies highlighted."""
     reaper, found = lives(run)
     processes = ordered(reaper, found)
@@ -434,7 +456,7 @@ def mermaid_tree(run: dict) -> str:
     lines = ["flowchart TD"]
     for one, _ in processes:
         # One note a line: Mermaid wraps a long line at a word, but never cuts it.
-        extra = "".join("<br/>" + _mermaid_text(note) for note in one.fate)
+        extra = "".join("<br/>" + _mermaid_text(note) for note in one.notes(lang))
         lines.append(f'    {ids[one.pid]}["{_mermaid_text(one.role)}{extra}"]')
     for one, _ in processes:
         if one.parent in ids and one.pid != reaper:
@@ -628,13 +650,14 @@ def _wrap(text: str, width: float, size: float) -> list[str]:
 PAGE_W = 1000
 
 
-def svg_tree(run: dict) -> str:
+def svg_tree(run: dict, lang: Optional[str] = None) -> str:
     """The process tree as inline SVG: one row per process, indented under its parent.
 
     Each process is a box (class "process") with its role; beside it, its
     command and its life in full notes, wrapped to the page's width.  Solid
     elbows show forks, dashed curves adoptions, from the adopter to the adopted.
     """
+    tr = words(lang)
     reaper, found = lives(run)
     if reaper not in found:
         return ""
@@ -649,8 +672,8 @@ def svg_tree(run: dict) -> str:
     y = 8.0
     for one, depth in rows:
         command = (reaper_command(run) or one.command) if one.pid == reaper else one.command
-        notes = ["PID 1, the reaper"] if one.pid == reaper else one.fate
-        lines = [("command", part) for part in _wrap(one_line(command or NO_COMMAND), notes_w, 12)]
+        notes = [tr("PID 1, the reaper")] if one.pid == reaper else one.notes(lang)
+        lines = [("command", part) for part in _wrap(one_line(command or tr(NO_COMMAND)), notes_w, 12)]
         for note in notes:
             lines += [("note", part) for part in _wrap(one_line(note), notes_w, 12)]
         texts[one.pid] = lines
@@ -679,11 +702,12 @@ def svg_tree(run: dict) -> str:
             parts.append(f'<path class="adopt" marker-end="url(#forklab-adopt-head)" '
                          f'd="M{ax:.0f},{ay + box_h / 2:.0f} C{bend:.0f},{ay + box_h / 2:.0f} '
                          f'{bend:.0f},{cy + box_h / 2:.0f} {cx:.0f},{cy + box_h / 2:.0f}"><title>'
-                         f'{_svg_text(f"{adopter} adopted {one.role}")}</title></path>')
+                         f'{_svg_text(tr("{adopter} adopted {role}", adopter=adopter, role=one.role))}</title></path>')
     for one, _ in rows:
         x, top, _h = layout[one.pid]
         kind = "zombie" if one.zombie_at else ("adopted" if one.adoptions else "")
-        title = _svg_text(f"{one.role}: {one.command}" + (" · " + " · ".join(one.fate) if one.fate else ""))
+        notes = one.notes(lang)
+        title = _svg_text(f"{one.role}: {one.command}" + (" · " + " · ".join(notes) if notes else ""))
         role = _svg_text(one.role)
         parts.append(f'<g class="process {kind}" data-role="{role}"><title>{title}</title>'
                      f'<rect x="{x:.0f}" y="{top:.0f}" width="{box_w:.0f}" height="{box_h}" rx="6" />'

@@ -305,9 +305,10 @@ def _new_environment(lang: str) -> Environment:
                        file_prefix=file_prefix, describe_settings=lambda settings: describe_settings(settings, _),
                        exits_seen=lambda run: exits_seen(run, _), stop_sentence=stop_in_words,
                        limits_text=lambda box: limits_text(box, _), _=_, lang=_.lang,
-                       text_tree=pictures.text_tree,
-                       mermaid_tree=pictures.mermaid_tree, mermaid_timeline=pictures.mermaid_timeline,
-                       svg_tree=pictures.svg_tree, svg_timeline=pictures.svg_timeline,
+                       text_tree=lambda run: pictures.text_tree(run, _.lang),
+                       mermaid_tree=lambda run: pictures.mermaid_tree(run, _.lang),
+                       mermaid_timeline=pictures.mermaid_timeline,
+                       svg_tree=lambda run: pictures.svg_tree(run, _.lang), svg_timeline=pictures.svg_timeline,
                        bars=text_bars, svg_bars=_svg_bars, possible_outputs=orders.for_report,
                        writers_of=lambda run: orders.writers_of(run.get("orders") or {}, run["stdout"]))
     return env

@@ -109,7 +109,7 @@ LONG_TREE = ["reaper  python3 -m forklab.runner",
 
 
 def summary(capsys, monkeypatch, result: dict, verbose: bool = False, width: int = 80) -> list[str]:
-    monkeypatch.setattr(console, "text_tree", lambda run: LONG_TREE)
+    monkeypatch.setattr(console, "text_tree", lambda run, lang=None: LONG_TREE)
     term = Terminal("en", verbose=verbose, width=width)
     term.lab_summary(result, Path("reports/lab-06"))
     return capsys.readouterr().out.splitlines()
@@ -148,7 +148,7 @@ def test_the_summary_fits_the_width_without_trailing_spaces(capsys, monkeypatch,
 
 
 def test_piped_output_is_not_cut(capsys, monkeypatch):
-    monkeypatch.setattr(console, "text_tree", lambda run: LONG_TREE)
+    monkeypatch.setattr(console, "text_tree", lambda run, lang=None: LONG_TREE)
     term = Terminal("en")  # pytest's stdout is not a terminal
     term.lab_summary(fake_result(), Path("reports/lab-06"))
     out = capsys.readouterr().out

@@ -276,19 +276,40 @@ def sigchld_run(tmp_path, waits: dict[int, list[int]]) -> dict:
     return evaluated(tmp_path, "  - {check: no-zombies-at-end}\n", doc)
 
 
-@pytest.mark.parametrize(("waits", "words"), [
-    ({MAIN: [KID]}, "reaped by main"),
-    ({}, "reaped (by whom not seen)"),
+@pytest.mark.parametrize(("waits", "words", "chinese"), [
+    ({MAIN: [KID]}, "reaped by main", "由 main 回收"),
+    ({}, "reaped (by whom not seen)", "已被回收(没有看到由谁回收)"),
     # Only its parent can reap it: another process's note is not believed...
-    ({SUB: [KID]}, "reaped (by whom not seen)"),
+    ({SUB: [KID]}, "reaped (by whom not seen)", "已被回收(没有看到由谁回收)"),
     # ...and two notes of one child say nothing for sure.
-    ({MAIN: [KID], SUB: [KID]}, "reaped (by whom not seen)"),
+    ({MAIN: [KID], SUB: [KID]}, "reaped (by whom not seen)", "已被回收(没有看到由谁回收)"),
 ], ids=["its parent's wait returned it", "no note", "a note from another process", "two notes"])
-def test_who_reaped_a_process_seen_alive_then_gone_is_its_parent_s_own_note(tmp_path, waits, words):
+def test_who_reaped_a_process_seen_alive_then_gone_is_its_parent_s_own_note(tmp_path, waits, words, chinese):
     document = sigchld_run(tmp_path, waits)
     [line] = [line for line in pictures.text_tree(document) if " child  " in line]
     assert line.endswith(f"child  python3 lab.py · {words}")
     assert f'["child<br/>{words}"]' in pictures.mermaid_tree(document)
+    [line] = [line for line in pictures.text_tree(document, "zh") if " child  " in line]
+    assert line.endswith(f"child  python3 lab.py · {chinese}")
+    assert f'["child<br/>{chinese}"]' in pictures.mermaid_tree(document, "zh")
+
+
+def test_the_trees_notes_are_in_the_report_s_language(tmp_path):
+    document = subreaper_run(tmp_path)
+    [english] = [line for line in pictures.text_tree(document) if "orphan2" in line]
+    [chinese] = [line for line in pictures.text_tree(document, "zh") if "orphan2" in line]
+    assert english.endswith("orphan2  python3 lab.py · adopted by subreaper · zombie at checkpoint `orphan2-zombie` "
+                            "· reaped by subreaper")
+    assert chinese.endswith("orphan2  python3 lab.py · 被 subreaper 收养 · 在检查点 `orphan2-zombie` 时是僵尸进程 "
+                            "· 由 subreaper 回收")
+    svg = pictures.svg_tree(document, "zh")
+    assert "<title>subreaper 收养了 orphan2</title>" in svg and "PID 1,回收者" in svg
+    assert not re.search(r"adopted by|reaped|zombie at|exit \d", svg)
+    # Adopted twice: each adoption in the language's own order of words.
+    life = pictures.Life(pid=5, role="x", adoptions=[pictures.Adoption(by="main", by_pid=7, t_ms=1.0),
+                                                     pictures.Adoption(by="reaper", by_pid=1, t_ms=2.0)])
+    assert life.notes() == ["adopted by main, then by reaper"]
+    assert life.notes("zh") == ["被 main 收养,然后被 reaper 收养"]
 
 
 def subreaper_run(tmp_path, adopt_event: bool = True) -> dict:
