@@ -166,13 +166,8 @@ class Life:
                 names.append(adoption.by)
         return names
 
-    @property
-    def fate(self) -> list[str]:
-        """Its life in a few notes, the same in every run (no times)."""
-        return self.notes()
-
     def notes(self, lang: Optional[str] = None) -> list[str]:
-        """``fate`` in ``lang`` (English unless zh)."""
+        """Its life in a few notes, the same in every run (no times), in ``lang`` (English unless zh)."""
         _ = words(lang)
         notes = []
         adopters = self.adopters
