@@ -237,10 +237,12 @@ def _states_and_parents() -> list[dict]:
 def wait_until_settled(pids: list[int], limit: float = 1.0) -> None:
     """Give those of ``pids`` that are running (R) up to ``limit`` seconds to reach a wait (see SETTLE_LIMIT)."""
     deadline = time.monotonic() + limit
-    running = [pid for pid in pids if (_state_and_parent(pid) or ("gone",))[0] == "R"]
-    while running and time.monotonic() < deadline:
-        time.sleep(0.0002)
+    running = pids
+    while True:
         running = [pid for pid in running if (_state_and_parent(pid) or ("gone",))[0] == "R"]
+        if not running or time.monotonic() >= deadline:
+            return
+        time.sleep(0.0002)
 
 
 def _take_controlling_terminal() -> None:
@@ -1143,7 +1145,7 @@ class Runner:
                 # waiting, as it is for the whole checkpoint.  Then the others.
                 wait_until_settled([request.caller], min(1.0, max(self.deadline - time.monotonic(), 0)))
                 wait_until_settled([row["pid"] for row in self.descendants(_states_and_parents())
-                                    if row["pid"] != request.caller],
+                                    if row["state"] == "R" and row["pid"] != request.caller],
                                    min(SETTLE_LIMIT, max(self.deadline - time.monotonic(), 0)))
                 self.snapshot(name, by=request.caller, roles={})
             else:
