@@ -31,7 +31,7 @@ def has_terminal():
 
 
 def sleeping(pid):
-    """Wait until pid sleeps (state S): asleep in a read, or again after SIGCONT."""
+    """Wait until pid sleeps again (state S) after SIGCONT."""
     while stat(pid)[0] != "S":
         pass
 
@@ -45,7 +45,6 @@ if pid == 0:
     os.read(go_r, 1)                                # the child is slow: it waits for the parent
     os.setpgid(0, 0)                                # the child's own call: already done, still fine
     os._exit(0)
-sleeping(pid)                                       # until the child waits in its read()
 checkpoint("before-setpgid", parent=parent, child=pid)
 try:
     os.killpg(pid, 0)                               # is there a group pid yet?
