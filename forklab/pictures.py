@@ -664,10 +664,11 @@ def svg_tree(run: dict, lang: Optional[str] = None) -> str:
     width = notes_x + notes_w + 8
     layout: dict[int, tuple[float, float, int]] = {}   # pid -> (x, y, row height)
     texts: dict[int, list[tuple[str, str]]] = {}
+    lives_notes = {one.pid: one.notes(lang) for one, _ in rows}
     y = 8.0
     for one, depth in rows:
         command = (reaper_command(run) or one.command) if one.pid == reaper else one.command
-        notes = [tr("PID 1, the reaper")] if one.pid == reaper else one.notes(lang)
+        notes = [tr("PID 1, the reaper")] if one.pid == reaper else lives_notes[one.pid]
         lines = [("command", part) for part in _wrap(one_line(command or tr(NO_COMMAND)), notes_w, 12)]
         for note in notes:
             lines += [("note", part) for part in _wrap(one_line(note), notes_w, 12)]
@@ -701,7 +702,7 @@ def svg_tree(run: dict, lang: Optional[str] = None) -> str:
     for one, _ in rows:
         x, top, _h = layout[one.pid]
         kind = "zombie" if one.zombie_at else ("adopted" if one.adoptions else "")
-        notes = one.notes(lang)
+        notes = lives_notes[one.pid]
         title = _svg_text(f"{one.role}: {one.command}" + (" · " + " · ".join(notes) if notes else ""))
         role = _svg_text(one.role)
         parts.append(f'<g class="process {kind}" data-role="{role}"><title>{title}</title>'
